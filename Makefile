@@ -1,0 +1,49 @@
+# The one entry point. Every target creates what it needs (.venv, local Node + CDK CLI)
+# and re-running a target when nothing changed installs nothing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+CONFIG ?= config/sandbox.toml
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+# The local Node 22 and CDK CLI come first, then the virtualenv: nothing global is used.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help synth test lint snapshot-update bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize every stack offline (CONFIG=path/to/file.toml to choose the configuration)
+	cdk synth --quiet -c config=$(CONFIG)
+	@echo "synthesized $$(ls cdk.out/*.template.json | wc -l) stacks into cdk.out/ from $(CONFIG)"
+
+test: $(PY_STAMP) $(NODE_STAMP) ## Run the whole test suite
+	python -m pytest
+
+lint: $(PY_STAMP) ## ruff (lint + format check) and mypy on the app code
+	ruff check .
+	ruff format --check .
+	mypy
+
+snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots (review the diff before committing)
+	python -m pytest tests/test_snapshots.py --snapshot-update
+
+bench: $(PY_STAMP) $(NODE_STAMP) ## Time the full synth against an empty app, and the test suite
+	python scripts/bench.py
+
+clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

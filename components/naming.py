@@ -1,0 +1,87 @@
+"""Deterministic names shared across accounts.
+
+The tools account and the target accounts refer to each other's resources by these names
+(never by CloudFormation exports, which do not cross accounts). Changing one renames a
+deployed resource: treat them as part of the released interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import Config
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names of the resources one side of the delivery design needs to know about the other."""
+
+    config: Config
+
+    # -- tools account ------------------------------------------------------------------
+    @property
+    def ecr_repository(self) -> str:
+        return f"{self.config.project}/{self.config.service.name}"
+
+    @property
+    def artifact_bucket(self) -> str:
+        return f"{self.config.project}-artifacts-{self.config.accounts.tools}-{self.config.region}"
+
+    @property
+    def artifact_key_alias(self) -> str:
+        return f"alias/{self.config.project}-artifacts"
+
+    @property
+    def pipeline(self) -> str:
+        return f"{self.config.project}-release"
+
+    @property
+    def pipeline_role(self) -> str:
+        return f"{self.config.project}-pipeline"
+
+    # -- each target account (same names in every account) -------------------------------
+    @property
+    def codedeploy_application(self) -> str:
+        return f"{self.config.project}-{self.config.service.name}"
+
+    @property
+    def deployment_group(self) -> str:
+        return f"{self.config.project}-{self.config.service.name}"
+
+    @property
+    def task_family(self) -> str:
+        return f"{self.config.project}-{self.config.service.name}"
+
+    @property
+    def container(self) -> str:
+        return self.config.service.name
+
+    @property
+    def execution_role(self) -> str:
+        return f"{self.config.project}-{self.config.service.name}-execution"
+
+    @property
+    def task_role(self) -> str:
+        return f"{self.config.project}-{self.config.service.name}-task"
+
+    @property
+    def deploy_role(self) -> str:
+        return f"{self.config.project}-cross-account-deploy"
+
+    @property
+    def service_log_group(self) -> str:
+        return f"/ecs/{self.config.project}/{self.config.service.name}"
+
+    # -- ARNs --------------------------------------------------------------------------
+    def role_arn(self, account: str, role_name: str) -> str:
+        return f"arn:aws:iam::{account}:role/{role_name}"
+
+    def ecr_repository_arn(self) -> str:
+        return f"arn:aws:ecr:{self.config.region}:{self.config.accounts.tools}:repository/{self.ecr_repository}"
+
+    def ecr_repository_uri(self) -> str:
+        return f"{self.config.accounts.tools}.dkr.ecr.{self.config.region}.amazonaws.com/{self.ecr_repository}"
+
+    def secret_partial_arn(self, account: str) -> str:
+        """The secret's ARN without the random suffix Secrets Manager appends; ECS accepts it."""
+        return f"arn:aws:secretsmanager:{self.config.region}:{account}:secret:{self.config.service.secret_name}"

@@ -1,0 +1,128 @@
+"""A strict reader for one TOML table: every key is typed, checked and accounted for.
+
+Every failure raises :class:`ConfigError` with one line of the form
+``<file>: <dotted.key>: expected <what>, got <value>`` so that a user sees exactly which
+value in which file to change. Keys that no reader asked for are errors too: a typo must
+not be silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing, malformed or inconsistent. The message is one line."""
+
+
+_MISSING = object()
+
+
+class TableReader:
+    """Reads the keys of one TOML table and remembers which ones were read."""
+
+    def __init__(self, source: str, prefix: str, data: Any) -> None:
+        self.source = source
+        self.prefix = prefix
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: {prefix or '<top level>'}: expected a table, got {data!r}")
+        self._data: dict[str, Any] = data
+        self._seen: set[str] = set()
+
+    # -- naming -------------------------------------------------------------------------
+    def key(self, name: str) -> str:
+        """The dotted name of ``name`` inside this table."""
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def error(self, name: str, expected: str, value: Any = _MISSING) -> ConfigError:
+        got = "nothing (the key is missing)" if value is _MISSING else repr(value)
+        return ConfigError(f"{self.source}: {self.key(name)}: expected {expected}, got {got}")
+
+    # -- typed getters -----------------------------------------------------------------
+    def _get(self, name: str, default: Any, expected: str) -> Any:
+        self._seen.add(name)
+        if name in self._data:
+            return self._data[name]
+        if default is _MISSING:
+            raise self.error(name, expected)
+        return default
+
+    def string(
+        self,
+        name: str,
+        *,
+        pattern: str,
+        expected: str,
+        default: Any = _MISSING,
+        check: Callable[[str], bool] | None = None,
+    ) -> str:
+        value = self._get(name, default, expected)
+        if value is None:
+            return value  # type: ignore[no-any-return]  # an explicit None default
+        if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            raise self.error(name, expected, value)
+        if check is not None and not check(value):
+            raise self.error(name, expected, value)
+        return value
+
+    def integer(self, name: str, *, minimum: int, maximum: int, default: Any = _MISSING) -> int:
+        expected = f"a whole number from {minimum} to {maximum}"
+        value = self._get(name, default, expected)
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise self.error(name, expected, value)
+        return value
+
+    def choice(self, name: str, choices: Sequence[T], *, default: Any = _MISSING) -> T:
+        expected = "one of " + ", ".join(repr(c) for c in choices)
+        value = self._get(name, default, expected)
+        if isinstance(value, bool) or value not in choices:
+            raise self.error(name, expected, value)
+        return value  # type: ignore[no-any-return]
+
+    def boolean(self, name: str, *, default: Any = _MISSING) -> bool:
+        value = self._get(name, default, "true or false")
+        if not isinstance(value, bool):
+            raise self.error(name, "true or false", value)
+        return value
+
+    def string_list(
+        self, name: str, *, pattern: str, expected: str, default: Any = _MISSING, min_items: int = 0
+    ) -> tuple[str, ...]:
+        list_expected = f"a list of {expected}"
+        value = self._get(name, default, list_expected)
+        if not isinstance(value, (list, tuple)) or len(value) < min_items:
+            raise self.error(name, list_expected + (f" with at least {min_items} item(s)" if min_items else ""), value)
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not re.fullmatch(pattern, item):
+                raise self.error(f"{name}[{index}]", expected, item)
+        if len(set(value)) != len(value):
+            raise self.error(name, f"{list_expected} without duplicates", value)
+        return tuple(value)
+
+    def table(self, name: str, *, default: Any = _MISSING) -> TableReader:
+        value = self._get(name, default, "a table")
+        if not isinstance(value, dict):
+            raise self.error(name, "a table", value)
+        return TableReader(self.source, self.key(name), value)
+
+    def table_list(self, name: str, *, default: Any = _MISSING) -> list[TableReader]:
+        value = self._get(name, default, "an array of tables")
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.error(name, "an array of tables ([[...]])", value)
+        return [TableReader(self.source, f"{self.key(name)}[{i}]", item) for i, item in enumerate(value)]
+
+    def keys(self) -> list[str]:
+        """All keys of the table (for tables whose keys are names, like ``environments``)."""
+        self._seen.update(self._data)
+        return list(self._data)
+
+    def done(self) -> None:
+        """Fail on the first key that no getter asked for."""
+        for name in self._data:
+            if name not in self._seen:
+                known = ", ".join(sorted(self._seen)) or "no keys"
+                raise ConfigError(f"{self.source}: {self.key(name)}: unknown key (expected one of: {known})")

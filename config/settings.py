@@ -1,0 +1,382 @@
+"""The project's configuration schema and its validation.
+
+One TOML file (``config/sandbox.toml`` by default) becomes one frozen :class:`Config`.
+Every rule a value must follow lives here, so ``app.py``, the tests and a user's own
+configuration go through the same checks and get the same one-line errors.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from config.oidc import OidcConfig, OidcRoleConfig, read_oidc
+from config.reader import ConfigError, TableReader
+
+DEFAULT_CONFIG_PATH = "config/sandbox.toml"
+
+#: The target accounts, in release order. The tools account is not one of them.
+TARGET_ENVIRONMENTS = ("dev", "staging", "prod")
+
+ACCOUNT_ID = r"\d{12}"
+# Used in bucket, repository and role names: lowercase, starts with a letter, no double hyphen.
+PROJECT_NAME = r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){2,23}"
+SERVICE_NAME = r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,23}"
+TAG_VALUE = r"[\w .:/=+@-]{1,256}"
+GITHUB_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
+GITHUB_REPO = r"(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}"
+GIT_BRANCH = r"(?![/.-])(?!.*\.\.)(?!.*//)(?!.*[/.]$)(?!.*\.lock$)[A-Za-z0-9._/-]{1,200}"
+IMAGE_TAG = r"(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+SECRET_NAME = r"[A-Za-z0-9/_+=.@-]{1,512}"
+HEALTH_PATH = r"/[A-Za-z0-9/_.~-]{0,1023}"
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+CONNECTION_ARN = rf"arn:aws(?:-cn|-us-gov)?:(?:codestar-connections|codeconnections):[a-z0-9-]+:\d{{12}}:connection/{UUID}"
+CERTIFICATE_ARN = rf"arn:aws(?:-cn|-us-gov)?:acm:[a-z0-9-]+:\d{{12}}:certificate/{UUID}"
+
+#: CodeDeploy's predefined ECS deployment configurations, by the name used in the config.
+DEPLOYMENT_CONFIGS = (
+    "CANARY_10PERCENT_5MINUTES",
+    "CANARY_10PERCENT_15MINUTES",
+    "LINEAR_10PERCENT_EVERY_1MINUTES",
+    "LINEAR_10PERCENT_EVERY_3MINUTES",
+    "ALL_AT_ONCE",
+)
+#: The alarms a blue/green deployment group can watch; see docs/ecs-blue-green.md.
+ALARMS = ("target_5xx", "unhealthy_hosts", "target_response_time")
+DEFAULT_ALARMS = ("target_5xx", "unhealthy_hosts")
+SCAN_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# Fargate CPU units and the memory sizes (MiB) each one accepts.
+FARGATE_MEMORY = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+}
+
+
+@dataclass(frozen=True)
+class AccountsConfig:
+    tools: str
+    dev: str
+    staging: str
+    prod: str
+
+    def target(self, environment: str) -> str:
+        return {"dev": self.dev, "staging": self.staging, "prod": self.prod}[environment]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(self.target(name) for name in TARGET_ENVIRONMENTS)
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.tools, *self.targets)
+
+
+@dataclass(frozen=True)
+class GithubConfig:
+    owner: str
+    repo: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str
+    container_port: int
+    health_check_path: str
+    initial_image_tag: str
+    secret_name: str
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    connection_arn: str
+    approval_email: str
+    scan_fail_severity: str
+    release_images_to_keep: int
+    artifact_retention_days: int
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    account: str
+    vpc_cidr: str
+    max_azs: int
+    desired_count: int
+    cpu: int
+    memory_mib: int
+    deployment_config: str
+    termination_wait_minutes: int
+    alb_internet_facing: bool
+    certificate_arn: str | None
+    test_listener_port: int
+    test_listener_cidr: str | None
+    log_retention_days: int
+    alarms: tuple[str, ...]
+    rollback_on_alarm: bool
+
+    @property
+    def title(self) -> str:
+        """The environment's name as used in stack names and construct ids (``Dev``)."""
+        return self.name.capitalize()
+
+    @property
+    def is_production(self) -> bool:
+        return self.name == "prod"
+
+    @property
+    def production_port(self) -> int:
+        return 443 if self.certificate_arn else 80
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str
+    project: str
+    owner: str
+    region: str
+    accounts: AccountsConfig
+    github: GithubConfig
+    service: ServiceConfig
+    pipeline: PipelineConfig
+    environments: tuple[EnvironmentConfig, ...]
+    oidc: OidcConfig
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        for environment in self.environments:
+            if environment.name == name:
+                return environment
+        raise KeyError(name)
+
+
+@lru_cache(maxsize=1)
+def aws_regions() -> frozenset[str]:
+    """Region names of every AWS partition, from botocore's bundled endpoint data (offline)."""
+    import boto3
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        for service in ("ec2", "ecs", "s3"):
+            regions.update(session.get_available_regions(service, partition_name=partition))
+    return frozenset(regions)
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
+    """Read and validate one configuration file. Raises :class:`ConfigError` with one line."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: cannot read the configuration file: no such file") from None
+    except OSError as error:
+        raise ConfigError(f"{source}: cannot read the configuration file: {error.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not valid TOML: the file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    return parse_config(source, data)
+
+
+def parse_config(source: str, data: dict[str, object]) -> Config:
+    top = TableReader(source, "", data)
+    project = top.string(
+        "project",
+        pattern=PROJECT_NAME,
+        expected="3 to 24 lowercase letters, digits or single hyphens, starting with a letter",
+    )
+    owner = top.string("owner", pattern=TAG_VALUE, expected="a tag value (1 to 256 letters, digits, spaces or _.:/=+-@)")
+    region = top.string(
+        "region",
+        pattern=r"[a-z]{2}(?:-[a-z]+)+-\d",
+        expected="an AWS region name such as 'eu-west-1'",
+        check=lambda value: value in aws_regions(),
+    )
+    accounts = _read_accounts(top.table("accounts"))
+    github = _read_github(top.table("github"))
+    service = _read_service(top.table("service"))
+    pipeline = _read_pipeline(top.table("pipeline"))
+    environments = _read_environments(top.table("environments"), accounts)
+    oidc = read_oidc(top.table("oidc"), github=(github.owner, github.repo))
+    top.done()
+    return Config(
+        source=source,
+        project=project,
+        owner=owner,
+        region=region,
+        accounts=accounts,
+        github=github,
+        service=service,
+        pipeline=pipeline,
+        environments=environments,
+        oidc=oidc,
+    )
+
+
+def _read_accounts(table: TableReader) -> AccountsConfig:
+    expected = "a 12-digit AWS account id"
+    ids = {name: table.string(name, pattern=ACCOUNT_ID, expected=expected) for name in ("tools", *TARGET_ENVIRONMENTS)}
+    table.done()
+    for (first, first_id), (second, second_id) in itertools.combinations(ids.items(), 2):
+        if first_id == second_id:
+            raise table.error(second, f"an account id different from accounts.{first}", second_id)
+    return AccountsConfig(**ids)
+
+
+def _read_github(table: TableReader) -> GithubConfig:
+    github = GithubConfig(
+        owner=table.string(
+            "owner", pattern=GITHUB_OWNER, expected="a GitHub user or organization name (letters, digits, single hyphens)"
+        ),
+        repo=table.string("repo", pattern=GITHUB_REPO, expected="a GitHub repository name (letters, digits, . _ -)"),
+        branch=table.string("branch", pattern=GIT_BRANCH, expected="a git branch name without wildcards"),
+    )
+    table.done()
+    return github
+
+
+def _read_service(table: TableReader) -> ServiceConfig:
+    service = ServiceConfig(
+        name=table.string(
+            "name",
+            pattern=SERVICE_NAME,
+            expected="1 to 24 lowercase letters, digits or single hyphens, starting with a letter",
+        ),
+        container_port=table.integer("container_port", minimum=1024, maximum=65535),
+        health_check_path=table.string(
+            "health_check_path", pattern=HEALTH_PATH, expected="a URL path starting with '/'", default="/healthz"
+        ),
+        initial_image_tag=table.string(
+            "initial_image_tag", pattern=IMAGE_TAG, expected="an image tag other than 'latest' (letters, digits, _ . -)"
+        ),
+        secret_name=table.string("secret_name", pattern=SECRET_NAME, expected="a Secrets Manager secret name"),
+    )
+    table.done()
+    return service
+
+
+def _read_pipeline(table: TableReader) -> PipelineConfig:
+    pipeline = PipelineConfig(
+        connection_arn=table.string(
+            "connection_arn",
+            pattern=CONNECTION_ARN,
+            expected="a CodeStar/CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID)",
+        ),
+        approval_email=table.string("approval_email", pattern=EMAIL, expected="an email address"),
+        scan_fail_severity=table.choice("scan_fail_severity", SCAN_SEVERITIES, default="CRITICAL"),
+        release_images_to_keep=table.integer("release_images_to_keep", minimum=1, maximum=1000, default=30),
+        artifact_retention_days=table.integer("artifact_retention_days", minimum=1, maximum=3650, default=90),
+    )
+    table.done()
+    return pipeline
+
+
+def _read_environments(table: TableReader, accounts: AccountsConfig) -> tuple[EnvironmentConfig, ...]:
+    names = table.keys()
+    for name in names:
+        if name not in TARGET_ENVIRONMENTS:
+            raise ConfigError(
+                f"{table.source}: {table.key(name)}: unknown environment (expected one of: {', '.join(TARGET_ENVIRONMENTS)})"
+            )
+    environments = []
+    for name in TARGET_ENVIRONMENTS:
+        if name not in names:
+            raise table.error(name, f"a table [environments.{name}]")
+        environments.append(_read_environment(table.table(name), name, accounts.target(name)))
+    for first, second in itertools.combinations(environments, 2):
+        if ipaddress.ip_network(first.vpc_cidr).overlaps(ipaddress.ip_network(second.vpc_cidr)):
+            raise ConfigError(
+                f"{table.source}: environments.{second.name}.vpc_cidr: expected a CIDR that does not overlap "
+                f"environments.{first.name}.vpc_cidr ({first.vpc_cidr}), got {second.vpc_cidr!r}"
+            )
+    return tuple(environments)
+
+
+def _is_private_cidr(value: str, *, smallest: int, largest: int) -> bool:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        return False
+    private_blocks = [ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+    return (
+        network.version == 4
+        and largest <= network.prefixlen <= smallest
+        and any(network.subnet_of(block) for block in private_blocks)  # type: ignore[arg-type]
+    )
+
+
+def _is_ipv4_cidr(value: str) -> bool:
+    try:
+        return ipaddress.ip_network(value, strict=True).version == 4
+    except ValueError:
+        return False
+
+
+def _read_environment(table: TableReader, name: str, account: str) -> EnvironmentConfig:
+    vpc_cidr = table.string(
+        "vpc_cidr",
+        pattern=r"[0-9./]+",
+        expected="a private IPv4 CIDR (10/8, 172.16/12 or 192.168/16) from /16 to /24",
+        check=lambda value: _is_private_cidr(value, smallest=24, largest=16),
+    )
+    cpu = table.choice("cpu", tuple(FARGATE_MEMORY), default=256)
+    memory = table.integer("memory_mib", minimum=512, maximum=30720, default=512)
+    if memory not in FARGATE_MEMORY[cpu]:
+        allowed = ", ".join(str(m) for m in FARGATE_MEMORY[cpu])
+        raise table.error("memory_mib", f"a Fargate memory size for cpu {cpu} ({allowed})", memory)
+    deployment_config = table.choice("deployment_config", DEPLOYMENT_CONFIGS, default="CANARY_10PERCENT_5MINUTES")
+    if name == "prod" and deployment_config == "ALL_AT_ONCE":
+        raise table.error(
+            "deployment_config",
+            "a canary or linear configuration in prod (all-at-once shifts every user at once)",
+            deployment_config,
+        )
+    certificate_arn = table.string(
+        "certificate_arn", pattern=CERTIFICATE_ARN, expected="an ACM certificate ARN", default=None
+    )
+    test_listener_port = table.integer("test_listener_port", minimum=1, maximum=65535, default=9000)
+    production_port = 443 if certificate_arn else 80
+    if test_listener_port == production_port:
+        raise table.error(
+            "test_listener_port", f"a port other than the production listener's port {production_port}", test_listener_port
+        )
+    test_listener_cidr = table.string(
+        "test_listener_cidr", pattern=r"[0-9./]+", expected="an IPv4 CIDR", default=None, check=_is_ipv4_cidr
+    )
+    if test_listener_cidr == "0.0.0.0/0":
+        raise table.error("test_listener_cidr", "a CIDR narrower than 0.0.0.0/0 (the test listener is not public)", test_listener_cidr)
+    alarms = table.string_list("alarms", pattern="|".join(ALARMS), expected="alarm names (" + ", ".join(ALARMS) + ")", default=list(DEFAULT_ALARMS))
+    rollback_on_alarm = table.boolean("rollback_on_alarm", default=True)
+    if rollback_on_alarm and not alarms:
+        raise table.error("alarms", "at least one alarm when rollback_on_alarm is true", [])
+    environment = EnvironmentConfig(
+        name=name,
+        account=account,
+        vpc_cidr=vpc_cidr,
+        max_azs=table.integer("max_azs", minimum=2, maximum=3, default=2),
+        desired_count=table.integer("desired_count", minimum=1, maximum=50, default=1),
+        cpu=cpu,
+        memory_mib=memory,
+        deployment_config=deployment_config,
+        termination_wait_minutes=table.integer("termination_wait_minutes", minimum=0, maximum=2880, default=5),
+        alb_internet_facing=table.boolean("alb_internet_facing", default=True),
+        certificate_arn=certificate_arn,
+        test_listener_port=test_listener_port,
+        test_listener_cidr=test_listener_cidr,
+        log_retention_days=table.choice("log_retention_days", LOG_RETENTION_DAYS, default=30),
+        alarms=alarms,
+        rollback_on_alarm=rollback_on_alarm,
+    )
+    table.done()
+    return environment

@@ -1,0 +1,1 @@
+"""Stacks: one per concern and environment. They wire constructs together and grant access."""

@@ -1,0 +1,42 @@
+"""The base of every stack: environment from the configuration, tags, prod protection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from config import Config
+
+
+class ProjectStack(cdk.Stack):
+    """A stack pinned to one account and the configured region.
+
+    Every resource in it carries the ``project``, ``environment`` and ``owner`` tags, and a
+    stack of the prod environment cannot be deleted by accident (termination protection).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        account: str,
+        environment_name: str,
+        description: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=cdk.Environment(account=account, region=config.region),
+            description=description,
+            termination_protection=environment_name == "prod",
+            **kwargs,
+        )
+        self.config = config
+        self.environment_name = environment_name
+        for key, value in (("project", config.project), ("environment", environment_name), ("owner", config.owner)):
+            cdk.Tags.of(self).add(key, value)

@@ -1,0 +1,18 @@
+"""One synth of the whole app with the sandbox configuration, shared by every test."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import DEFAULT_CONFIG_PATH, Config, load_config
+from tests.support import ROOT, SynthesizedApp, synthesize
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config(ROOT / DEFAULT_CONFIG_PATH)
+
+
+@pytest.fixture(scope="session")
+def synthesized(config: Config, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    return synthesize(config, str(tmp_path_factory.mktemp("cdk.out")))

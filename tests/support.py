@@ -1,0 +1,75 @@
+"""Helpers shared by the tests: building the app the way app.py does, and snapshot normalization."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import assertions
+from cdk_nag import AwsSolutionsChecks
+
+from config import Config
+from stacks.delivery_app import build_app
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context committed in cdk.json (feature flags, availability zones)."""
+    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+
+
+def new_app(outdir: str, **extra_context: Any) -> cdk.App:
+    """An App with the committed context, asset bundling off and no version metadata."""
+    context = {
+        **cdk_json_context(),
+        "aws:cdk:bundling-stacks": [],
+        "aws:cdk:version-reporting": False,
+        **extra_context,
+    }
+    return cdk.App(outdir=outdir, context=context)
+
+
+@dataclass
+class SynthesizedApp:
+    app: cdk.App
+    pack: AwsSolutionsChecks
+    assembly: cdk.cx_api.CloudAssembly
+
+    @property
+    def stack_names(self) -> list[str]:
+        return sorted(stack.stack_name for stack in self.assembly.stacks)
+
+    def stack(self, name: str) -> cdk.Stack:
+        construct = self.app.node.find_child(name)
+        assert isinstance(construct, cdk.Stack)
+        return construct
+
+    def raw_template(self, name: str) -> dict[str, Any]:
+        return dict(self.assembly.get_stack_by_name(name).template)
+
+    def template(self, name: str) -> assertions.Template:
+        return assertions.Template.from_json(self.raw_template(name))
+
+
+def synthesize(config: Config, outdir: str, **extra_context: Any) -> SynthesizedApp:
+    app = new_app(outdir, **extra_context)
+    pack = build_app(app, config)
+    return SynthesizedApp(app=app, pack=pack, assembly=app.synth())
+
+
+def normalize_template(template: dict[str, Any]) -> dict[str, Any]:
+    """Drop what changes with the CDK version or asset contents, keep the design."""
+    template = json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
+    template.get("Parameters", {}).pop("BootstrapVersion", None)
+    template.get("Rules", {}).pop("CheckBootstrapVersion", None)
+    template.get("Resources", {}).pop("CDKMetadata", None)
+    for section in ("Parameters", "Rules", "Conditions"):
+        if section in template and not template[section]:
+            del template[section]
+    return template

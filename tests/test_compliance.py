@@ -1,0 +1,115 @@
+"""Security as code: the encryption Aspect, the cdk-nag gate and acknowledgement hygiene."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+
+from components.compliance import ACKNOWLEDGEMENTS_OFF_CONTEXT, EncryptionAtRestAspect
+from components.compliance.nag import acknowledgements, check_acknowledgement
+from config import Config
+from tests.support import SynthesizedApp, new_app, synthesize
+
+
+def synth_with_aspect(tmp_path: Path, build: Callable[[cdk.Stack], object]) -> str:
+    """Synthesize a probe stack under the Aspect; return the synth error, or '' when it passes."""
+    app = new_app(str(tmp_path))
+    build(cdk.Stack(app, "Probe"))
+    cdk.Aspects.of(app).add(EncryptionAtRestAspect())
+    try:
+        app.synth()
+    except RuntimeError as error:
+        return str(error)
+    return ""
+
+
+def test_encryption_aspect_names_each_unencrypted_store(tmp_path: Path) -> None:
+    def build(stack: cdk.Stack) -> None:
+        s3.CfnBucket(stack, "PlainBucket")
+        sns.Topic(stack, "PlainTopic")
+        sqs.CfnQueue(stack, "PlainQueue")
+        logs.LogGroup(stack, "PlainLogs")
+
+    error = synth_with_aspect(tmp_path, build)
+    assert error.startswith("ValidationFailed")
+    for line in (
+        "Probe/PlainBucket: S3 bucket is not encrypted: set encryption (S3_MANAGED or KMS)",
+        "Probe/PlainLogs/Resource: CloudWatch log group is not encrypted: set encryption_key to a KMS key",
+        "Probe/PlainQueue: SQS queue is not encrypted: set encryption (SQS_MANAGED or KMS)",
+        "Probe/PlainTopic/Resource: SNS topic is not encrypted: set master_key to a KMS key",
+    ):
+        assert line in error
+    assert error.count("Rule Annotation::EncryptionAtRest") == 4
+
+
+def test_encryption_aspect_accepts_encrypted_stores(tmp_path: Path) -> None:
+    def build(stack: cdk.Stack) -> None:
+        key = kms.Key(stack, "Key", enable_key_rotation=True)
+        s3.Bucket(stack, "Bucket", encryption=s3.BucketEncryption.S3_MANAGED)
+        sns.Topic(stack, "Topic", master_key=key)
+        sqs.Queue(stack, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED)
+        logs.LogGroup(stack, "Logs", encryption_key=key)
+
+    assert synth_with_aspect(tmp_path, build) == ""
+
+
+def test_no_unacknowledged_nag_finding_in_any_stack(synthesized: SynthesizedApp) -> None:
+    violations = synthesized.pack.validate_scope(synthesized.app).violations
+    findings = [
+        f"{v.rule_name} at {resource.construct_path}" for v in violations for resource in v.violating_resources
+    ]
+    assert findings == []
+
+
+@pytest.fixture(scope="module")
+def all_findings(config: Config, tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
+    """Every finding the pack reports when no acknowledgement is applied: (rule id, construct path)."""
+    unacknowledged = synthesize(
+        config, str(tmp_path_factory.mktemp("unacknowledged")), **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True}
+    )
+    violations = unacknowledged.pack.validate_scope(unacknowledged.app).violations
+    return {(v.rule_name, resource.construct_path) for v in violations for resource in v.violating_resources}
+
+
+def test_every_acknowledgement_is_granular_and_explained(synthesized: SynthesizedApp) -> None:
+    for path, rule_id, reason in acknowledgements(synthesized.app):
+        try:
+            check_acknowledgement(rule_id, reason)
+        except ValueError as error:
+            pytest.fail(f"{path}: {error}")
+
+
+def test_every_acknowledgement_still_matches_a_finding(
+    synthesized: SynthesizedApp, all_findings: set[tuple[str, str]]
+) -> None:
+    stale = [
+        f"{rule_id} at {path}"
+        for path, rule_id, _ in acknowledgements(synthesized.app)
+        if not any(
+            found_id == rule_id and (found_path == path or found_path.startswith(path + "/"))
+            for found_id, found_path in all_findings
+        )
+    ]
+    assert stale == [], "acknowledgements that no longer match a finding: remove them"
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "reason", "message"),
+    [
+        ("AwsSolutions-IAM5", "The role needs these actions for every object in the bucket.", "name the finding"),
+        ("AwsSolutions-S1", "Not needed.", "at least one full sentence"),
+        ("AwsSolutions-S1", "sandbox only, we do not care about the access logs here", "at least one full sentence"),
+        ("S1", "The bucket is the access log target itself, so it cannot log to itself.", "expected a rule id"),
+    ],
+)
+def test_vague_acknowledgements_are_refused(rule_id: str, reason: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_acknowledgement(rule_id, reason)

@@ -1,0 +1,208 @@
+"""Bad configuration: each case gives exactly one line naming the file, the key and what is expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_config
+from tests.support import ROOT
+
+SANDBOX = (ROOT / "config" / "sandbox.toml").read_text()
+
+# (case id, text in sandbox.toml, replacement, expected error after "<file>: ")
+CASES = [
+    (
+        "account-id-too-short",
+        'dev = "222222222222"',
+        'dev = "22222222222"',
+        "accounts.dev: expected a 12-digit AWS account id, got '22222222222'",
+    ),
+    (
+        "account-id-not-a-string",
+        'dev = "222222222222"',
+        "dev = 222222222222",
+        "accounts.dev: expected a 12-digit AWS account id, got 222222222222",
+    ),
+    (
+        "account-ids-not-distinct",
+        'prod = "444444444444"',
+        'prod = "333333333333"',
+        "accounts.prod: expected an account id different from accounts.staging, got '333333333333'",
+    ),
+    (
+        "account-missing",
+        'tools = "111111111111"\n',
+        "",
+        "accounts.tools: expected a 12-digit AWS account id, got nothing (the key is missing)",
+    ),
+    (
+        "unknown-region",
+        'region = "eu-west-1"',
+        'region = "eu-west-9"',
+        "region: expected an AWS region name such as 'eu-west-1', got 'eu-west-9'",
+    ),
+    (
+        "unknown-top-level-key",
+        'owner = "platform-team"',
+        'owner = "platform-team"\nregoin = "eu-west-1"',
+        "regoin: unknown key (expected one of: accounts, environments, github, oidc, owner, pipeline, project, "
+        "region, service)",
+    ),
+    (
+        "typo-in-environment-key",
+        "desired_count = 2\n",
+        "desired_cuont = 2\n",
+        "environments.staging.desired_cuont: unknown key (expected one of: alarms, alb_internet_facing, "
+        "certificate_arn, cpu, deployment_config, desired_count, log_retention_days, max_azs, memory_mib, "
+        "rollback_on_alarm, termination_wait_minutes, test_listener_cidr, test_listener_port, vpc_cidr)",
+    ),
+    (
+        "project-name-not-usable-in-bucket-names",
+        'project = "delivery-ref"',
+        'project = "Delivery_Ref"',
+        "project: expected 3 to 24 lowercase letters, digits or single hyphens, starting with a letter, "
+        "got 'Delivery_Ref'",
+    ),
+    (
+        "github-owner-with-slash",
+        'owner = "example-org"',
+        'owner = "example/org"',
+        "github.owner: expected a GitHub user or organization name (letters, digits, single hyphens), "
+        "got 'example/org'",
+    ),
+    (
+        "branch-with-wildcard",
+        'branch = "main"',
+        'branch = "release/*"',
+        "github.branch: expected a git branch name without wildcards, got 'release/*'",
+    ),
+    (
+        "service-name-with-uppercase",
+        'name = "web"',
+        'name = "Web"',
+        "service.name: expected 1 to 24 lowercase letters, digits or single hyphens, starting with a letter, got 'Web'",
+    ),
+    (
+        "container-port-out-of-range",
+        "container_port = 8080",
+        "container_port = 70000",
+        "service.container_port: expected a whole number from 1024 to 65535, got 70000",
+    ),
+    (
+        "initial-image-tag-latest",
+        'initial_image_tag = "bootstrap"',
+        'initial_image_tag = "latest"',
+        "service.initial_image_tag: expected an image tag other than 'latest' (letters, digits, _ . -), got 'latest'",
+    ),
+    (
+        "environment-unknown",
+        "[environments.dev]",
+        "[environments.qa]\nvpc_cidr = \"10.40.0.0/20\"\n\n[environments.dev]",
+        "environments.qa: unknown environment (expected one of: dev, staging, prod)",
+    ),
+    (
+        "cidr-not-private",
+        'vpc_cidr = "10.10.0.0/20"',
+        'vpc_cidr = "8.8.0.0/20"',
+        "environments.dev.vpc_cidr: expected a private IPv4 CIDR (10/8, 172.16/12 or 192.168/16) from /16 to /24, "
+        "got '8.8.0.0/20'",
+    ),
+    (
+        "cidr-too-large",
+        'vpc_cidr = "10.10.0.0/20"',
+        'vpc_cidr = "10.0.0.0/8"',
+        "environments.dev.vpc_cidr: expected a private IPv4 CIDR (10/8, 172.16/12 or 192.168/16) from /16 to /24, "
+        "got '10.0.0.0/8'",
+    ),
+    (
+        "cidr-host-bits-set",
+        'vpc_cidr = "10.10.0.0/20"',
+        'vpc_cidr = "10.10.0.1/20"',
+        "environments.dev.vpc_cidr: expected a private IPv4 CIDR (10/8, 172.16/12 or 192.168/16) from /16 to /24, "
+        "got '10.10.0.1/20'",
+    ),
+    (
+        "cidrs-overlap",
+        'vpc_cidr = "10.20.0.0/20"',
+        'vpc_cidr = "10.10.8.0/21"',
+        "environments.staging.vpc_cidr: expected a CIDR that does not overlap environments.dev.vpc_cidr "
+        "(10.10.0.0/20), got '10.10.8.0/21'",
+    ),
+    (
+        "prod-all-at-once",
+        'deployment_config = "CANARY_10PERCENT_5MINUTES"\ntermination_wait_minutes = 60',
+        'deployment_config = "ALL_AT_ONCE"\ntermination_wait_minutes = 60',
+        "environments.prod.deployment_config: expected a canary or linear configuration in prod "
+        "(all-at-once shifts every user at once), got 'ALL_AT_ONCE'",
+    ),
+    (
+        "rollback-on-alarm-without-alarms",
+        "log_retention_days = 365",
+        "log_retention_days = 365\nalarms = []\nrollback_on_alarm = true",
+        "environments.prod.alarms: expected at least one alarm when rollback_on_alarm is true, got []",
+    ),
+    (
+        "fargate-memory-for-cpu",
+        "memory_mib = 1024",
+        "memory_mib = 768",
+        "environments.prod.memory_mib: expected a Fargate memory size for cpu 512 (1024, 2048, 3072, 4096), got 768",
+    ),
+    (
+        "test-listener-on-production-port",
+        "test_listener_port = 9000\nlog_retention_days = 30",
+        "test_listener_port = 80\nlog_retention_days = 30",
+        "environments.dev.test_listener_port: expected a port other than the production listener's port 80, got 80",
+    ),
+    (
+        "connection-arn-not-codestar",
+        'connection_arn = "arn:aws:codeconnections:eu-west-1:111111111111:connection/6f1c2a0e-7b3d-4c59-9a1e-2d8f0b4c7e11"',
+        'connection_arn = "arn:aws:iam::111111111111:role/github"',
+        "pipeline.connection_arn: expected a CodeStar/CodeConnections connection ARN "
+        "(arn:aws:codeconnections:REGION:ACCOUNT:connection/ID), got 'arn:aws:iam::111111111111:role/github'",
+    ),
+    (
+        "approval-email-invalid",
+        'approval_email = "release-approvers@example.com"',
+        'approval_email = "release-approvers.example.com"',
+        "pipeline.approval_email: expected an email address, got 'release-approvers.example.com'",
+    ),
+]
+
+
+def write_config(tmp_path: Path, old: str, new: str) -> Path:
+    assert SANDBOX.count(old) >= 1, f"the sandbox configuration no longer contains {old!r}"
+    path = tmp_path / "bad.toml"
+    path.write_text(SANDBOX.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_value_gives_one_exact_line(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    path = write_config(tmp_path, old, new)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: {expected}"
+    assert "\n" not in str(raised.value)
+
+
+def test_missing_file_gives_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match=r"^.*nope\.toml: cannot read the configuration file: no such file$"):
+        load_config(path)
+
+
+def test_invalid_toml_gives_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text('project = "delivery-ref\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path}: not valid TOML: ")
+    assert "\n" not in str(raised.value)
+
+
+def test_sandbox_configuration_is_valid_and_complete(config) -> None:  # type: ignore[no-untyped-def]
+    assert config.accounts.all == ("111111111111", "222222222222", "333333333333", "444444444444")
+    assert [environment.name for environment in config.environments] == ["dev", "staging", "prod"]
+    assert config.environment("prod").termination_wait_minutes == 60
