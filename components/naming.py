@@ -69,6 +69,11 @@ class Names:
         return f"{self.config.project}-cross-account-deploy"
 
     @property
+    def hook_function(self) -> str:
+        """The AfterAllowTestTraffic lifecycle hook Lambda that the appspec names."""
+        return f"{self.config.project}-{self.config.service.name}-after-allow-test-traffic"
+
+    @property
     def service_log_group(self) -> str:
         return f"/ecs/{self.config.project}/{self.config.service.name}"
 
