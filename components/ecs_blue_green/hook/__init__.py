@@ -1,0 +1,1 @@
+"""CodeDeploy lifecycle hook Lambda code (deployed from this folder; handler.py needs only boto3)."""

@@ -1,0 +1,1 @@
+"""The sample HTTP service (standard library only); the entry point is ``server.main``."""
