@@ -1,7 +1,19 @@
-"""The ``[oidc]`` section: GitHub Actions roles and the subjects each one trusts."""
+"""The ``[oidc]`` section: GitHub Actions roles and the subjects each one trusts.
+
+A subject is written in full, exactly as GitHub puts it in the token's ``sub`` claim:
+
+* ``repo:OWNER/REPO:CONTEXT`` with GitHub's default subject template, or
+* ``repository_owner_id:ID:repository_id:ID:CONTEXT`` when the repository's subject template
+  is customized to GitHub's immutable ids (see docs/github-oidc.md),
+
+where CONTEXT is ``ref:refs/heads/BRANCH``, ``ref:refs/tags/TAG``, ``environment:NAME`` or
+``pull_request``. The owner and repository part is always exact; ``*`` and ``?`` (IAM
+``StringLike`` wildcards) are accepted only in the branch, tag or environment name.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from config.reader import TableReader
@@ -9,7 +21,25 @@ from config.reader import TableReader
 GITHUB_AUDIENCE = "sts.amazonaws.com"
 #: What a role may do once GitHub Actions has assumed it; see docs/github-oidc.md.
 PRESETS = ("deploy", "diff")
+#: Presets whose role can change staging and prod: they never trust a pull request.
+DEPLOYING_PRESETS = ("deploy",)
 ROLE_NAME = r"[A-Za-z0-9+=,.@_-]{1,64}"
+#: The characters IAM's StringLike operator treats as wildcards.
+WILDCARDS = "*?"
+
+_DEFAULT_FORM = re.compile(r"repo:(?P<owner>[^/:]*)/(?P<repo>[^:]*):(?P<context>.*)")
+_ID_FORM = re.compile(r"repository_owner_id:(?P<owner>[^:]*):repository_id:(?P<repo>[^:]*):(?P<context>.*)")
+# A branch, tag or environment name; wildcards allowed, and checked by git-like rules only loosely:
+# GitHub itself rejects refs that git would not accept, so a bad name simply never matches.
+_REF_NAME = r"[A-Za-z0-9._/*?-]+"
+_CONTEXT = re.compile(rf"ref:refs/(?:heads|tags)/{_REF_NAME}|environment:[A-Za-z0-9._*?-]{{1,255}}|pull_request")
+_NUMERIC_ID = re.compile(r"[1-9][0-9]{0,19}")
+
+EXPECTED_FORM = "a full subject 'repo:OWNER/REPO:CONTEXT' or 'repository_owner_id:ID:repository_id:ID:CONTEXT'"
+EXPECTED_EXACT_REPOSITORY = "an exact owner and repository (wildcards only after the repository part)"
+EXPECTED_CONTEXT = (
+    "a context after the repository: ref:refs/heads/BRANCH, ref:refs/tags/TAG, environment:NAME or pull_request"
+)
 
 
 @dataclass(frozen=True)
@@ -18,6 +48,16 @@ class OidcRoleConfig:
     preset: str
     subjects: tuple[str, ...]
 
+    @property
+    def exact_subjects(self) -> tuple[str, ...]:
+        """Subjects matched with ``StringEquals``."""
+        return tuple(subject for subject in self.subjects if not is_pattern(subject))
+
+    @property
+    def subject_patterns(self) -> tuple[str, ...]:
+        """Subjects with a wildcard after the repository part, matched with ``StringLike``."""
+        return tuple(subject for subject in self.subjects if is_pattern(subject))
+
 
 @dataclass(frozen=True)
 class OidcConfig:
@@ -25,21 +65,53 @@ class OidcConfig:
     roles: tuple[OidcRoleConfig, ...]
 
 
-def read_oidc(table: TableReader, *, github: tuple[str, str]) -> OidcConfig:
+def is_pattern(subject: str) -> bool:
+    return any(character in subject for character in WILDCARDS)
+
+
+def subject_problem(subject: str, *, preset: str) -> str | None:
+    """What is wrong with ``subject`` (the ``expected ...`` part of the error), or None."""
+    from config.settings import GITHUB_OWNER, GITHUB_REPO  # settings imports this module first
+
+    if any(character.isspace() for character in subject):
+        return "a subject without whitespace"
+    match = _DEFAULT_FORM.fullmatch(subject) or _ID_FORM.fullmatch(subject)
+    if match is None:
+        return EXPECTED_EXACT_REPOSITORY if is_pattern(subject) else EXPECTED_FORM
+    owner, repo, context = match["owner"], match["repo"], match["context"]
+    if is_pattern(owner) or is_pattern(repo):
+        return EXPECTED_EXACT_REPOSITORY
+    if match.re is _DEFAULT_FORM:
+        if not re.fullmatch(GITHUB_OWNER, owner):
+            return "a GitHub owner name (letters, digits, single hyphens, at most 39) in the subject"
+        if not re.fullmatch(GITHUB_REPO, repo):
+            return "a GitHub repository name (letters, digits, . _ -, at most 100) in the subject"
+    elif not (_NUMERIC_ID.fullmatch(owner) and _NUMERIC_ID.fullmatch(repo)):
+        return "numeric GitHub owner and repository ids in the subject"
+    if not _CONTEXT.fullmatch(context):
+        return EXPECTED_CONTEXT
+    if context == "pull_request" and preset in DEPLOYING_PRESETS:
+        return f"no pull_request subject on a role with the {preset!r} preset (it can deploy to staging and prod)"
+    return None
+
+
+def read_oidc(table: TableReader) -> OidcConfig:
     audience = table.string(
-        "audience", pattern=GITHUB_AUDIENCE.replace(".", r"\."), expected=f"'{GITHUB_AUDIENCE}'", default=GITHUB_AUDIENCE
+        "audience", pattern=re.escape(GITHUB_AUDIENCE), expected=f"'{GITHUB_AUDIENCE}'", default=GITHUB_AUDIENCE
     )
-    roles = []
+    roles: list[OidcRoleConfig] = []
     for role_table in table.table_list("roles", default=[]):
-        roles.append(
-            OidcRoleConfig(
-                name=role_table.string("name", pattern=ROLE_NAME, expected="an IAM role name"),
-                preset=role_table.choice("preset", PRESETS),
-                subjects=role_table.string_list(
-                    "subjects", pattern=r"\S+", expected="GitHub OIDC subjects", min_items=1
-                ),
-            )
-        )
+        name = role_table.string("name", pattern=ROLE_NAME, expected="an IAM role name")
+        for earlier in roles:
+            if earlier.name.lower() == name.lower():
+                raise role_table.error("name", "a role name not already used in oidc.roles", name)
+        preset = role_table.choice("preset", PRESETS)
+        subjects = role_table.string_list("subjects", pattern=r"(?s:.+)", expected="GitHub OIDC subjects", min_items=1)
+        for index, subject in enumerate(subjects):
+            problem = subject_problem(subject, preset=preset)
+            if problem is not None:
+                raise role_table.error(f"subjects[{index}]", problem, subject)
+        roles.append(OidcRoleConfig(name=name, preset=preset, subjects=subjects))
         role_table.done()
     table.done()
     return OidcConfig(audience=audience, roles=tuple(roles))

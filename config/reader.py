@@ -61,13 +61,20 @@ class TableReader:
         check: Callable[[str], bool] | None = None,
     ) -> str:
         value = self._get(name, default, expected)
-        if value is None:
-            return value  # type: ignore[no-any-return]  # an explicit None default
         if not isinstance(value, str) or not re.fullmatch(pattern, value):
             raise self.error(name, expected, value)
         if check is not None and not check(value):
             raise self.error(name, expected, value)
         return value
+
+    def optional_string(
+        self, name: str, *, pattern: str, expected: str, check: Callable[[str], bool] | None = None
+    ) -> str | None:
+        """A string that may be left out; absent means None."""
+        if name not in self._data:
+            self._seen.add(name)
+            return None
+        return self.string(name, pattern=pattern, expected=expected, check=check)
 
     def integer(self, name: str, *, minimum: int, maximum: int, default: Any = _MISSING) -> int:
         expected = f"a whole number from {minimum} to {maximum}"

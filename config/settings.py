@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from config.oidc import OidcConfig, OidcRoleConfig, read_oidc
+from config.oidc import OidcConfig, read_oidc
 from config.reader import ConfigError, TableReader
 
 DEFAULT_CONFIG_PATH = "config/sandbox.toml"
@@ -35,7 +35,9 @@ SECRET_NAME = r"[A-Za-z0-9/_+=.@-]{1,512}"
 HEALTH_PATH = r"/[A-Za-z0-9/_.~-]{0,1023}"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-CONNECTION_ARN = rf"arn:aws(?:-cn|-us-gov)?:(?:codestar-connections|codeconnections):[a-z0-9-]+:\d{{12}}:connection/{UUID}"
+CONNECTION_ARN = (
+    rf"arn:aws(?:-cn|-us-gov)?:(?:codestar-connections|codeconnections):[a-z0-9-]+:\d{{12}}:connection/{UUID}"
+)
 CERTIFICATE_ARN = rf"arn:aws(?:-cn|-us-gov)?:acm:[a-z0-9-]+:\d{{12}}:certificate/{UUID}"
 
 #: CodeDeploy's predefined ECS deployment configurations, by the name used in the config.
@@ -50,7 +52,12 @@ DEPLOYMENT_CONFIGS = (
 ALARMS = ("target_5xx", "unhealthy_hosts", "target_response_time")
 DEFAULT_ALARMS = ("target_5xx", "unhealthy_hosts")
 SCAN_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# fmt: off
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+# fmt: on
 # Fargate CPU units and the memory sizes (MiB) each one accepts.
 FARGATE_MEMORY = {
     256: (512, 1024, 2048),
@@ -196,7 +203,9 @@ def parse_config(source: str, data: dict[str, object]) -> Config:
         pattern=PROJECT_NAME,
         expected="3 to 24 lowercase letters, digits or single hyphens, starting with a letter",
     )
-    owner = top.string("owner", pattern=TAG_VALUE, expected="a tag value (1 to 256 letters, digits, spaces or _.:/=+-@)")
+    owner = top.string(
+        "owner", pattern=TAG_VALUE, expected="a tag value (1 to 256 letters, digits, spaces or _.:/=+-@)"
+    )
     region = top.string(
         "region",
         pattern=r"[a-z]{2}(?:-[a-z]+)+-\d",
@@ -208,7 +217,7 @@ def parse_config(source: str, data: dict[str, object]) -> Config:
     service = _read_service(top.table("service"))
     pipeline = _read_pipeline(top.table("pipeline"))
     environments = _read_environments(top.table("environments"), accounts)
-    oidc = read_oidc(top.table("oidc"), github=(github.owner, github.repo))
+    oidc = read_oidc(top.table("oidc"))
     top.done()
     return Config(
         source=source,
@@ -237,7 +246,9 @@ def _read_accounts(table: TableReader) -> AccountsConfig:
 def _read_github(table: TableReader) -> GithubConfig:
     github = GithubConfig(
         owner=table.string(
-            "owner", pattern=GITHUB_OWNER, expected="a GitHub user or organization name (letters, digits, single hyphens)"
+            "owner",
+            pattern=GITHUB_OWNER,
+            expected="a GitHub user or organization name (letters, digits, single hyphens)",
         ),
         repo=table.string("repo", pattern=GITHUB_REPO, expected="a GitHub repository name (letters, digits, . _ -)"),
         branch=table.string("branch", pattern=GIT_BRANCH, expected="a git branch name without wildcards"),
@@ -286,9 +297,8 @@ def _read_environments(table: TableReader, accounts: AccountsConfig) -> tuple[En
     names = table.keys()
     for name in names:
         if name not in TARGET_ENVIRONMENTS:
-            raise ConfigError(
-                f"{table.source}: {table.key(name)}: unknown environment (expected one of: {', '.join(TARGET_ENVIRONMENTS)})"
-            )
+            expected = ", ".join(TARGET_ENVIRONMENTS)
+            raise ConfigError(f"{table.source}: {table.key(name)}: unknown environment (expected one of: {expected})")
     environments = []
     for name in TARGET_ENVIRONMENTS:
         if name not in names:
@@ -342,21 +352,30 @@ def _read_environment(table: TableReader, name: str, account: str) -> Environmen
             "a canary or linear configuration in prod (all-at-once shifts every user at once)",
             deployment_config,
         )
-    certificate_arn = table.string(
-        "certificate_arn", pattern=CERTIFICATE_ARN, expected="an ACM certificate ARN", default=None
+    certificate_arn = table.optional_string(
+        "certificate_arn", pattern=CERTIFICATE_ARN, expected="an ACM certificate ARN"
     )
     test_listener_port = table.integer("test_listener_port", minimum=1, maximum=65535, default=9000)
     production_port = 443 if certificate_arn else 80
     if test_listener_port == production_port:
         raise table.error(
-            "test_listener_port", f"a port other than the production listener's port {production_port}", test_listener_port
+            "test_listener_port",
+            f"a port other than the production listener's port {production_port}",
+            test_listener_port,
         )
-    test_listener_cidr = table.string(
-        "test_listener_cidr", pattern=r"[0-9./]+", expected="an IPv4 CIDR", default=None, check=_is_ipv4_cidr
+    test_listener_cidr = table.optional_string(
+        "test_listener_cidr", pattern=r"[0-9./]+", expected="an IPv4 CIDR", check=_is_ipv4_cidr
     )
     if test_listener_cidr == "0.0.0.0/0":
-        raise table.error("test_listener_cidr", "a CIDR narrower than 0.0.0.0/0 (the test listener is not public)", test_listener_cidr)
-    alarms = table.string_list("alarms", pattern="|".join(ALARMS), expected="alarm names (" + ", ".join(ALARMS) + ")", default=list(DEFAULT_ALARMS))
+        raise table.error(
+            "test_listener_cidr", "a CIDR narrower than 0.0.0.0/0 (the test listener is not public)", test_listener_cidr
+        )
+    alarms = table.string_list(
+        "alarms",
+        pattern="|".join(ALARMS),
+        expected="alarm names (" + ", ".join(ALARMS) + ")",
+        default=list(DEFAULT_ALARMS),
+    )
     rollback_on_alarm = table.boolean("rollback_on_alarm", default=True)
     if rollback_on_alarm and not alarms:
         raise table.error("alarms", "at least one alarm when rollback_on_alarm is true", [])

@@ -34,9 +34,10 @@ class ProjectStack(cdk.Stack):
             env=cdk.Environment(account=account, region=config.region),
             description=description,
             termination_protection=environment_name == "prod",
+            # Stack tags: CDK tags every taggable resource with them, and CloudFormation tags
+            # the stack itself and what it creates for resources that CDK cannot tag.
+            tags={"project": config.project, "environment": environment_name, "owner": config.owner},
             **kwargs,
         )
         self.config = config
         self.environment_name = environment_name
-        for key, value in (("project", config.project), ("environment", environment_name), ("owner", config.owner)):
-            cdk.Tags.of(self).add(key, value)

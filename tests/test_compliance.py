@@ -63,9 +63,7 @@ def test_encryption_aspect_accepts_encrypted_stores(tmp_path: Path) -> None:
 
 def test_no_unacknowledged_nag_finding_in_any_stack(synthesized: SynthesizedApp) -> None:
     violations = synthesized.pack.validate_scope(synthesized.app).violations
-    findings = [
-        f"{v.rule_name} at {resource.construct_path}" for v in violations for resource in v.violating_resources
-    ]
+    findings = [f"{v.rule_name} at {resource.construct_path}" for v in violations for resource in v.violating_resources]
     assert findings == []
 
 

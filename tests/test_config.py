@@ -99,7 +99,7 @@ CASES = [
     (
         "environment-unknown",
         "[environments.dev]",
-        "[environments.qa]\nvpc_cidr = \"10.40.0.0/20\"\n\n[environments.dev]",
+        '[environments.qa]\nvpc_cidr = "10.40.0.0/20"\n\n[environments.dev]',
         "environments.qa: unknown environment (expected one of: dev, staging, prod)",
     ),
     (
@@ -115,6 +115,21 @@ CASES = [
         'vpc_cidr = "10.0.0.0/8"',
         "environments.dev.vpc_cidr: expected a private IPv4 CIDR (10/8, 172.16/12 or 192.168/16) from /16 to /24, "
         "got '10.0.0.0/8'",
+    ),
+    (
+        # Two subnets per AZ in 3 AZs would be /28s: too small for an ALB (it needs /27).
+        "cidr-too-small",
+        'vpc_cidr = "10.30.0.0/20"',
+        'vpc_cidr = "10.30.0.0/25"',
+        "environments.prod.vpc_cidr: expected a private IPv4 CIDR (10/8, 172.16/12 or 192.168/16) from /16 to /24, "
+        "got '10.30.0.0/25'",
+    ),
+    (
+        "cidr-without-prefix-length",
+        'vpc_cidr = "10.20.0.0/20"',
+        'vpc_cidr = "10.20.0.0"',
+        "environments.staging.vpc_cidr: expected a private IPv4 CIDR (10/8, 172.16/12 or 192.168/16) from /16 to /24, "
+        "got '10.20.0.0'",
     ),
     (
         "cidr-host-bits-set",
@@ -157,7 +172,8 @@ CASES = [
     ),
     (
         "connection-arn-not-codestar",
-        'connection_arn = "arn:aws:codeconnections:eu-west-1:111111111111:connection/6f1c2a0e-7b3d-4c59-9a1e-2d8f0b4c7e11"',
+        'connection_arn = "arn:aws:codeconnections:eu-west-1:111111111111:connection/'
+        '6f1c2a0e-7b3d-4c59-9a1e-2d8f0b4c7e11"',
         'connection_arn = "arn:aws:iam::111111111111:role/github"',
         "pipeline.connection_arn: expected a CodeStar/CodeConnections connection ARN "
         "(arn:aws:codeconnections:REGION:ACCOUNT:connection/ID), got 'arn:aws:iam::111111111111:role/github'",

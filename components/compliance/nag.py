@@ -59,13 +59,21 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
 
 
+#: aws-cdk-lib acknowledges findings of its own CloudFormation validation rules by itself (for
+#: example W3010 on every stack that reads ``availability_zones``, F3002/F3003 on every flow log).
+#: Those are not the project's acknowledgements, and no nag pack reports them.
+CDK_BUILT_IN_RULES = "CloudFormation-Validate::"
+
+
 def acknowledgements(root: IConstruct) -> list[tuple[str, str, str]]:
-    """Every acknowledgement below ``root`` as (construct path, rule id, reason)."""
+    """Every acknowledgement made through :func:`acknowledge` below ``root`` as (construct path, rule id, reason)."""
     key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
     found = []
     for construct in root.node.find_all():
         for entry in construct.node.metadata:
             if entry.type == key and entry.data:
                 for rule_id, reason in dict(entry.data).items():
+                    if rule_id.startswith(CDK_BUILT_IN_RULES):
+                        continue
                     found.append((construct.node.path, re.sub(r"^annotation::", "", rule_id, flags=re.I), reason))
     return found
