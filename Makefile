@@ -12,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help synth test lint snapshot-update bench clean
+.PHONY: help synth test lint snapshot-update bench network-cost clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots 
 
 bench: $(PY_STAMP) $(NODE_STAMP) ## Time the full synth against an empty app, and the test suite
 	python scripts/bench.py
+
+network-cost: synth ## Monthly network cost of one environment vs one NAT per AZ (ENVIRONMENT=Prod|Staging|Dev)
+	python scripts/network_cost.py --env $(or $(ENVIRONMENT),Prod)
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
