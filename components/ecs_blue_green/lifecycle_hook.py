@@ -1,0 +1,119 @@
+"""The AfterAllowTestTraffic hook: a Lambda in the isolated subnets that tests the green task set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from components.compliance import acknowledge
+
+HANDLER_DIR = Path(__file__).parent / "hook"
+
+
+class TestTrafficHook(Construct):
+    """Calls the service through the test listener and reports the result to CodeDeploy.
+
+    It runs in the task subnets (no NAT): it reaches the test listener inside the VPC and
+    CodeDeploy (and EC2, for an internet-facing load balancer) through interface endpoints.
+    Its only AWS permission besides its network interfaces and its log group is
+    ``PutLifecycleEventHookExecutionStatus`` on this deployment group.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function_name: str,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        load_balancer: elbv2.ApplicationLoadBalancer,
+        internet_facing: bool,
+        test_listener_port: int,
+        check_path: str,
+        deployment_group_arn: str,
+        log_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="Lifecycle hook: calls the test listener and AWS APIs through the VPC endpoints",
+            allow_all_outbound=False,
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            encryption_key=log_key,
+            retention=log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="AfterAllowTestTraffic hook: report the test result to CodeDeploy",
+        )
+        self.log_group.grant_write(self.role)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReportHookStatus",
+                actions=["codedeploy:PutLifecycleEventHookExecutionStatus"],
+                resources=[deployment_group_arn],
+            )
+        )
+        network_interfaces = iam.PolicyStatement(
+            sid="ManageOwnNetworkInterfaces",
+            actions=[
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resources=["*"],
+        )
+        self.role.add_to_policy(network_interfaces)
+        environment = {
+            "TEST_LISTENER_URL_HOST": load_balancer.load_balancer_dns_name,
+            "TEST_LISTENER_PORT": str(test_listener_port),
+            "CHECK_PATH": check_path,
+        }
+        if internet_facing:
+            # The public DNS name resolves to public addresses that isolated subnets cannot
+            # reach; the handler finds the load balancer's private addresses instead.
+            environment["LOAD_BALANCER_ENI_DESCRIPTION"] = "ELB " + load_balancer.load_balancer_full_name
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description="CodeDeploy AfterAllowTestTraffic hook: checks the green task set through the test listener",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["test_*.py", "__pycache__"]),
+            timeout=cdk.Duration.seconds(60),
+            memory_size=256,
+            role=self.role,
+            log_group=self.log_group,
+            vpc=vpc,
+            vpc_subnets=subnets,
+            security_groups=[self.security_group],
+            environment=environment,
+        )
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "Lambda needs ec2 network-interface actions on any interface to attach to the VPC, and "
+            "DescribeNetworkInterfaces supports no resource-level permission.",
+        )

@@ -1,0 +1,475 @@
+"""The <Env>-Service stacks: Fargate on isolated subnets, released blue/green by CodeDeploy."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from components.ecs_blue_green.release_inputs import appspec, write_release_inputs
+from components.ecs_blue_green.task_spec import IMAGE_PLACEHOLDER, SECRET_VARIABLE, TaskSpec
+from components.naming import Names
+from config import Config, EnvironmentConfig
+from stacks.network_stack import NetworkStack
+from stacks.service_stack import ServiceStack
+from tests.support import SynthesizedApp, new_app
+
+ENVIRONMENTS = ["dev", "staging", "prod"]
+
+
+def service_template(synthesized: SynthesizedApp, config: Config, name: str) -> Template:
+    return synthesized.template(f"{config.environment(name).title}-Service")
+
+
+def only_resource(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
+    resources = template.find_resources(resource_type)
+    assert len(resources) == 1, f"expected one {resource_type}, found {len(resources)}"
+    return next(iter(resources.items()))
+
+
+def build_service_stack(tmp_path: Path, config: Config, environment: EnvironmentConfig) -> dict[str, Any]:
+    """A small app with one network and one service stack, for configurations the sandbox lacks."""
+    app = new_app(str(tmp_path))
+    network = NetworkStack(app, "Network", config=config, environment=environment)
+    ServiceStack(app, "Service", config=config, environment=environment, network=network.network)
+    return dict(app.synth().get_stack_by_name("Service").template)
+
+
+# -- cluster, roles, task definition ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_cluster_has_container_insights(synthesized: SynthesizedApp, config: Config, name: str) -> None:
+    service_template(synthesized, config, name).has_resource_properties(
+        "AWS::ECS::Cluster",
+        {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
+    )
+
+
+def test_task_role_is_separate_from_execution_role_and_has_no_permissions(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = service_template(synthesized, config, "dev")
+    names = Names(config)
+    roles = template.find_resources("AWS::IAM::Role")
+    by_name = {r["Properties"].get("RoleName"): logical_id for logical_id, r in roles.items()}
+    task_role, execution_role = by_name[names.task_role], by_name[names.execution_role]
+    assert task_role != execution_role
+    attached = {
+        role["Ref"]
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for role in policy["Properties"]["Roles"]
+    }
+    assert task_role not in attached, "the task role starts empty: the app gets no AWS permission by default"
+    assert "ManagedPolicyArns" not in roles[task_role]["Properties"]
+    assert execution_role in attached
+
+
+def test_execution_role_pulls_from_the_tools_repository_reads_logs_and_the_secret_only(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = service_template(synthesized, config, "dev")
+    names = Names(config)
+    policy_id = synthesized.stack("Dev-Service").get_logical_id(
+        synthesized.stack("Dev-Service").service.execution_role.node.find_child("DefaultPolicy").node.default_child
+    )
+    statements = template.to_json()["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"]
+    by_resource = {json.dumps(s["Resource"], sort_keys=True): sorted(_as_list(s["Action"])) for s in statements}
+    assert by_resource[json.dumps(names.ecr_repository_arn())] == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    assert by_resource['"*"'] == ["ecr:GetAuthorizationToken"]
+    secret = json.dumps(names.secret_partial_arn(config.accounts.dev) + "-??????")
+    assert by_resource[secret] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    assert len(statements) == 4, "pull, token, logs and secret: nothing else"
+
+
+def test_roles_trust_ecs_tasks_of_this_account_only(synthesized: SynthesizedApp, config: Config) -> None:
+    template = service_template(synthesized, config, "dev")
+    for role_name in (Names(config).task_role, Names(config).execution_role):
+        template.has_resource_properties(
+            "AWS::IAM::Role",
+            {
+                "RoleName": role_name,
+                "AssumeRolePolicyDocument": {
+                    "Statement": [
+                        {
+                            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": config.accounts.dev},
+                                "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{config.region}:{config.accounts.dev}:*"},
+                            },
+                        }
+                    ]
+                },
+            },
+        )
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_container_is_hardened_and_reads_its_image_from_the_tools_account(
+    synthesized: SynthesizedApp, config: Config, name: str
+) -> None:
+    _, task_definition = only_resource(service_template(synthesized, config, name), "AWS::ECS::TaskDefinition")
+    (container,) = task_definition["Properties"]["ContainerDefinitions"]
+    assert container["ReadonlyRootFilesystem"] is True
+    assert container["Privileged"] is False
+    assert container["User"] == "10001:10001"
+    assert container["PortMappings"] == [{"ContainerPort": config.service.container_port, "Protocol": "tcp"}]
+    image = json.dumps(container["Image"])
+    assert f"{config.accounts.tools}.dkr.ecr.{config.region}." in image
+    assert image.endswith(f'/{Names(config).ecr_repository}:{config.service.initial_image_tag}"]]}}')
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert config.service.health_check_path in " ".join(container["HealthCheck"]["Command"])
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_secret_is_injected_by_ecs_and_never_in_plain_text(
+    synthesized: SynthesizedApp, config: Config, name: str
+) -> None:
+    template = service_template(synthesized, config, name)
+    environment = config.environment(name)
+    template.has_resource_properties(
+        "AWS::SecretsManager::Secret",
+        {
+            "Name": config.service.secret_name,
+            "GenerateSecretString": Match.object_like({}),
+            "KmsKeyId": Match.any_value(),
+        },
+    )
+    _, task_definition = only_resource(template, "AWS::ECS::TaskDefinition")
+    (container,) = task_definition["Properties"]["ContainerDefinitions"]
+    assert container["Secrets"] == [
+        {"Name": SECRET_VARIABLE, "ValueFrom": Names(config).secret_partial_arn(environment.account)}
+    ]
+    for variable in container["Environment"]:
+        assert not any(word in variable["Name"].upper() for word in ("SECRET", "PASSWORD", "TOKEN", "KEY"))
+    assert '"SecretString":' not in json.dumps(template.to_json()), "no literal secret value in the template"
+
+
+# -- load balancer ---------------------------------------------------------------------------
+
+
+def test_load_balancer_drops_invalid_headers_and_logs_to_a_locked_bucket(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = service_template(synthesized, config, "prod")
+    _, load_balancer = only_resource(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attributes = {a["Key"]: a["Value"] for a in load_balancer["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert load_balancer["Properties"]["Scheme"] == "internet-facing"
+    bucket_id = attributes["access_logs.s3.bucket"]["Ref"]
+    bucket = template.to_json()["Resources"][bucket_id]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": {"Ref": bucket_id},
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            },
+        },
+    )
+
+
+def test_production_listener_is_http_without_a_certificate_and_the_test_listener_is_private(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    environment = config.environment("dev")
+    template = service_template(synthesized, config, "dev")
+    template.has_resource_properties("AWS::ElasticLoadBalancingV2::Listener", {"Port": 80, "Protocol": "HTTP"})
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener", {"Port": environment.test_listener_port, "Protocol": "HTTP"}
+    )
+    _, security_group = next(
+        (i, r)
+        for i, r in template.find_resources("AWS::EC2::SecurityGroup").items()
+        if "Load balancer" in r["Properties"]["GroupDescription"]
+    )
+    ingress = {(rule["FromPort"], rule["CidrIp"]) for rule in security_group["Properties"]["SecurityGroupIngress"]}
+    assert ingress == {(80, "0.0.0.0/0"), (environment.test_listener_port, environment.vpc_cidr)}
+
+
+def test_production_listener_is_https_with_a_tls12_policy_when_a_certificate_is_configured(
+    tmp_path: Path, config: Config
+) -> None:
+    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+    environment = dataclasses.replace(config.environment("dev"), certificate_arn=certificate, alb_internet_facing=False)
+    template = Template.from_json(build_service_stack(tmp_path, config, environment))
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 443,
+            "Protocol": "HTTPS",
+            "Certificates": [{"CertificateArn": certificate}],
+            "SslPolicy": Match.string_like_regexp(r"TLS13-1-2|TLS-1-2"),
+        },
+    )
+    template.has_resource_properties("AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internal"})
+    template.resource_properties_count_is("AWS::ElasticLoadBalancingV2::Listener", {"Port": 80}, 0)
+
+
+def test_two_ip_target_groups_with_health_checks(synthesized: SynthesizedApp, config: Config) -> None:
+    template = service_template(synthesized, config, "dev")
+    template.resource_properties_count_is(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {
+            "TargetType": "ip",
+            "Port": config.service.container_port,
+            "HealthCheckPath": config.service.health_check_path,
+        },
+        2,
+    )
+
+
+# -- service and CodeDeploy ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_service_runs_on_isolated_subnets_without_public_ip_under_codedeploy(
+    synthesized: SynthesizedApp, config: Config, name: str
+) -> None:
+    _, service = only_resource(service_template(synthesized, config, name), "AWS::ECS::Service")
+    properties = service["Properties"]
+    assert properties["DeploymentController"] == {"Type": "CODE_DEPLOY"}
+    assert properties["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    assert properties["DesiredCount"] == config.environment(name).desired_count
+    subnets = json.dumps(properties["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"])
+    network_stack = synthesized.stack(f"{config.environment(name).title}-Network")
+    for subnet in network_stack.network.vpc.isolated_subnets:
+        assert network_stack.get_logical_id(subnet.node.default_child) in subnets
+    assert "Public" not in subnets
+
+
+def test_service_names_its_task_definition_by_family_so_cdk_never_fights_codedeploy(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = service_template(synthesized, config, "dev")
+    task_definition_id, _ = only_resource(template, "AWS::ECS::TaskDefinition")
+    _, service = only_resource(template, "AWS::ECS::Service")
+    assert service["Properties"]["TaskDefinition"] == Names(config).task_family
+    assert task_definition_id in service["DependsOn"], "the first revision must exist before the service"
+
+
+def test_changing_the_task_definition_in_cdk_leaves_the_service_resource_unchanged(
+    tmp_path: Path, config: Config
+) -> None:
+    """What makes `cdk deploy` safe to re-run after releases: only the task definition moves."""
+    before = build_service_stack(tmp_path / "before", config, config.environment("dev"))
+    changed = dataclasses.replace(config.environment("dev"), cpu=512, memory_mib=1024)
+    after = build_service_stack(tmp_path / "after", config, changed)
+
+    def resource(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+        (found,) = [r for r in template["Resources"].values() if r["Type"] == resource_type]
+        return found
+
+    assert resource(before, "AWS::ECS::TaskDefinition") != resource(after, "AWS::ECS::TaskDefinition")
+    assert resource(before, "AWS::ECS::Service") == resource(after, "AWS::ECS::Service")
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_deployment_group_is_blue_green_with_alarm_rollback(
+    synthesized: SynthesizedApp, config: Config, name: str
+) -> None:
+    environment = config.environment(name)
+    template = service_template(synthesized, config, name)
+    _, group = only_resource(template, "AWS::CodeDeploy::DeploymentGroup")
+    properties = group["Properties"]
+    assert properties["DeploymentStyle"] == {"DeploymentOption": "WITH_TRAFFIC_CONTROL", "DeploymentType": "BLUE_GREEN"}
+    assert properties["DeploymentConfigName"] == "CodeDeployDefault.ECSCanary10Percent5Minutes"
+    assert sorted(properties["AutoRollbackConfiguration"]["Events"]) == [
+        "DEPLOYMENT_FAILURE",
+        "DEPLOYMENT_STOP_ON_ALARM",
+        "DEPLOYMENT_STOP_ON_REQUEST",
+    ]
+    termination = properties["BlueGreenDeploymentConfiguration"]["TerminateBlueInstancesOnDeploymentSuccess"]
+    assert termination == {"Action": "TERMINATE", "TerminationWaitTimeInMinutes": environment.termination_wait_minutes}
+    pair = properties["LoadBalancerInfo"]["TargetGroupPairInfoList"][0]
+    assert len(pair["TargetGroups"]) == 2
+    assert pair["ProdTrafficRoute"]["ListenerArns"] != pair["TestTrafficRoute"]["ListenerArns"]
+    assert properties["AlarmConfiguration"]["Enabled"] is True
+    assert len(properties["AlarmConfiguration"]["Alarms"]) == len(environment.alarms)
+
+
+def test_prod_waits_an_hour_before_terminating_blue(config: Config, synthesized: SynthesizedApp) -> None:
+    _, group = only_resource(service_template(synthesized, config, "prod"), "AWS::CodeDeploy::DeploymentGroup")
+    termination = group["Properties"]["BlueGreenDeploymentConfiguration"]["TerminateBlueInstancesOnDeploymentSuccess"]
+    assert termination["TerminationWaitTimeInMinutes"] == 60
+
+
+def test_alarms_watch_5xx_and_unhealthy_hosts_of_the_green_target_group(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = service_template(synthesized, config, "dev")
+    stack = synthesized.stack("Dev-Service")
+    green = stack.get_logical_id(stack.service.green_target_group.node.default_child)
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    watched = {
+        a["Properties"]["MetricName"] for a in alarms.values() if green in json.dumps(a["Properties"]["Dimensions"])
+    }
+    assert watched == {"HTTPCode_Target_5XX_Count", "UnHealthyHostCount"}
+
+
+# -- lifecycle hook --------------------------------------------------------------------------
+
+
+def test_hook_lambda_runs_in_the_task_subnets_and_may_only_report_on_this_deployment_group(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = service_template(synthesized, config, "dev")
+    names = Names(config)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "FunctionName": names.hook_function,
+            "VpcConfig": {"SubnetIds": Match.any_value(), "SecurityGroupIds": Match.any_value()},
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"TEST_LISTENER_PORT": str(config.environment("dev").test_listener_port)}
+                )
+            },
+        },
+    )
+    stack = synthesized.stack("Dev-Service")
+    policy_id = stack.get_logical_id(stack.service.hook.role.node.find_child("DefaultPolicy").node.default_child)
+    statements = template.to_json()["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"]
+    codedeploy = [s for s in statements if any(a.startswith("codedeploy:") for a in _as_list(s["Action"]))]
+    assert codedeploy == [
+        {
+            "Action": "codedeploy:PutLifecycleEventHookExecutionStatus",
+            "Effect": "Allow",
+            "Resource": f"arn:aws:codedeploy:{config.region}:{config.accounts.dev}:deploymentgroup:"
+            f"{names.codedeploy_application}/{names.deployment_group}",
+            "Sid": "ReportHookStatus",
+        }
+    ]
+    other = {a for s in statements for a in _as_list(s["Action"])} - {"codedeploy:PutLifecycleEventHookExecutionStatus"}
+    assert all(a.startswith(("ec2:", "logs:")) for a in other), other
+
+
+def test_codedeploy_may_invoke_the_hook(synthesized: SynthesizedApp, config: Config) -> None:
+    stack = synthesized.stack("Dev-Service")
+    function_id = stack.get_logical_id(stack.service.hook.function.node.default_child)
+    service_template(synthesized, config, "dev").has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": stack.get_logical_id(stack.service.deployment_group.role.node.default_child)}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": [function_id, "Arn"]}}
+                        )
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_deployment_state_changes_reach_an_encrypted_topic(synthesized: SynthesizedApp, config: Config) -> None:
+    template = service_template(synthesized, config, "dev")
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.codedeploy"],
+                "detail-type": ["CodeDeploy Deployment State-change Notification"],
+                "detail": {
+                    "application": [Names(config).codedeploy_application],
+                    "state": ["FAILURE", "STOP", "SUCCESS"],
+                },
+            },
+            "Targets": [Match.object_like({"Arn": Match.any_value()})],
+        },
+    )
+
+
+# -- release inputs --------------------------------------------------------------------------
+
+
+def _lower_keys(value: Any, *, keep: bool = False) -> Any:
+    """CloudFormation's PascalCase task definition in the RegisterTaskDefinition form."""
+    if isinstance(value, dict):
+        return {
+            (key if keep or key == "Ref" or key.startswith("Fn::") else key[0].lower() + key[1:]): _lower_keys(
+                item, keep=key == "Options"
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_lower_keys(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_release_task_definition_template_matches_the_synthesized_one_except_the_image(
+    synthesized: SynthesizedApp, config: Config, name: str
+) -> None:
+    template = service_template(synthesized, config, name)
+    _, task_definition = only_resource(template, "AWS::ECS::TaskDefinition")
+    resources = template.to_json()["Resources"]
+    synthesized_form = _lower_keys(task_definition["Properties"])
+    synthesized_form.pop("tags", None)
+    container = synthesized_form["containerDefinitions"][0]
+    log_group_ref = container["logConfiguration"]["options"]["awslogs-group"]["Ref"]
+    container["logConfiguration"]["options"]["awslogs-group"] = resources[log_group_ref]["Properties"]["LogGroupName"]
+    container["image"] = IMAGE_PLACEHOLDER
+
+    release_form = TaskSpec.build(config, config.environment(name)).register_task_definition_input()
+    assert synthesized_form == release_form
+
+
+def test_appspec_names_the_container_port_and_the_deployed_hook(synthesized: SynthesizedApp, config: Config) -> None:
+    environment = config.environment("staging")
+    spec = appspec(config, environment)
+    load_balancer_info = spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"]
+    assert load_balancer_info == {"ContainerName": "web", "ContainerPort": config.service.container_port}
+    service_template(synthesized, config, "staging").has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {"ContainerDefinitions": [Match.object_like({"Name": load_balancer_info["ContainerName"]})]},
+    )
+    (hook,) = spec["Hooks"]
+    function_name = Names(config).hook_function
+    assert hook == {
+        "AfterAllowTestTraffic": f"arn:aws:lambda:{config.region}:{environment.account}:function:{function_name}"
+    }
+    service_template(synthesized, config, "staging").has_resource_properties(
+        "AWS::Lambda::Function", {"FunctionName": function_name}
+    )
+
+
+def test_release_inputs_are_written_for_every_environment(tmp_path: Path, config: Config) -> None:
+    written = write_release_inputs(config, tmp_path)
+    assert sorted(str(p.relative_to(tmp_path)) for p in written) == [
+        f"{env}/{file}" for env in sorted(ENVIRONMENTS) for file in ("appspec.yaml", "taskdef.json")
+    ]
+    taskdef = json.loads((tmp_path / "prod" / "taskdef.json").read_text())
+    assert taskdef["containerDefinitions"][0]["image"] == IMAGE_PLACEHOLDER
+    assert taskdef["executionRoleArn"].startswith(f"arn:aws:iam::{config.accounts.prod}:role/")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_lifecycle_hook_asset_ships_the_handler_without_its_tests(synthesized: SynthesizedApp) -> None:
+    assets = [p for p in Path(synthesized.assembly.directory).glob("asset.*") if (p / "handler.py").is_file()]
+    assert assets, "the hook's code asset is staged in the cloud assembly"
+    for asset in assets:
+        assert not list(asset.glob("test_*.py")), "unit tests are not deployed with the handler"
