@@ -7,15 +7,17 @@ from cdk_nag import AwsSolutionsChecks
 
 from components.compliance import EncryptionAtRestAspect, register_checks
 from config import Config
+from stacks.deploy_role_stack import DeployRoleStack
 from stacks.network_stack import NetworkStack
 from stacks.service_stack import ServiceStack
+from stacks.tools_pipeline_stack import ToolsPipelineStack
 
 
 def stack_names(config: Config) -> list[str]:
     """The stacks of the app, in the order ``cdk deploy`` must create them (see docs/deploy.md)."""
-    names = []
+    names = ["Tools-Pipeline"]
     for environment in config.environments:
-        names += [f"{environment.title}-Network", f"{environment.title}-Service"]
+        names += [f"{environment.title}-Network", f"{environment.title}-DeployRole", f"{environment.title}-Service"]
     return names
 
 
@@ -30,10 +32,28 @@ def add_network_stacks(app: cdk.App, config: Config) -> dict[str, NetworkStack]:
     }
 
 
+def add_delivery_stacks(app: cdk.App, config: Config) -> tuple[ToolsPipelineStack, dict[str, DeployRoleStack]]:
+    """``Tools-Pipeline`` and one ``<Env>-DeployRole`` stack per target account, by environment name.
+
+    Every deploy role's trust policy names the pipeline role, which must exist first.
+    """
+    tools_stack = ToolsPipelineStack(app, "Tools-Pipeline", config=config)
+    deploy_role_stacks = {}
+    for environment in config.environments:
+        stack = DeployRoleStack(app, f"{environment.title}-DeployRole", config=config, environment=environment)
+        stack.add_stack_dependency(tools_stack, "its trust policy names the pipeline role")
+        deploy_role_stacks[environment.name] = stack
+    return tools_stack, deploy_role_stacks
+
+
 def add_service_stacks(
-    app: cdk.App, config: Config, network_stacks: dict[str, NetworkStack]
+    app: cdk.App, config: Config, network_stacks: dict[str, NetworkStack], tools_stack: ToolsPipelineStack
 ) -> dict[str, ServiceStack]:
-    """One ``<Env>-Service`` stack per target account, on that account's network."""
+    """One ``<Env>-Service`` stack per target account, on that account's network.
+
+    The service pulls its first image from the tools account's repository, so it comes
+    after ``Tools-Pipeline`` (and after that image is pushed: docs/deploy.md).
+    """
     service_stacks = {}
     for environment in config.environments:
         network_stack = network_stacks[environment.name]
@@ -45,6 +65,7 @@ def add_service_stacks(
             network=network_stack.network,
         )
         stack.add_stack_dependency(network_stack, "it runs on this environment's VPC")
+        stack.add_stack_dependency(tools_stack, "its tasks pull the image from the tools account's repository")
         service_stacks[environment.name] = stack
     return service_stacks
 
@@ -55,6 +76,7 @@ def build_app(app: cdk.App, config: Config) -> AwsSolutionsChecks:
     ``app.py`` and the test suite both call this, so what is tested is what is deployed.
     """
     cdk.Aspects.of(app).add(EncryptionAtRestAspect())
+    tools_stack, _ = add_delivery_stacks(app, config)
     network_stacks = add_network_stacks(app, config)
-    add_service_stacks(app, config, network_stacks)
+    add_service_stacks(app, config, network_stacks, tools_stack)
     return register_checks(app)

@@ -1,0 +1,124 @@
+"""The pipeline's artifact store: a KMS key, the artifact bucket and the bucket that keeps its access logs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+#: A deleted or expired artifact version stays recoverable for this many days.
+NONCURRENT_VERSION_DAYS = 30
+#: Server access logs are audit evidence: they outlive the artifacts they describe.
+ACCESS_LOG_DAYS = 365
+#: What a target account's deploy role may do with an artifact: read it, nothing else.
+READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+DECRYPT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+
+
+class ArtifactStore(Construct):
+    """Where the release pipeline keeps its artifacts, readable by the target accounts' deploy roles only.
+
+    The key rotates yearly. Its policy keeps CDK's account statement (so IAM policies in this
+    account, such as the pipeline's and the builds' roles, can be granted use of it) and adds
+    one statement for the target accounts: decrypt and describe only, for principals whose
+    ARN is one of ``reader_role_arns``. The bucket is versioned, private, TLS-only, expires
+    old artifacts, logs every request to a separate bucket, and lets the same principals read
+    objects. Account principals with an ``aws:PrincipalArn`` condition are used on purpose:
+    S3 and KMS reject a policy that names a role that does not exist yet, and the deploy roles
+    are created after this stack.
+
+    ``pipeline_bucket`` is a reference to the same bucket for ``codepipeline.Pipeline``: CDK's
+    pipeline grants each cross-account action role read access by writing that role's ARN into
+    the bucket policy, which would fail for the same reason. Through the reference those grants
+    stay on the identity side, and the resource policies are exactly the ones written here.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        key_alias: str,
+        retention_days: int,
+        reader_accounts: Sequence[str],
+        reader_role_arns: Sequence[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=key_alias,
+            description="Encrypts the release pipeline's artifacts and builds",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        readers = [iam.AccountPrincipal(account) for account in reader_accounts]
+        reader_condition = {"ArnEquals": {"aws:PrincipalArn": list(reader_role_arns)}}
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DecryptForTargetAccountDeployRoles",
+                principals=readers,
+                actions=list(DECRYPT_ACTIONS),
+                resources=["*"],
+                conditions=reader_condition,
+            )
+        )
+
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogBucket",
+            # Server access logs can only be delivered to a bucket with SSE-S3 encryption.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=cdk.Duration.days(ACCESS_LOG_DAYS))],
+        )
+        # No AwsSolutions-S1 finding here: cdk-nag recognises a bucket that receives access logs. Logging its
+        # own requests would need a third bucket and would record only the log delivery service writing to it.
+
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="artifacts/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireOldArtifacts",
+                    expiration=cdk.Duration.days(retention_days),
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                )
+            ],
+        )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ReadForTargetAccountDeployRoles",
+                principals=readers,
+                actions=list(READ_ACTIONS),
+                resources=[self.bucket.arn_for_objects("*")],
+                conditions=reader_condition,
+            )
+        )
+        self.pipeline_bucket = s3.Bucket.from_bucket_attributes(
+            self,
+            "PipelineView",
+            bucket_arn=self.bucket.bucket_arn,
+            bucket_name=self.bucket.bucket_name,
+            encryption_key=kms.Key.from_key_arn(self, "PipelineKeyView", self.key.key_arn),
+        )

@@ -1,0 +1,112 @@
+"""The CodeBuild project that tests, builds and pushes the service image and writes the release inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from components.compliance import acknowledge
+from pipelines.image_repository import RELEASE_TAG_PREFIX
+
+#: The buildspec is kept in the repository and read from the source revision being built.
+BUILDSPEC = "pipelines/buildspec.yml"
+#: The variables the buildspec exports to later pipeline actions (``exported-variables``).
+EXPORTED_VARIABLES = ("IMAGE_TAG", "IMAGE_URI")
+
+
+class ImageBuild(Construct):
+    """Runs ``pipelines/buildspec.yml``: unit tests, ``docker build``, push ``release-<sha>``, release inputs.
+
+    Privileged mode is on because the build runs the Docker daemon; Docker layers are cached
+    on the build host (local ``DOCKER_LAYER`` cache). Build-time settings come from the
+    ``parameters`` (Parameter Store) through the buildspec's ``env`` section, never from
+    plaintext in the project. Artifacts, logs and the test report are encrypted with ``key``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: str,
+        repository: ecr.IRepository,
+        config_file: str,
+        key: kms.IKey,
+        log_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        parameters: Sequence[ssm.IStringParameter],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self, "Logs", encryption_key=log_key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
+        )
+        self.project = codebuild.PipelineProject(
+            self,
+            "Project",
+            project_name=project_name,
+            description="Tests, builds and pushes the service image and writes the release inputs",
+            build_spec=codebuild.BuildSpec.from_source_filename(BUILDSPEC),
+            environment=codebuild.BuildEnvironment(
+                build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                compute_type=codebuild.ComputeType.SMALL,
+                # Privileged mode runs the Docker daemon that builds the image; nothing else needs it.
+                # cdk-nag 3.0.2 has no rule for it (AwsSolutions-CB3 was retired), so the reason lives here
+                # and in docs/deploy.md; the scan gate project runs unprivileged.
+                privileged=True,
+            ),
+            environment_variables={
+                "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=repository.repository_uri),
+                "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=repository.repository_name),
+                "RELEASE_TAG_PREFIX": codebuild.BuildEnvironmentVariable(value=RELEASE_TAG_PREFIX),
+                "CONFIG_FILE": codebuild.BuildEnvironmentVariable(value=config_file),
+            },
+            cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
+            encryption_key=key,
+            timeout=cdk.Duration.minutes(30),
+            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.log_group)),
+        )
+        # The buildspec's `reports: unit-tests` section writes to the group named `<project>-unit-tests`;
+        # creating it here keeps its retention and encryption under review instead of letting CodeBuild make one.
+        self.test_reports = codebuild.ReportGroup(
+            self,
+            "UnitTestReports",
+            report_group_name=f"{project_name}-unit-tests",
+            type=codebuild.ReportGroupType.TEST,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.test_reports.grant_write(self.project)
+        acknowledge_default_project_grants(self.project, what="the image build")
+        acknowledge(
+            self.project.role,  # type: ignore[arg-type]
+            "AwsSolutions-IAM5[Resource::*]",
+            "The ecr:GetAuthorizationToken action has no resource-level permissions, and docker login needs it; "
+            "pushing and pulling stay limited to the service's repository.",
+        )
+        repository.grant_pull_push(self.project)
+        for parameter in parameters:
+            parameter.grant_read(self.project)
+
+
+def acknowledge_default_project_grants(project: codebuild.PipelineProject, *, what: str) -> None:
+    """The log-group and report-group grants every CodeBuild project gets from CDK, scoped to its own name."""
+    stack = cdk.Stack.of(project)
+    logical_id = stack.resolve(stack.get_logical_id(project.node.default_child))  # type: ignore[arg-type]
+    acknowledge(
+        project.role,  # type: ignore[arg-type]
+        f"AwsSolutions-IAM5[Resource::arn:aws:logs:{stack.region}:{stack.account}:log-group:/aws/codebuild/<{logical_id}>:*]",
+        f"CDK's default grant lets {what} write the log streams of its own /aws/codebuild/<project> group, "
+        "whose stream names CodeBuild chooses per build; the build logs go to the encrypted group instead.",
+    )
+    acknowledge(
+        project.role,  # type: ignore[arg-type]
+        f"AwsSolutions-IAM5[Resource::arn:aws:codebuild:{stack.region}:{stack.account}:report-group/<{logical_id}>-*]",
+        f"CodeBuild names the report groups of {what} after the project, so CDK grants report access to the "
+        "groups whose names start with this project's name and no others.",
+    )

@@ -1,0 +1,252 @@
+"""The release pipeline: source, build and scan, then blue/green deployments into each target account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from pipelines.artifact_grants import acknowledge_artifact_access, acknowledge_key_use
+from pipelines.artifact_store import ArtifactStore
+from pipelines.image_build import EXPORTED_VARIABLES
+
+#: The image placeholder in taskdef.json (``<IMAGE1_NAME>``) that the deploy action replaces.
+IMAGE_PLACEHOLDER = "IMAGE1_NAME"
+#: Pipeline states that reach the notification topic.
+NOTIFIED_EXECUTION_STATES = ("FAILED", "SUCCEEDED", "STOPPED")
+NOTIFIED_DEPLOY_STATES = ("FAILED", "SUCCEEDED")
+
+
+@dataclass(frozen=True)
+class GithubSource:
+    connection_arn: str
+    owner: str
+    repo: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    """One target account's CodeDeploy deployment group, and the role the pipeline deploys there as."""
+
+    title: str  # "Dev": used in stage names and construct ids
+    account: str
+    region: str
+    application_name: str
+    deployment_group_name: str
+    deployment_config: codedeploy.IEcsDeploymentConfig
+    deploy_role_arn: str
+    release_folder: str  # "release/dev": where the build wrote taskdef.json and appspec.yaml
+    needs_approval: bool = False
+
+
+class ReleasePipeline(Construct):
+    """CodePipeline V2: Source -> Build (+ ScanGate) -> Deploy-<Env> ... with an approval before the ones that need it.
+
+    Each deploy action is a CodeDeploy ECS blue/green deployment into a deployment group of
+    another account, run as that account's deploy role. The role is imported by ARN and
+    immutable: given a role object, ``CodeDeployEcsDeployAction`` would add its own grants
+    (``iam:PassRole`` on ``*``) to it, and the target side grants exactly what a release needs
+    (pipelines/deploy_role.py). Execution outcomes and deploy action outcomes go to ``topic``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline_name: str,
+        role_name: str,
+        artifact_store: ArtifactStore,
+        source: GithubSource,
+        build_project: codebuild.PipelineProject,
+        scan_project: codebuild.PipelineProject,
+        targets_in_order: Sequence[DeployTarget],
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            assumed_by=iam.ServicePrincipal("codepipeline.amazonaws.com"),
+            description="The release pipeline; the target accounts' deploy roles trust this role by name",
+        )
+        self.pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_name=pipeline_name,
+            pipeline_type=codepipeline.PipelineType.V2,
+            execution_mode=codepipeline.ExecutionMode.SUPERSEDED,
+            role=self.role,
+            artifact_bucket=artifact_store.pipeline_bucket,
+            cross_account_keys=True,
+            restart_execution_on_update=False,
+        )
+
+        source_output = codepipeline.Artifact("Source")
+        build_output = codepipeline.Artifact("Release")
+        self.pipeline.add_stage(
+            stage_name="Source",
+            actions=[
+                actions.CodeStarConnectionsSourceAction(
+                    action_name="GitHub",
+                    connection_arn=source.connection_arn,
+                    owner=source.owner,
+                    repo=source.repo,
+                    branch=source.branch,
+                    output=source_output,
+                )
+            ],
+        )
+        build_action = actions.CodeBuildAction(
+            action_name="BuildImage",
+            project=build_project,
+            input=source_output,
+            outputs=[build_output],
+            variables_namespace="Build",
+            run_order=1,
+        )
+        scan_action = actions.CodeBuildAction(
+            action_name="ScanGate",
+            project=scan_project,
+            input=source_output,
+            environment_variables={
+                name: codebuild.BuildEnvironmentVariable(value=build_action.variable(name))
+                for name in EXPORTED_VARIABLES
+            },
+            run_order=2,
+        )
+        self.pipeline.add_stage(stage_name="Build", actions=[build_action, scan_action])
+
+        for target in targets_in_order:
+            if target.needs_approval:
+                self.pipeline.add_stage(
+                    stage_name=f"Approve-{target.title}",
+                    actions=[
+                        actions.ManualApprovalAction(
+                            action_name=f"Approve{target.title}Release",
+                            notification_topic=topic,
+                            additional_information=(
+                                f"The release passed every earlier stage. Approve to deploy it to {target.title} "
+                                f"(account {target.account}); reject to stop this release."
+                            ),
+                        )
+                    ],
+                )
+            self.pipeline.add_stage(
+                stage_name=f"Deploy-{target.title}", actions=[self._deploy_action(target, build_output)]
+            )
+
+        self._acknowledge_grants(artifact_store, build_project, scan_project)
+
+        self.execution_rule = events.Rule(
+            self,
+            "ExecutionOutcomes",
+            description=f"Release outcomes of {pipeline_name}",
+            event_pattern=events.EventPattern(
+                source=["aws.codepipeline"],
+                detail_type=["CodePipeline Pipeline Execution State Change"],
+                detail={"pipeline": [pipeline_name], "state": list(NOTIFIED_EXECUTION_STATES)},
+            ),
+            targets=[
+                targets.SnsTopic(
+                    topic,
+                    message=events.RuleTargetInput.from_text(
+                        f"Release pipeline {events.EventField.from_path('$.detail.pipeline')} execution "
+                        f"{events.EventField.from_path('$.detail.execution-id')} "
+                        f"{events.EventField.from_path('$.detail.state')}."
+                    ),
+                )
+            ],
+        )
+        self.deploy_rule = events.Rule(
+            self,
+            "DeployOutcomes",
+            description=f"CodeDeploy blue/green deployment outcomes of {pipeline_name}",
+            event_pattern=events.EventPattern(
+                source=["aws.codepipeline"],
+                detail_type=["CodePipeline Action Execution State Change"],
+                detail={
+                    "pipeline": [pipeline_name],
+                    "type": {"category": ["Deploy"], "provider": ["CodeDeployToECS"]},
+                    "state": list(NOTIFIED_DEPLOY_STATES),
+                },
+            ),
+            targets=[
+                targets.SnsTopic(
+                    topic,
+                    message=events.RuleTargetInput.from_text(
+                        f"Deployment {events.EventField.from_path('$.detail.stage')} of release "
+                        f"{events.EventField.from_path('$.detail.execution-id')} "
+                        f"{events.EventField.from_path('$.detail.state')}."
+                    ),
+                )
+            ],
+        )
+
+    def _acknowledge_grants(
+        self, store: ArtifactStore, build_project: codebuild.PipelineProject, scan_project: codebuild.PipelineProject
+    ) -> None:
+        """The artifact-store grants CDK adds for the pipeline and its actions (see pipelines/artifact_grants.py)."""
+        bucket = store.bucket
+        acknowledge_artifact_access(self.role, bucket=bucket, write=True, who="the pipeline role")
+        acknowledge_artifact_access(build_project.role, bucket=bucket, write=True, who="the image build")  # type: ignore[arg-type]
+        acknowledge_artifact_access(scan_project.role, bucket=bucket, write=False, who="the scan gate")  # type: ignore[arg-type]
+        # CDK creates one role per action in this account; the deploy actions use the imported target roles.
+        for stage in self.pipeline.stages:
+            for action in stage.actions:
+                action_scope = self.pipeline.node.find_child(stage.stage_name).node.try_find_child(
+                    action.action_properties.action_name
+                )
+                action_role = action_scope.node.try_find_child("CodePipelineActionRole") if action_scope else None
+                if action_role is None:
+                    continue
+                if action.action_properties.category == codepipeline.ActionCategory.SOURCE:
+                    acknowledge_artifact_access(action_role, bucket=bucket, write=True, who="the source action")
+                elif action.action_properties.category == codepipeline.ActionCategory.APPROVAL:
+                    acknowledge_key_use(
+                        action_role,
+                        who="the approval action",
+                        key="the notification topic's key",
+                        actions=("kms:GenerateDataKey*",),
+                    )
+
+    def _deploy_action(
+        self, target: DeployTarget, build_output: codepipeline.Artifact
+    ) -> actions.CodeDeployEcsDeployAction:
+        application = codedeploy.EcsApplication.from_ecs_application_arn(
+            self,
+            f"{target.title}Application",
+            f"arn:aws:codedeploy:{target.region}:{target.account}:application:{target.application_name}",
+        )
+        deployment_group = codedeploy.EcsDeploymentGroup.from_ecs_deployment_group_attributes(
+            self,
+            f"{target.title}DeploymentGroup",
+            application=application,
+            deployment_group_name=target.deployment_group_name,
+            deployment_config=target.deployment_config,
+        )
+        # Imported by ARN and immutable: the action cannot attach iam:PassRole on * (or anything else) to it.
+        role = iam.Role.from_role_arn(self, f"{target.title}DeployRole", target.deploy_role_arn, mutable=False)
+        return actions.CodeDeployEcsDeployAction(
+            action_name=f"BlueGreen{target.title}",
+            deployment_group=deployment_group,
+            task_definition_template_file=build_output.at_path(f"{target.release_folder}/taskdef.json"),
+            app_spec_template_file=build_output.at_path(f"{target.release_folder}/appspec.yaml"),
+            container_image_inputs=[
+                actions.CodeDeployEcsContainerImageInput(
+                    input=build_output, task_definition_placeholder=IMAGE_PLACEHOLDER
+                )
+            ],
+            role=role,
+        )

@@ -1,0 +1,51 @@
+"""One target account's cross-account deploy role (stacks Dev-DeployRole, Staging-DeployRole, Prod-DeployRole)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from components.ecs_blue_green.blue_green_service import DEPLOYMENT_CONFIGS
+from components.naming import Names
+from config import Config, EnvironmentConfig
+from pipelines.deploy_role import CrossAccountDeployRole
+from stacks.project_stack import ProjectStack
+
+
+def stack_name(environment: EnvironmentConfig) -> str:
+    return f"{environment.title}-DeployRole"
+
+
+class DeployRoleStack(ProjectStack):
+    """The role the tools account's pipeline assumes to release the service into this environment."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: Config, environment: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            account=environment.account,
+            environment_name=environment.name,
+            description=f"Cross-account deploy role the release pipeline assumes in {environment.name}",
+            **kwargs,
+        )
+        names = Names(config)
+        deployment_config = DEPLOYMENT_CONFIGS[environment.deployment_config]
+        self.deploy_role = CrossAccountDeployRole(
+            self,
+            "DeployRole",
+            role_name=names.deploy_role,
+            pipeline_role_arn=names.role_arn(config.accounts.tools, names.pipeline_role),
+            application_name=names.codedeploy_application,
+            deployment_group_name=names.deployment_group,
+            deployment_config_name=deployment_config.deployment_config_name,
+            task_family=names.task_family,
+            task_role_arn=names.role_arn(environment.account, names.task_role),
+            execution_role_arn=names.role_arn(environment.account, names.execution_role),
+            artifact_bucket_name=names.artifact_bucket,
+            artifact_key_alias=names.artifact_key_alias,
+            tools_account=config.accounts.tools,
+        )

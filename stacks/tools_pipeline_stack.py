@@ -1,0 +1,138 @@
+"""The tools account: image repository, artifact store, builds and the release pipeline (stack Tools-Pipeline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from components.ecs_blue_green.blue_green_service import DEPLOYMENT_CONFIGS
+from components.naming import Names
+from config import TARGET_ENVIRONMENTS, Config
+from pipelines.artifact_store import ArtifactStore
+from pipelines.image_build import ImageBuild
+from pipelines.image_repository import ImageRepository
+from pipelines.release_notifications import ReleaseNotifications
+from pipelines.release_pipeline import DeployTarget, GithubSource, ReleasePipeline
+from pipelines.scan_gate_project import ScanGateProject
+from stacks.project_stack import ProjectStack
+
+STACK_NAME = "Tools-Pipeline"
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+BUILD_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+
+
+def build_parameter_name(config: Config) -> str:
+    """The Parameter Store name that pipelines/buildspec.yml reads for the pip index (see docs/deploy.md)."""
+    return f"/{config.project}/build/pip-index-url"
+
+
+def repository_config_path(config: Config) -> str:
+    """The configuration file as the build sees it: relative to the repository root (``config/<file>`` otherwise)."""
+    path = Path(config.source).resolve()
+    if path.is_relative_to(REPOSITORY_ROOT):
+        return path.relative_to(REPOSITORY_ROOT).as_posix()
+    return f"config/{path.name}"
+
+
+class ToolsPipelineStack(ProjectStack):
+    """Everything the release needs in the tools account. Deployed first: the deploy roles trust its pipeline role."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: Config, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            account=config.accounts.tools,
+            environment_name="tools",
+            description="Release pipeline, image repository and artifact store in the tools account",
+            **kwargs,
+        )
+        names = Names(config)
+        environments = [config.environment(name) for name in TARGET_ENVIRONMENTS]
+        target_accounts = [environment.account for environment in environments]
+
+        self.images = ImageRepository(
+            self,
+            "Images",
+            repository_name=names.ecr_repository,
+            puller_accounts=target_accounts,
+            puller_role_arns=[names.role_arn(account, names.execution_role) for account in target_accounts],
+            release_images_to_keep=config.pipeline.release_images_to_keep,
+        )
+        self.artifacts = ArtifactStore(
+            self,
+            "Artifacts",
+            bucket_name=names.artifact_bucket,
+            key_alias=names.artifact_key_alias,
+            retention_days=config.pipeline.artifact_retention_days,
+            reader_accounts=target_accounts,
+            reader_role_arns=[names.role_arn(account, names.deploy_role) for account in target_accounts],
+        )
+        self.notifications = ReleaseNotifications(
+            self,
+            "Notifications",
+            key_alias=f"alias/{config.project}-release-notifications",
+            email=config.pipeline.approval_email,
+        )
+        pip_index = ssm.StringParameter(
+            self,
+            "PipIndexUrl",
+            parameter_name=build_parameter_name(config),
+            string_value="https://pypi.org/simple",
+            description="Python package index the build installs test dependencies from",
+        )
+        self.build = ImageBuild(
+            self,
+            "ImageBuild",
+            project_name=f"{config.project}-image-build",
+            repository=self.images.repository,
+            config_file=repository_config_path(config),
+            key=self.artifacts.key,
+            log_key=self.notifications.key,
+            log_retention=BUILD_LOG_RETENTION,
+            parameters=[pip_index],
+        )
+        self.scan_gate = ScanGateProject(
+            self,
+            "ScanGate",
+            project_name=f"{config.project}-scan-gate",
+            repository=self.images.repository,
+            fail_severity=config.pipeline.scan_fail_severity,
+            key=self.artifacts.key,
+            log_key=self.notifications.key,
+            log_retention=BUILD_LOG_RETENTION,
+        )
+        self.release = ReleasePipeline(
+            self,
+            "Release",
+            pipeline_name=names.pipeline,
+            role_name=names.pipeline_role,
+            artifact_store=self.artifacts,
+            source=GithubSource(
+                connection_arn=config.pipeline.connection_arn,
+                owner=config.github.owner,
+                repo=config.github.repo,
+                branch=config.github.branch,
+            ),
+            build_project=self.build.project,
+            scan_project=self.scan_gate.project,
+            targets_in_order=[
+                DeployTarget(
+                    title=environment.title,
+                    account=environment.account,
+                    region=config.region,
+                    application_name=names.codedeploy_application,
+                    deployment_group_name=names.deployment_group,
+                    deployment_config=DEPLOYMENT_CONFIGS[environment.deployment_config],
+                    deploy_role_arn=names.role_arn(environment.account, names.deploy_role),
+                    release_folder=f"release/{environment.name}",
+                    needs_approval=environment.is_production,
+                )
+                for environment in environments
+            ],
+            topic=self.notifications.topic,
+        )
