@@ -33,10 +33,11 @@ synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize every stack offline (CONFIG=path/
 test: $(PY_STAMP) $(NODE_STAMP) ## Run the whole test suite
 	python -m pytest
 
-lint: $(PY_STAMP) ## ruff (lint + format check) and mypy on the app code
+lint: $(PY_STAMP) ## ruff (lint + format check), mypy on the app code, actionlint on .github/workflows
 	ruff check .
 	ruff format --check .
 	mypy
+	actionlint
 
 snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots (review the diff before committing)
 	python -m pytest tests/test_snapshots.py --snapshot-update

@@ -8,6 +8,7 @@ from cdk_nag import AwsSolutionsChecks
 from components.compliance import EncryptionAtRestAspect, register_checks
 from config import Config
 from stacks.deploy_role_stack import DeployRoleStack
+from stacks.github_oidc_stack import GithubOidcStack
 from stacks.network_stack import NetworkStack
 from stacks.service_stack import ServiceStack
 from stacks.tools_pipeline_stack import ToolsPipelineStack
@@ -15,7 +16,7 @@ from stacks.tools_pipeline_stack import ToolsPipelineStack
 
 def stack_names(config: Config) -> list[str]:
     """The stacks of the app, in the order ``cdk deploy`` must create them (see docs/deploy.md)."""
-    names = ["Tools-Pipeline"]
+    names = ["Tools-GithubOidc", "Tools-Pipeline"]
     for environment in config.environments:
         names += [f"{environment.title}-Network", f"{environment.title}-DeployRole", f"{environment.title}-Service"]
     return names
@@ -76,6 +77,7 @@ def build_app(app: cdk.App, config: Config) -> AwsSolutionsChecks:
     ``app.py`` and the test suite both call this, so what is tested is what is deployed.
     """
     cdk.Aspects.of(app).add(EncryptionAtRestAspect())
+    GithubOidcStack(app, "Tools-GithubOidc", config=config)
     tools_stack, _ = add_delivery_stacks(app, config)
     network_stacks = add_network_stacks(app, config)
     add_service_stacks(app, config, network_stacks, tools_stack)

@@ -1,0 +1,27 @@
+"""GitHub Actions to AWS without stored keys: the OIDC provider and least-privilege roles."""
+
+from components.github_oidc.bootstrap_roles import (
+    ALL_BOOTSTRAP_ROLES,
+    BOOTSTRAP_QUALIFIER,
+    PRESET_BOOTSTRAP_ROLES,
+    bootstrap_role_arn,
+    bootstrap_role_arns,
+)
+from components.github_oidc.boundary import BootstrapRoleBoundary
+from components.github_oidc.provider import GITHUB_CLAIM_PREFIX, GITHUB_ISSUER_URL, GithubOidcProvider
+from components.github_oidc.role import MAX_SESSION, GithubActionsRole, trust_conditions
+
+__all__ = [
+    "ALL_BOOTSTRAP_ROLES",
+    "BOOTSTRAP_QUALIFIER",
+    "GITHUB_CLAIM_PREFIX",
+    "GITHUB_ISSUER_URL",
+    "MAX_SESSION",
+    "PRESET_BOOTSTRAP_ROLES",
+    "BootstrapRoleBoundary",
+    "GithubActionsRole",
+    "GithubOidcProvider",
+    "bootstrap_role_arn",
+    "bootstrap_role_arns",
+    "trust_conditions",
+]
