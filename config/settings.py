@@ -7,8 +7,10 @@ configuration go through the same checks and get the same one-line errors.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import itertools
+import json
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -167,15 +169,16 @@ class Config:
 
 @lru_cache(maxsize=1)
 def aws_regions() -> frozenset[str]:
-    """Region names of every AWS partition, from botocore's bundled endpoint data (offline)."""
-    import boto3
+    """Region names of every AWS partition, from botocore's bundled endpoint data (offline).
 
-    session = boto3.session.Session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        for service in ("ec2", "ecs", "s3"):
-            regions.update(session.get_available_regions(service, partition_name=partition))
-    return frozenset(regions)
+    The file is read directly: importing boto3 only for this list would cost more than the
+    rest of the configuration loading.
+    """
+    spec = importlib.util.find_spec("botocore")
+    assert spec is not None and spec.submodule_search_locations, "botocore is a pinned dependency"
+    endpoints = Path(spec.submodule_search_locations[0]) / "data" / "endpoints.json"
+    partitions = json.loads(endpoints.read_text())["partitions"]
+    return frozenset(region for partition in partitions for region in partition["regions"])
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:

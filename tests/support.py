@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,13 @@ def new_app(outdir: str, **extra_context: Any) -> cdk.App:
 
 @dataclass
 class SynthesizedApp:
+    """One synthesized app. Templates are read across jsii once per stack, then cached."""
+
     app: cdk.App
     pack: AwsSolutionsChecks
     assembly: cdk.cx_api.CloudAssembly
+    _raw_templates: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _templates: dict[str, assertions.Template] = field(default_factory=dict, repr=False)
 
     @property
     def stack_names(self) -> list[str]:
@@ -51,10 +56,15 @@ class SynthesizedApp:
         return construct
 
     def raw_template(self, name: str) -> dict[str, Any]:
-        return dict(self.assembly.get_stack_by_name(name).template)
+        """The template as plain data (a fresh copy: callers may change it)."""
+        if name not in self._raw_templates:
+            self._raw_templates[name] = dict(self.assembly.get_stack_by_name(name).template)
+        return copy.deepcopy(self._raw_templates[name])
 
     def template(self, name: str) -> assertions.Template:
-        return assertions.Template.from_json(self.raw_template(name))
+        if name not in self._templates:
+            self._templates[name] = assertions.Template.from_json(self.raw_template(name))
+        return self._templates[name]
 
 
 def synthesize(config: Config, outdir: str, **extra_context: Any) -> SynthesizedApp:

@@ -16,7 +16,8 @@ from aws_cdk import aws_sqs as sqs
 from components.compliance import ACKNOWLEDGEMENTS_OFF_CONTEXT, EncryptionAtRestAspect
 from components.compliance.nag import acknowledgements, check_acknowledgement
 from config import Config
-from tests.support import SynthesizedApp, new_app, synthesize
+from stacks.delivery_app import build_app
+from tests.support import SynthesizedApp, new_app
 
 
 def synth_with_aspect(tmp_path: Path, build: Callable[[cdk.Stack], object]) -> str:
@@ -69,16 +70,26 @@ def test_no_unacknowledged_nag_finding_in_any_stack(synthesized: SynthesizedApp)
 
 @pytest.fixture(scope="module")
 def all_findings(config: Config, tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
-    """Every finding the pack reports when no acknowledgement is applied: (rule id, construct path)."""
-    unacknowledged = synthesize(
-        config, str(tmp_path_factory.mktemp("unacknowledged")), **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True}
-    )
-    violations = unacknowledged.pack.validate_scope(unacknowledged.app).violations
+    """Every finding the pack reports when no acknowledgement is applied: (rule id, construct path).
+
+    The app is built but not synthesized: cdk-nag walks the construct tree, and every
+    resource it checks exists once the stacks are constructed.
+    """
+    app = new_app(str(tmp_path_factory.mktemp("unacknowledged")), **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True})
+    pack = build_app(app, config)
+    violations = pack.validate_scope(app).violations
     return {(v.rule_name, resource.construct_path) for v in violations for resource in v.violating_resources}
 
 
-def test_every_acknowledgement_is_granular_and_explained(synthesized: SynthesizedApp) -> None:
-    for path, rule_id, reason in acknowledgements(synthesized.app):
+@pytest.fixture(scope="module")
+def project_acknowledgements(synthesized: SynthesizedApp) -> list[tuple[str, str, str]]:
+    found = acknowledgements(synthesized.app)
+    assert found, "the app acknowledges findings; an empty list means the audit reads the wrong metadata"
+    return found
+
+
+def test_every_acknowledgement_is_granular_and_explained(project_acknowledgements: list[tuple[str, str, str]]) -> None:
+    for path, rule_id, reason in project_acknowledgements:
         try:
             check_acknowledgement(rule_id, reason)
         except ValueError as error:
@@ -86,17 +97,24 @@ def test_every_acknowledgement_is_granular_and_explained(synthesized: Synthesize
 
 
 def test_every_acknowledgement_still_matches_a_finding(
-    synthesized: SynthesizedApp, all_findings: set[tuple[str, str]]
+    project_acknowledgements: list[tuple[str, str, str]], all_findings: set[tuple[str, str]]
 ) -> None:
     stale = [
         f"{rule_id} at {path}"
-        for path, rule_id, _ in acknowledgements(synthesized.app)
+        for path, rule_id, _ in project_acknowledgements
         if not any(
             found_id == rule_id and (found_path == path or found_path.startswith(path + "/"))
             for found_id, found_path in all_findings
         )
     ]
     assert stale == [], "acknowledgements that no longer match a finding: remove them"
+
+
+def test_acknowledgements_off_really_shows_the_acknowledged_findings(
+    project_acknowledgements: list[tuple[str, str, str]], all_findings: set[tuple[str, str]]
+) -> None:
+    """Guards the stale check above: without acknowledgements the pack must report more."""
+    assert len(all_findings) >= len({(rule_id, path) for path, rule_id, _ in project_acknowledgements})
 
 
 @pytest.mark.parametrize(
@@ -111,3 +129,12 @@ def test_every_acknowledgement_still_matches_a_finding(
 def test_vague_acknowledgements_are_refused(rule_id: str, reason: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_acknowledgement(rule_id, reason)
+
+
+def test_cloudformation_template_validation_is_a_gate_not_a_warning(tmp_path: Path) -> None:
+    """cdk.json turns the CDK's template validation into errors: a typo in an override fails the synth."""
+    app = new_app(str(tmp_path))
+    topic = sns.CfnTopic(cdk.Stack(app, "Probe"), "Topic")
+    topic.add_property_override("DisplayNam", "release events")
+    with pytest.raises(RuntimeError, match=r"(?s)ValidationFailed.*'DisplayNam' was unexpected"):
+        app.synth()
