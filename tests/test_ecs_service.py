@@ -383,7 +383,15 @@ def test_codedeploy_may_invoke_the_hook(synthesized: SynthesizedApp, config: Con
 
 def test_deployment_state_changes_reach_an_encrypted_topic(synthesized: SynthesizedApp, config: Config) -> None:
     template = service_template(synthesized, config, "dev")
-    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    stack = synthesized.stack("Dev-Service")
+    key_id = stack.get_logical_id(stack.service.key.node.default_child)
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
+    key_statements = template.to_json()["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    assert any(
+        s["Principal"] == {"Service": "events.amazonaws.com"}
+        and set(s["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+        for s in key_statements
+    ), "EventBridge must be able to publish to the encrypted topic"
     template.has_resource_properties(
         "AWS::Events::Rule",
         {

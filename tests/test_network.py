@@ -259,7 +259,7 @@ def test_flow_logs_go_to_a_kms_encrypted_log_group_with_the_configured_retention
                             {
                                 "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
                                 "Condition": {
-                                    "ArnEquals": {
+                                    "ArnLike": {
                                         "kms:EncryptionContext:aws:logs:arn": (
                                             f"arn:aws:logs:eu-west-1:{environment.account}:log-group:{group_name}"
                                         )

@@ -22,6 +22,7 @@ from constructs import Construct
 from components.compliance import acknowledge
 from components.ecs_blue_green.lifecycle_hook import TestTrafficHook
 from components.ecs_blue_green.task_spec import CONTAINER_USER, SECRET_VARIABLE, TaskSpec
+from components.kms_policies import allow_cloudwatch_logs
 from components.log_retention import retention
 from components.naming import Names
 from config import Config, EnvironmentConfig
@@ -76,28 +77,8 @@ class BlueGreenFargateService(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{stack.region}:{stack.account}:log-group:*"
-                    }
-                },
-            )
-        )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowEventBridgeToPublishEncrypted",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
-        )
+        allow_cloudwatch_logs(self.key)
+        # EventBridge's permission to publish to the encrypted topic is added by the SnsTopic target.
 
         # -- application secret ---------------------------------------------------------
         self.secret = secretsmanager.Secret(

@@ -20,6 +20,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from components.kms_policies import allow_cloudwatch_logs
+
 HTTPS = 443
 
 
@@ -203,21 +205,7 @@ class PrivateNetwork(Construct):
             description=f"Encrypts the VPC flow logs in {flow_log_group_name}",
             enable_key_rotation=True,
         )
-        log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=flow_log_group_name,
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.flow_log_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsForTheFlowLogGroup",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            )
-        )
+        allow_cloudwatch_logs(self.flow_log_key, log_group_name=flow_log_group_name)
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogGroup",

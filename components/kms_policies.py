@@ -1,0 +1,34 @@
+"""Key-policy statements that several constructs need on their own KMS keys."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+
+#: What CloudWatch Logs does with a log group's key.
+LOGS_KEY_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+
+
+def allow_cloudwatch_logs(key: kms.IKey, *, log_group_name: str = "*") -> None:
+    """Let CloudWatch Logs of the key's own account and region use it for ``log_group_name``.
+
+    The ``kms:EncryptionContext:aws:logs:arn`` condition names the log groups (one, or a
+    pattern), so the key cannot encrypt other accounts' or other groups' logs.
+    """
+    stack = cdk.Stack.of(key)
+    log_group_arn = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=log_group_name,
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogs",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=LOGS_KEY_ACTIONS,
+            resources=["*"],
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+        )
+    )
