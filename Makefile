@@ -8,11 +8,13 @@ VENV := .venv
 CONFIG ?= config/sandbox.toml
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# moto[server] for `make rehearse` only: synth and test never install it.
+REHEARSE_STAMP := $(VENV)/.rehearse-installed
 # The local Node 22 and CDK CLI come first, then the virtualenv: nothing global is used.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help synth test lint snapshot-update bench network-cost clean
+.PHONY: help synth test lint snapshot-update bench network-cost rehearse clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,6 +49,13 @@ bench: $(PY_STAMP) $(NODE_STAMP) ## Time the full synth against an empty app, an
 
 network-cost: synth ## Monthly network cost of one environment vs one NAT per AZ (ENVIRONMENT=Prod|Staging|Dev)
 	python scripts/network_cost.py --env $(or $(ENVIRONMENT),Prod)
+
+$(REHEARSE_STAMP): $(PY_STAMP) requirements-rehearse.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-rehearse.txt
+	@touch $@
+
+rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: bootstrap and deploy the synthesized app into a local moto server
+	python scripts/rehearse.py --config $(CONFIG) --assembly cdk.out
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
