@@ -71,7 +71,7 @@ class Names:
     @property
     def hook_function(self) -> str:
         """The AfterAllowTestTraffic lifecycle hook Lambda that the appspec names."""
-        return f"{self.config.project}-{self.config.service.name}-after-allow-test-traffic"
+        return f"{self.config.project}-{self.config.service.name}-release-hook"
 
     @property
     def service_log_group(self) -> str:
