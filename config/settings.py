@@ -34,6 +34,7 @@ GITHUB_REPO = r"(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}"
 GIT_BRANCH = r"(?![/.-])(?!.*\.\.)(?!.*//)(?!.*[/.]$)(?!.*\.lock$)[A-Za-z0-9._/-]{1,200}"
 IMAGE_TAG = r"(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 SECRET_NAME = r"[A-Za-z0-9/_+=.@-]{1,512}"
+IAM_POLICY_NAME = r"[\w+=,.@-]{1,128}"
 HEALTH_PATH = r"/[A-Za-z0-9/_.~-]{0,1023}"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -103,6 +104,8 @@ class ServiceConfig:
     health_check_path: str
     initial_image_tag: str
     secret_name: str
+    #: Customer managed IAM policies (by name, present in every target account) for the task role.
+    task_policy_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,12 @@ def _read_service(table: TableReader) -> ServiceConfig:
             "initial_image_tag", pattern=IMAGE_TAG, expected="an image tag other than 'latest' (letters, digits, _ . -)"
         ),
         secret_name=table.string("secret_name", pattern=SECRET_NAME, expected="a Secrets Manager secret name"),
+        task_policy_names=table.string_list(
+            "task_policy_names",
+            pattern=IAM_POLICY_NAME,
+            expected="names of customer managed IAM policies (letters, digits, +=,.@_-; up to 128)",
+            default=[],
+        ),
     )
     table.done()
     return service

@@ -85,6 +85,13 @@ CASES = [
         "service.name: expected 1 to 24 lowercase letters, digits or single hyphens, starting with a letter, got 'Web'",
     ),
     (
+        "task-policy-name-with-space",
+        "task_policy_names = []",
+        'task_policy_names = ["orders table access"]',
+        "service.task_policy_names[0]: expected names of customer managed IAM policies "
+        "(letters, digits, +=,.@_-; up to 128), got 'orders table access'",
+    ),
+    (
         "container-port-out-of-range",
         "container_port = 8080",
         "container_port = 70000",

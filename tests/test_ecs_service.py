@@ -69,6 +69,21 @@ def test_task_role_is_separate_from_execution_role_and_has_no_permissions(
     assert execution_role in attached
 
 
+def test_configured_task_policies_attach_to_the_task_role_only(tmp_path: Path, config: Config) -> None:
+    service = dataclasses.replace(config.service, task_policy_names=("web-orders-table", "web-events-bus"))
+    configured = dataclasses.replace(config, service=service)
+    template = Template.from_json(build_service_stack(tmp_path, configured, configured.environment("dev")))
+    account = config.accounts.dev
+    roles = {
+        r["Properties"]["RoleName"]: r["Properties"]
+        for r in template.find_resources("AWS::IAM::Role").values()
+        if "RoleName" in r["Properties"]
+    }
+    assert json.dumps(roles[Names(config).task_role]["ManagedPolicyArns"]).count(f":iam::{account}:policy/web-") == 2
+    assert "web-orders-table" in json.dumps(roles[Names(config).task_role]["ManagedPolicyArns"])
+    assert "ManagedPolicyArns" not in roles[Names(config).execution_role]
+
+
 def test_execution_role_pulls_from_the_tools_repository_reads_logs_and_the_secret_only(
     synthesized: SynthesizedApp, config: Config
 ) -> None:

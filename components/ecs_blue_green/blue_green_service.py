@@ -112,7 +112,11 @@ class BlueGreenFargateService(Construct):
             "TaskRole",
             role_name=names.task_role,
             assumed_by=_ecs_tasks_principal(stack),
-            description="The application's own AWS permissions: none unless a design adds them",
+            description="The application's own AWS permissions: none unless configured",
+            managed_policies=[
+                iam.ManagedPolicy.from_managed_policy_name(self, f"TaskPolicy{index}", name)
+                for index, name in enumerate(config.service.task_policy_names)
+            ],
         )
         self.log_group = logs.LogGroup(
             self,
