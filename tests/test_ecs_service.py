@@ -376,6 +376,24 @@ def test_hook_lambda_runs_in_the_task_subnets_and_may_only_report_on_this_deploy
     assert all(a.startswith(("ec2:", "logs:")) for a in other), other
 
 
+def test_hook_reaches_only_the_test_listener_and_the_api_endpoints(synthesized: SynthesizedApp, config: Config) -> None:
+    environment = config.environment("dev")
+    stack = synthesized.stack("Dev-Service")
+    template = service_template(synthesized, config, "dev")
+    hook_group = stack.get_logical_id(stack.service.hook.security_group.node.default_child)
+    load_balancer_group = stack.get_logical_id(stack.service.load_balancer_security_group.node.default_child)
+    inline = template.to_json()["Resources"][hook_group]["Properties"]["SecurityGroupEgress"]
+    assert [(rule["CidrIp"], rule["FromPort"], rule["ToPort"]) for rule in inline] == [(environment.vpc_cidr, 443, 443)]
+    separate = [
+        r["Properties"]
+        for r in template.find_resources("AWS::EC2::SecurityGroupEgress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [hook_group, "GroupId"]}
+    ]
+    assert len(separate) == 1, "one rule besides the endpoints: to the load balancer"
+    assert separate[0]["DestinationSecurityGroupId"] == {"Fn::GetAtt": [load_balancer_group, "GroupId"]}
+    assert separate[0]["FromPort"] == separate[0]["ToPort"] == environment.test_listener_port
+
+
 def test_codedeploy_may_invoke_the_hook(synthesized: SynthesizedApp, config: Config) -> None:
     stack = synthesized.stack("Dev-Service")
     function_id = stack.get_logical_id(stack.service.hook.function.node.default_child)

@@ -296,6 +296,7 @@ class BlueGreenFargateService(Construct):
             "TestTrafficHook",
             function_name=names.hook_function,
             vpc=vpc,
+            vpc_cidr=environment.vpc_cidr,
             subnets=task_subnets,
             load_balancer=self.load_balancer,
             internet_facing=environment.alb_internet_facing,

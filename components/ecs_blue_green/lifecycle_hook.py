@@ -34,6 +34,7 @@ class TestTrafficHook(Construct):
         *,
         function_name: str,
         vpc: ec2.IVpc,
+        vpc_cidr: str,
         subnets: ec2.SubnetSelection,
         load_balancer: elbv2.ApplicationLoadBalancer,
         internet_facing: bool,
@@ -50,6 +51,11 @@ class TestTrafficHook(Construct):
             vpc=vpc,
             description="Lifecycle hook: calls the test listener and AWS APIs through the VPC endpoints",
             allow_all_outbound=False,
+        )
+        # CodeDeploy (and EC2, for an internet-facing load balancer) through the interface
+        # endpoints; the rule to the test listener is added by the load balancer's side.
+        self.security_group.add_egress_rule(
+            ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "AWS APIs through the VPC interface endpoints"
         )
         self.log_group = logs.LogGroup(
             self,
