@@ -102,7 +102,12 @@ def test_execution_role_pulls_from_the_tools_repository_reads_logs_and_the_secre
     assert by_resource['"*"'] == ["ecr:GetAuthorizationToken"]
     secret = json.dumps(names.secret_partial_arn(config.accounts.dev) + "-??????")
     assert by_resource[secret] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
-    assert len(statements) == 4, "pull, token, logs and secret: nothing else"
+    stack = synthesized.stack("Dev-Service")
+    key_arn = json.dumps({"Fn::GetAtt": [stack.get_logical_id(stack.service.key.node.default_child), "Arn"]})
+    decrypt = next(s for s in statements if json.dumps(s["Resource"], sort_keys=True) == key_arn)
+    assert decrypt["Action"] == "kms:Decrypt", "the secret is encrypted with the stack's key"
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}}
+    assert len(statements) == 5, "pull, token, logs, secret and its key: nothing else"
 
 
 def test_roles_trust_ecs_tasks_of_this_account_only(synthesized: SynthesizedApp, config: Config) -> None:

@@ -168,6 +168,16 @@ class BlueGreenFargateService(Construct):
         cfn_task_definition.add_property_override("ExecutionRoleArn", spec.execution_role_arn)
         cfn_task_definition.add_property_override("TaskRoleArn", spec.task_role_arn)
         cfn_task_definition.node.add_dependency(self.execution_role, self.task_role, self.secret)
+        # The secret is named by partial ARN, which carries no key: grant the decryption that
+        # GetSecretValue needs on the stack's key explicitly, and only through Secrets Manager.
+        self.execution_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DecryptTheAppSecret",
+                actions=["kms:Decrypt"],
+                resources=[self.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}},
+            )
+        )
         self._acknowledge_execution_role()
         acknowledge(
             self.task_definition,
