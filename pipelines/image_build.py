@@ -90,6 +90,9 @@ class ImageBuild(Construct):
             "pushing and pulling stay limited to the service's repository.",
         )
         repository.grant_pull_push(self.project)
+        # buildspec.yml asks whether the release tag is already there before pushing (a retried
+        # release of the same commit), because tags are immutable and a second push would fail.
+        repository.grant(self.project, "ecr:DescribeImages")
         for parameter in parameters:
             parameter.grant_read(self.project)
 

@@ -268,6 +268,27 @@ def test_build_is_privileged_cached_encrypted_and_reads_the_repository_buildspec
     )
 
 
+def test_build_role_pushes_to_the_service_repository_and_can_see_existing_tags(
+    raw: dict[str, Any], synthesized: SynthesizedApp
+) -> None:
+    """buildspec.yml skips the push when the release tag exists: that needs ecr:DescribeImages."""
+    stack = synthesized.stack("Tools-Pipeline")
+    repository = stack.get_logical_id(stack.images.repository.node.default_child)
+    role = stack.get_logical_id(stack.build.project.role.node.default_child)
+    ecr_actions = {
+        action
+        for policy in raw["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Resource"] == {"Fn::GetAtt": [repository, "Arn"]}
+        for action in as_list(statement["Action"])
+        if action.startswith("ecr:")
+    }
+    assert "ecr:DescribeImages" in ecr_actions
+    assert {"ecr:PutImage", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"} <= ecr_actions
+    assert not {"ecr:DeleteRepository", "ecr:BatchDeleteImage", "ecr:SetRepositoryPolicy"} & ecr_actions
+
+
 def test_scan_gate_is_an_unprivileged_project_with_the_configured_threshold(template: Template, config: Config) -> None:
     template.has_resource_properties(
         "AWS::CodeBuild::Project",
