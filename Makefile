@@ -58,5 +58,5 @@ rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: bootstrap and dep
 	python scripts/rehearse.py --config $(CONFIG) --assembly cdk.out
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out release reports imageDetail.json .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
