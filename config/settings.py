@@ -33,7 +33,9 @@ GITHUB_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 GITHUB_REPO = r"(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}"
 GIT_BRANCH = r"(?![/.-])(?!.*\.\.)(?!.*//)(?!.*[/.]$)(?!.*\.lock$)[A-Za-z0-9._/-]{1,200}"
 IMAGE_TAG = r"(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-SECRET_NAME = r"[A-Za-z0-9/_+=.@-]{1,512}"
+# Not ending in a hyphen and six characters: Secrets Manager would read a partial ARN of such a
+# name as a complete ARN (with its random suffix), and ECS names the secret by partial ARN.
+SECRET_NAME = r"(?![A-Za-z0-9/_+=.@-]*-[A-Za-z0-9]{6}$)[A-Za-z0-9/_+=.@-]{1,512}"
 IAM_POLICY_NAME = r"[\w+=,.@-]{1,128}"
 HEALTH_PATH = r"/[A-Za-z0-9/_.~-]{0,1023}"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
@@ -277,7 +279,11 @@ def _read_service(table: TableReader) -> ServiceConfig:
         initial_image_tag=table.string(
             "initial_image_tag", pattern=IMAGE_TAG, expected="an image tag other than 'latest' (letters, digits, _ . -)"
         ),
-        secret_name=table.string("secret_name", pattern=SECRET_NAME, expected="a Secrets Manager secret name"),
+        secret_name=table.string(
+            "secret_name",
+            pattern=SECRET_NAME,
+            expected="a Secrets Manager secret name that does not end in a hyphen and six characters",
+        ),
         task_policy_names=table.string_list(
             "task_policy_names",
             pattern=IAM_POLICY_NAME,

@@ -65,7 +65,7 @@ class ReleasePipeline(Construct):
         construct_id: str,
         *,
         pipeline_name: str,
-        role_name: str,
+        role: iam.IRole,
         artifact_store: ArtifactStore,
         source: GithubSource,
         build_project: codebuild.PipelineProject,
@@ -74,13 +74,8 @@ class ReleasePipeline(Construct):
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.role = iam.Role(
-            self,
-            "Role",
-            role_name=role_name,
-            assumed_by=iam.ServicePrincipal("codepipeline.amazonaws.com"),
-            description="The release pipeline; the target accounts' deploy roles trust this role by name",
-        )
+        # Created by Tools-PipelineRole and imported mutable: its grants become policies here.
+        self.role = role
         self.pipeline = codepipeline.Pipeline(
             self,
             "Pipeline",
@@ -100,6 +95,7 @@ class ReleasePipeline(Construct):
             actions=[
                 actions.CodeStarConnectionsSourceAction(
                     action_name="GitHub",
+                    role=self._source_role(source.connection_arn),
                     connection_arn=source.connection_arn,
                     owner=source.owner,
                     repo=source.repo,
@@ -194,12 +190,28 @@ class ReleasePipeline(Construct):
             ],
         )
 
+    def _source_role(self, connection_arn: str) -> iam.Role:
+        """The Source action's role, allowed to use the connection under either service prefix.
+
+        CDK grants ``codestar-connections:UseConnection``; a connection created as
+        ``arn:aws:codeconnections:...`` is authorized by ``codeconnections:UseConnection``, so
+        the action role gets the action whose prefix matches the ARN as well.
+        """
+        role = iam.Role(self, "SourceRole", assumed_by=iam.ArnPrincipal(self.role.role_arn))
+        self.source_role = role
+        prefix = connection_arn.split(":")[2]
+        role.add_to_policy(
+            iam.PolicyStatement(sid="UseTheConnection", actions=[f"{prefix}:UseConnection"], resources=[connection_arn])
+        )
+        return role
+
     def _acknowledge_grants(
         self, store: ArtifactStore, build_project: codebuild.PipelineProject, scan_project: codebuild.PipelineProject
     ) -> None:
         """The artifact-store grants CDK adds for the pipeline and its actions (see pipelines/artifact_grants.py)."""
         bucket = store.bucket
         acknowledge_artifact_access(self.role, bucket=bucket, write=True, who="the pipeline role")
+        acknowledge_artifact_access(self.source_role, bucket=bucket, write=True, who="the source action")
         acknowledge_artifact_access(build_project.role, bucket=bucket, write=True, who="the image build")  # type: ignore[arg-type]
         acknowledge_artifact_access(scan_project.role, bucket=bucket, write=False, who="the scan gate")  # type: ignore[arg-type]
         # CDK creates one role per action in this account; the deploy actions use the imported target roles.

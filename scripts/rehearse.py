@@ -538,7 +538,7 @@ def wiring_checks(config: Config, assembly: Assembly, names: Names, moto: Moto) 
     for role in config.oidc.roles:
         checks.append((f"role {role.name} in {tools}", ["Tools-GithubOidc"], role_exists(tools, role.name)))
     checks.append(
-        (f"role {names.pipeline_role} in {tools}", ["Tools-Pipeline"], role_exists(tools, names.pipeline_role))
+        (f"role {names.pipeline_role} in {tools}", ["Tools-PipelineRole"], role_exists(tools, names.pipeline_role))
     )
     checks.append((f"ECR {names.ecr_repository} in {tools}", ["Tools-Pipeline"], ecr_repository))
     checks.append((f"bucket {names.artifact_bucket}", ["Tools-Pipeline"], artifact_bucket))

@@ -10,15 +10,18 @@ from config import Config
 from stacks.deploy_role_stack import DeployRoleStack
 from stacks.github_oidc_stack import GithubOidcStack
 from stacks.network_stack import NetworkStack
+from stacks.pipeline_role_stack import PipelineRoleStack
 from stacks.service_stack import ServiceStack
 from stacks.tools_pipeline_stack import ToolsPipelineStack
 
 
 def stack_names(config: Config) -> list[str]:
     """The stacks of the app, in the order ``cdk deploy`` must create them (see docs/deploy.md)."""
-    names = ["Tools-GithubOidc", "Tools-Pipeline"]
+    names = ["Tools-GithubOidc", "Tools-PipelineRole"]
+    names += [f"{environment.title}-DeployRole" for environment in config.environments]
+    names += ["Tools-Pipeline"]
     for environment in config.environments:
-        names += [f"{environment.title}-Network", f"{environment.title}-DeployRole", f"{environment.title}-Service"]
+        names += [f"{environment.title}-Network", f"{environment.title}-Service"]
     return names
 
 
@@ -34,16 +37,21 @@ def add_network_stacks(app: cdk.App, config: Config) -> dict[str, NetworkStack]:
 
 
 def add_delivery_stacks(app: cdk.App, config: Config) -> tuple[ToolsPipelineStack, dict[str, DeployRoleStack]]:
-    """``Tools-Pipeline`` and one ``<Env>-DeployRole`` stack per target account, by environment name.
+    """The pipeline role, one ``<Env>-DeployRole`` per target account, then ``Tools-Pipeline``.
 
-    Every deploy role's trust policy names the pipeline role, which must exist first.
+    Each deploy role's trust policy names the pipeline role, which IAM requires to exist; and
+    CodePipeline checks at creation that the pipeline role can assume every deploy role.
     """
-    tools_stack = ToolsPipelineStack(app, "Tools-Pipeline", config=config)
+    role_stack = PipelineRoleStack(app, "Tools-PipelineRole", config=config)
     deploy_role_stacks = {}
     for environment in config.environments:
         stack = DeployRoleStack(app, f"{environment.title}-DeployRole", config=config, environment=environment)
-        stack.add_stack_dependency(tools_stack, "its trust policy names the pipeline role")
+        stack.add_stack_dependency(role_stack, "its trust policy names the pipeline role")
         deploy_role_stacks[environment.name] = stack
+    tools_stack = ToolsPipelineStack(app, "Tools-Pipeline", config=config)
+    tools_stack.add_stack_dependency(role_stack, "the pipeline runs as this role")
+    for stack in deploy_role_stacks.values():
+        tools_stack.add_stack_dependency(stack, "CodePipeline checks that it can assume each deploy role")
     return tools_stack, deploy_role_stacks
 
 

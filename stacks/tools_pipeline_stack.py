@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -110,7 +111,9 @@ class ToolsPipelineStack(ProjectStack):
             self,
             "Release",
             pipeline_name=names.pipeline,
-            role_name=names.pipeline_role,
+            role=iam.Role.from_role_arn(
+                self, "PipelineRole", names.role_arn(config.accounts.tools, names.pipeline_role), mutable=True
+            ),
             artifact_store=self.artifacts,
             source=GithubSource(
                 connection_arn=config.pipeline.connection_arn,

@@ -92,6 +92,14 @@ CASES = [
         "(letters, digits, +=,.@_-; up to 128), got 'orders table access'",
     ),
     (
+        # Secrets Manager would take arn:...:secret:web/app-secret for a full ARN of "web/app".
+        "secret-name-that-looks-like-a-full-arn",
+        'secret_name = "web/application"',
+        'secret_name = "web/app-secret"',
+        "service.secret_name: expected a Secrets Manager secret name that does not end in a hyphen and "
+        "six characters, got 'web/app-secret'",
+    ),
+    (
         "container-port-out-of-range",
         "container_port = 8080",
         "container_port = 70000",

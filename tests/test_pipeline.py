@@ -99,7 +99,8 @@ def test_no_resource_policy_names_a_target_account_role_as_principal(raw: dict[s
             if isinstance(statement.get("Principal"), dict)
             else []
         ):
-            assert not (isinstance(principal, str) and ":role/" in principal), statement
+            if isinstance(principal, str) and ":role/" in principal:
+                assert principal.split(":")[4] == config.accounts.tools, statement
 
 
 def test_repository_is_immutable_scanned_on_push_and_kms_encrypted(template: Template, config: Config) -> None:
@@ -163,9 +164,8 @@ def test_artifact_key_rotates_and_gives_target_deploy_roles_decrypt_only(raw: di
 
 def test_pipeline_role_may_use_the_artifact_key(raw: dict[str, Any], config: Config) -> None:
     key_id = artifact_key_id(raw, config)
-    pipeline_role = only(raw, "AWS::IAM::Role", RoleName=Names(config).pipeline_role)
-    role_id = next(k for k, v in raw["Resources"].items() if v.get("Properties") is pipeline_role)
-    policies = [p for p in resources(raw, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Roles"]]
+    # The role comes from Tools-PipelineRole; its grants are policies here, attached by name.
+    policies = [p for p in resources(raw, "AWS::IAM::Policy").values() if Names(config).pipeline_role in p["Roles"]]
     granted = {
         action
         for policy in policies
@@ -387,15 +387,16 @@ def pipeline(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_pipeline_is_v2_with_the_named_role_and_the_encrypted_artifact_store(
-    pipeline: dict[str, Any], raw: dict[str, Any], config: Config
+    pipeline: dict[str, Any], raw: dict[str, Any], config: Config, synthesized: SynthesizedApp
 ) -> None:
     names = Names(config)
     assert pipeline["Name"] == names.pipeline
     assert pipeline["PipelineType"] == "V2"
-    role = only(raw, "AWS::IAM::Role", RoleName=names.pipeline_role)
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "codepipeline.amazonaws.com"}
-    role_id = next(k for k, v in raw["Resources"].items() if v.get("Properties") is role)
-    assert pipeline["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    role = only(synthesized.raw_template("Tools-PipelineRole"), "AWS::IAM::Role", RoleName=names.pipeline_role)
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "codepipeline.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": config.accounts.tools}}
+    assert pipeline["RoleArn"] == names.role_arn(config.accounts.tools, names.pipeline_role)
     bucket_id = next(
         k for k, v in raw["Resources"].items() if v["Properties"].get("BucketName") == names.artifact_bucket
     )
@@ -535,12 +536,40 @@ def test_release_outcomes_reach_the_topic(
 # -- deployment order ---------------------------------------------------------------------------------
 
 
-def test_every_deploy_role_stack_depends_on_the_tools_pipeline_stack(
+def test_deploy_roles_come_between_the_pipeline_role_and_the_pipeline(
     synthesized: SynthesizedApp, config: Config
 ) -> None:
-    tools = synthesized.stack(STACK)
+    """IAM needs the pipeline role before a trust policy names it; CodePipeline needs the deploy
+    roles before it is created, because it checks that it can assume each of them."""
+    role_stack, pipeline_stack = synthesized.stack("Tools-PipelineRole"), synthesized.stack(STACK)
     order = stack_names(config)
     for environment in config.environments:
         name = f"{environment.title}-DeployRole"
-        assert tools in synthesized.stack(name).dependencies, name
-        assert order.index(STACK) < order.index(name)
+        assert role_stack in synthesized.stack(name).dependencies, name
+        assert synthesized.stack(name) in pipeline_stack.dependencies, name
+        assert order.index("Tools-PipelineRole") < order.index(name) < order.index(STACK)
+
+
+def test_source_action_may_use_the_connection_under_its_own_service_prefix(
+    raw: dict[str, Any], config: Config, synthesized: SynthesizedApp
+) -> None:
+    """A codeconnections ARN is authorized by codeconnections:UseConnection, not only codestar-connections."""
+    stack = synthesized.stack(STACK)
+    role_id = stack.get_logical_id(stack.release.source_role.node.default_child)
+    statements = [
+        statement
+        for policy in resources(raw, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Roles"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    prefix = config.pipeline.connection_arn.split(":")[2]
+    assert {
+        "Sid": "UseTheConnection",
+        "Action": f"{prefix}:UseConnection",
+        "Effect": "Allow",
+        "Resource": config.pipeline.connection_arn,
+    } in statements
+    source_role = raw["Resources"][role_id]["Properties"]
+    assert source_role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "AWS": Names(config).role_arn(config.accounts.tools, Names(config).pipeline_role)
+    }

@@ -104,12 +104,14 @@ def test_every_stack_is_planned_in_the_documented_order_in_its_own_account(confi
         assert accounts[f"{environment.title}-DeployRole"] == environment.account
 
 
-def test_moto_deploys_the_oidc_and_deploy_role_stacks_and_skips_the_rest_with_its_reason(
+def test_moto_deploys_the_oidc_pipeline_role_and_deploy_role_stacks_and_skips_the_rest_with_its_reason(
     config: Config, assembly: Assembly
 ) -> None:
     plan = {step.name: step.skip for step in deploy_plan(config, assembly, modelled_by_moto)}
     deployed = sorted(name for name, skip in plan.items() if skip is None)
-    assert deployed == sorted(["Tools-GithubOidc", *(f"{e.title}-DeployRole" for e in config.environments)])
+    assert deployed == sorted(
+        ["Tools-GithubOidc", "Tools-PipelineRole", *(f"{e.title}-DeployRole" for e in config.environments)]
+    )
     assert plan["Tools-Pipeline"] == (
         "moto does not model AWS::CodeBuild::Project, AWS::CodeBuild::ReportGroup, "
         "whose attributes the template reads with Fn::GetAtt"

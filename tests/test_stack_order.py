@@ -24,8 +24,9 @@ def test_service_stack_comes_after_its_network_and_the_image_repository(
 
 def test_tools_stacks_come_first_and_prod_last(config: Config) -> None:
     order = stack_names(config)
-    assert order[:2] == ["Tools-GithubOidc", "Tools-Pipeline"]
-    assert order[-3:] == ["Prod-Network", "Prod-DeployRole", "Prod-Service"]
+    assert order[:2] == ["Tools-GithubOidc", "Tools-PipelineRole"]
+    assert order.index("Tools-Pipeline") < order.index("Dev-Network")
+    assert order[-2:] == ["Prod-Network", "Prod-Service"]
 
 
 def test_prod_stacks_have_termination_protection_and_others_do_not(synthesized: SynthesizedApp, config: Config) -> None:
