@@ -322,7 +322,7 @@ def test_deployment_group_is_blue_green_with_alarm_rollback(
     assert len(pair["TargetGroups"]) == 2
     assert pair["ProdTrafficRoute"]["ListenerArns"] != pair["TestTrafficRoute"]["ListenerArns"]
     assert properties["AlarmConfiguration"]["Enabled"] is True
-    assert len(properties["AlarmConfiguration"]["Alarms"]) == len(environment.alarms)
+    assert len(properties["AlarmConfiguration"]["Alarms"]) == 2 * len(environment.alarms), "both target groups"
 
 
 def test_prod_waits_an_hour_before_terminating_blue(config: Config, synthesized: SynthesizedApp) -> None:
@@ -331,17 +331,24 @@ def test_prod_waits_an_hour_before_terminating_blue(config: Config, synthesized:
     assert termination["TerminationWaitTimeInMinutes"] == 60
 
 
-def test_alarms_watch_5xx_and_unhealthy_hosts_of_the_green_target_group(
+def test_alarms_watch_5xx_and_unhealthy_hosts_of_both_target_groups(
     synthesized: SynthesizedApp, config: Config
 ) -> None:
+    """CodeDeploy alternates the groups: the next release's new task set starts in today's blue."""
     template = service_template(synthesized, config, "dev")
     stack = synthesized.stack("Dev-Service")
-    green = stack.get_logical_id(stack.service.green_target_group.node.default_child)
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
-    watched = {
-        a["Properties"]["MetricName"] for a in alarms.values() if green in json.dumps(a["Properties"]["Dimensions"])
-    }
-    assert watched == {"HTTPCode_Target_5XX_Count", "UnHealthyHostCount"}
+    for target_group in (stack.service.blue_target_group, stack.service.green_target_group):
+        group_id = stack.get_logical_id(target_group.node.default_child)
+        watched = {
+            a["Properties"]["MetricName"]
+            for a in alarms.values()
+            if group_id in json.dumps(a["Properties"]["Dimensions"])
+        }
+        assert watched == {"HTTPCode_Target_5XX_Count", "UnHealthyHostCount"}, group_id
+    _, group = only_resource(template, "AWS::CodeDeploy::DeploymentGroup")
+    attached = {alarm["Name"]["Ref"] for alarm in group["Properties"]["AlarmConfiguration"]["Alarms"]}
+    assert attached == set(alarms), "every alarm can stop and roll back a release"
 
 
 # -- lifecycle hook --------------------------------------------------------------------------

@@ -408,55 +408,49 @@ class BlueGreenFargateService(Construct):
         return listener
 
     def _alarms(self, environment: EnvironmentConfig) -> list[cloudwatch.IAlarm]:
-        """Alarms on the green target group, the one that takes the new release's traffic."""
+        """Each configured alarm, once per target group.
 
-        def green_metric(metric_name: str, statistic: str) -> cloudwatch.Metric:
-            # The green target group gets its listener only during a release, so its metrics
-            # are named by dimension rather than through the (unattached) target group.
-            return cloudwatch.Metric(
-                namespace="AWS/ApplicationELB",
-                metric_name=metric_name,
-                dimensions_map={
-                    "LoadBalancer": self.load_balancer.load_balancer_full_name,
-                    "TargetGroup": self.green_target_group.target_group_full_name,
-                },
-                statistic=statistic,
-                period=cdk.Duration.minutes(1),
-            )
-
-        metrics = {
-            "target_5xx": (
-                green_metric("HTTPCode_Target_5XX_Count", "Sum"),
-                5,
-                "Green tasks answered with 5xx responses",
-            ),
-            "unhealthy_hosts": (
-                green_metric("UnHealthyHostCount", "Maximum"),
-                1,
-                "Green target group has unhealthy tasks",
-            ),
-            "target_response_time": (
-                green_metric("TargetResponseTime", "p99"),
-                2,
-                "Green tasks answer slower than 2 seconds at p99",
-            ),
+        CodeDeploy swaps the roles of the two target groups on every release: the new task set
+        of the next release starts in the group that served production before. Watching both
+        means every release's new task set is watched, whichever group it lands in.
+        """
+        # What each alarm watches: metric, statistic, threshold, and what the alarm means.
+        watched = {
+            "target_5xx": ("HTTPCode_Target_5XX_Count", "Sum", 5, "answered with 5xx responses"),
+            "unhealthy_hosts": ("UnHealthyHostCount", "Maximum", 1, "has unhealthy tasks"),
+            "target_response_time": ("TargetResponseTime", "p99", 2, "answers slower than 2 seconds at p99"),
         }
         alarms: list[cloudwatch.IAlarm] = []
         for name in environment.alarms:
-            metric, threshold, description = metrics[name]
-            alarms.append(
-                cloudwatch.Alarm(
-                    self,
-                    "Alarm" + "".join(part.capitalize() for part in name.split("_")),
-                    metric=metric,
-                    threshold=threshold,
-                    evaluation_periods=2,
-                    datapoints_to_alarm=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=f"{description}: CodeDeploy rolls the release back.",
+            metric_name, statistic, threshold, meaning = watched[name]
+            for colour, target_group in (("Blue", self.blue_target_group), ("Green", self.green_target_group)):
+                # A target group is attached to a listener only while it serves, so its metrics
+                # are named by dimension rather than through the target group object.
+                metric = cloudwatch.Metric(
+                    namespace="AWS/ApplicationELB",
+                    metric_name=metric_name,
+                    dimensions_map={
+                        "LoadBalancer": self.load_balancer.load_balancer_full_name,
+                        "TargetGroup": target_group.target_group_full_name,
+                    },
+                    statistic=statistic,
+                    period=cdk.Duration.minutes(1),
                 )
-            )
+                alarms.append(
+                    cloudwatch.Alarm(
+                        self,
+                        "Alarm" + "".join(part.capitalize() for part in name.split("_")) + colour,
+                        metric=metric,
+                        threshold=threshold,
+                        evaluation_periods=2,
+                        datapoints_to_alarm=1,
+                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                        alarm_description=(
+                            f"The {colour.lower()} target group {meaning}: CodeDeploy rolls a release back."
+                        ),
+                    )
+                )
         return alarms
 
     def _hand_task_definition_to_codedeploy(self, family: str) -> None:
