@@ -286,6 +286,13 @@ def test_deploy_workflow_runs_in_the_environment_the_deploy_role_trusts(config: 
     assert "cdk deploy --app cdk.out --all" in text
 
 
+def test_deploy_workflow_is_started_by_hand_so_it_never_races_a_release() -> None:
+    """A push to main starts the pipeline; an infrastructure deploy must not overlap a CodeDeploy release."""
+    text = workflow("deploy.yml")
+    assert re.search(r"^on:\n  workflow_dispatch:\n\n", text, re.M)
+    assert not re.search(r"^  push:", text, re.M)
+
+
 def test_diff_workflow_runs_on_pull_requests_with_the_read_only_role_and_template_diff(config: Config) -> None:
     text = workflow("diff.yml")
     diff = next(role for role in config.oidc.roles if role.name == "github-diff")
