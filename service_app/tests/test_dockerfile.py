@@ -41,7 +41,7 @@ def arguments_of(keyword: str) -> list[str]:
 def test_single_stage_from_a_slim_python_base_pinned_by_tag() -> None:
     (base,) = arguments_of("FROM")
     image, _, tag = base.partition(":")
-    assert image == "python"
+    assert image == "public.ecr.aws/docker/library/python", "the official image, from its ECR Public mirror"
     assert re.fullmatch(r"3\.\d+(\.\d+)?-slim-[a-z]+", tag), f"base image must be pinned to a slim tag: {base}"
 
 
