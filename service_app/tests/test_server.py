@@ -58,7 +58,7 @@ class RunningServer:
 def start(environ: Mapping[str, str]) -> Iterator[RunningServer]:
     log = io.StringIO()
     server = build_server("127.0.0.1", 0, environ=environ, log_stream=log)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
     thread.start()
     try:
         yield RunningServer(server, log)
