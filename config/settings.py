@@ -40,10 +40,8 @@ IAM_POLICY_NAME = r"[\w+=,.@-]{1,128}"
 HEALTH_PATH = r"/[A-Za-z0-9/_.~-]{0,1023}"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-CONNECTION_ARN = (
-    rf"arn:aws(?:-cn|-us-gov)?:(?:codestar-connections|codeconnections):[a-z0-9-]+:\d{{12}}:connection/{UUID}"
-)
-CERTIFICATE_ARN = rf"arn:aws(?:-cn|-us-gov)?:acm:[a-z0-9-]+:\d{{12}}:certificate/{UUID}"
+CONNECTION_ARN = rf"arn:aws:(?:codestar-connections|codeconnections):[a-z0-9-]+:\d{{12}}:connection/{UUID}"
+CERTIFICATE_ARN = rf"arn:aws:acm:[a-z0-9-]+:\d{{12}}:certificate/{UUID}"
 
 #: CodeDeploy's predefined ECS deployment configurations, by the name used in the config.
 DEPLOYMENT_CONFIGS = (
@@ -63,6 +61,11 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
 # fmt: on
+#: Addresses AWS keeps in every subnet.
+AWS_RESERVED_ADDRESSES = 5
+#: Addresses in each task subnet that are not tasks: one per interface endpoint (six, see
+#: components/network) and the lifecycle hook's, plus one spare. tests/test_network.py keeps it true.
+ADDRESSES_BESIDES_TASKS = 8
 # Fargate CPU units and the memory sizes (MiB) each one accepts.
 FARGATE_MEMORY = {
     256: (512, 1024, 2048),
@@ -174,16 +177,19 @@ class Config:
 
 @lru_cache(maxsize=1)
 def aws_regions() -> frozenset[str]:
-    """Region names of every AWS partition, from botocore's bundled endpoint data (offline).
+    """Region names of the standard ``aws`` partition, from botocore's endpoint data (offline).
 
-    The file is read directly: importing boto3 only for this list would cost more than the
+    Only that partition: the project writes its ARNs and service principals for it. The file
+    is read directly, because importing boto3 only for this list would cost more than the
     rest of the configuration loading.
     """
     spec = importlib.util.find_spec("botocore")
     assert spec is not None and spec.submodule_search_locations, "botocore is a pinned dependency"
     endpoints = Path(spec.submodule_search_locations[0]) / "data" / "endpoints.json"
     partitions = json.loads(endpoints.read_text())["partitions"]
-    return frozenset(region for partition in partitions for region in partition["regions"])
+    return frozenset(
+        region for partition in partitions if partition["partition"] == "aws" for region in partition["regions"]
+    )
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
@@ -224,7 +230,7 @@ def parse_config(source: str, data: dict[str, object]) -> Config:
     github = _read_github(top.table("github"))
     service = _read_service(top.table("service"))
     pipeline = _read_pipeline(top.table("pipeline"))
-    environments = _read_environments(top.table("environments"), accounts)
+    environments = _read_environments(top.table("environments"), accounts, region)
     oidc = read_oidc(top.table("oidc"))
     top.done()
     return Config(
@@ -311,7 +317,7 @@ def _read_pipeline(table: TableReader) -> PipelineConfig:
     return pipeline
 
 
-def _read_environments(table: TableReader, accounts: AccountsConfig) -> tuple[EnvironmentConfig, ...]:
+def _read_environments(table: TableReader, accounts: AccountsConfig, region: str) -> tuple[EnvironmentConfig, ...]:
     names = table.keys()
     for name in names:
         if name not in TARGET_ENVIRONMENTS:
@@ -321,7 +327,7 @@ def _read_environments(table: TableReader, accounts: AccountsConfig) -> tuple[En
     for name in TARGET_ENVIRONMENTS:
         if name not in names:
             raise table.error(name, f"a table [environments.{name}]")
-        environments.append(_read_environment(table.table(name), name, accounts.target(name)))
+        environments.append(_read_environment(table.table(name), name, accounts.target(name), region))
     for first, second in itertools.combinations(environments, 2):
         if ipaddress.ip_network(first.vpc_cidr).overlaps(ipaddress.ip_network(second.vpc_cidr)):
             raise ConfigError(
@@ -344,14 +350,20 @@ def _is_private_cidr(value: str, *, smallest: int, largest: int) -> bool:
     )
 
 
-def _is_ipv4_cidr(value: str) -> bool:
-    try:
-        return ipaddress.ip_network(value, strict=True).version == 4
-    except ValueError:
-        return False
+def _most_tasks(vpc_cidr: str, max_azs: int) -> int:
+    """The largest desired count whose blue and green task sets both fit in the task subnets.
+
+    The VPC is split evenly into one public and one task subnet per AZ (the CIDR divided by
+    the next power of two), AWS reserves five addresses per subnet, and each task subnet
+    also holds the interface endpoints' and the lifecycle hook's network interfaces.
+    """
+    subnets = 2 * max_azs
+    prefix = ipaddress.ip_network(vpc_cidr).prefixlen + (subnets - 1).bit_length()
+    for_tasks: int = (1 << (32 - prefix)) - AWS_RESERVED_ADDRESSES - ADDRESSES_BESIDES_TASKS
+    return max_azs * (for_tasks // 2)
 
 
-def _read_environment(table: TableReader, name: str, account: str) -> EnvironmentConfig:
+def _read_environment(table: TableReader, name: str, account: str, region: str) -> EnvironmentConfig:
     vpc_cidr = table.string(
         "vpc_cidr",
         pattern=r"[0-9./]+",
@@ -371,7 +383,11 @@ def _read_environment(table: TableReader, name: str, account: str) -> Environmen
             deployment_config,
         )
     certificate_arn = table.optional_string(
-        "certificate_arn", pattern=CERTIFICATE_ARN, expected="an ACM certificate ARN"
+        "certificate_arn",
+        pattern=CERTIFICATE_ARN,
+        # ACM certificates are regional and cannot be used from another account.
+        expected=f"an ACM certificate ARN of region {region} and account {account}",
+        check=lambda value: value.split(":")[3:5] == [region, account],
     )
     test_listener_port = table.integer("test_listener_port", minimum=1, maximum=65535, default=9000)
     production_port = 443 if certificate_arn else 80
@@ -382,11 +398,20 @@ def _read_environment(table: TableReader, name: str, account: str) -> Environmen
             test_listener_port,
         )
     test_listener_cidr = table.optional_string(
-        "test_listener_cidr", pattern=r"[0-9./]+", expected="an IPv4 CIDR", check=_is_ipv4_cidr
+        "test_listener_cidr",
+        pattern=r"[0-9./]+",
+        expected="a private IPv4 CIDR (the plain-HTTP test listener is never public)",
+        check=lambda value: _is_private_cidr(value, smallest=32, largest=8),
     )
-    if test_listener_cidr == "0.0.0.0/0":
+    max_azs = table.integer("max_azs", minimum=2, maximum=3, default=2)
+    desired_count = table.integer("desired_count", minimum=1, maximum=50, default=1)
+    most_tasks = _most_tasks(vpc_cidr, max_azs)
+    if desired_count > most_tasks:
         raise table.error(
-            "test_listener_cidr", "a CIDR narrower than 0.0.0.0/0 (the test listener is not public)", test_listener_cidr
+            "desired_count",
+            f"at most {most_tasks} tasks for vpc_cidr {vpc_cidr} over {max_azs} AZs "
+            "(a release runs the blue and green task sets side by side)",
+            desired_count,
         )
     alarms = table.string_list(
         "alarms",
@@ -401,8 +426,8 @@ def _read_environment(table: TableReader, name: str, account: str) -> Environmen
         name=name,
         account=account,
         vpc_cidr=vpc_cidr,
-        max_azs=table.integer("max_azs", minimum=2, maximum=3, default=2),
-        desired_count=table.integer("desired_count", minimum=1, maximum=50, default=1),
+        max_azs=max_azs,
+        desired_count=desired_count,
         cpu=cpu,
         memory_mib=memory,
         deployment_config=deployment_config,

@@ -44,6 +44,13 @@ CASES = [
         "region: expected an AWS region name such as 'eu-west-1', got 'eu-west-9'",
     ),
     (
+        # The project writes its ARNs and service principals for the standard partition.
+        "region-outside-the-aws-partition",
+        'region = "eu-west-1"',
+        'region = "cn-north-1"',
+        "region: expected an AWS region name such as 'eu-west-1', got 'cn-north-1'",
+    ),
+    (
         "unknown-top-level-key",
         'owner = "platform-team"',
         'owner = "platform-team"\nregoin = "eu-west-1"',
@@ -178,6 +185,29 @@ CASES = [
         "memory_mib = 1024",
         "memory_mib = 768",
         "environments.prod.memory_mib: expected a Fargate memory size for cpu 512 (1024, 2048, 3072, 4096), got 768",
+    ),
+    (
+        "certificate-from-another-region",
+        "test_listener_port = 9000\nlog_retention_days = 30",
+        "test_listener_port = 9000\nlog_retention_days = 30\n"
+        'certificate_arn = "arn:aws:acm:us-east-1:222222222222:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"',
+        "environments.dev.certificate_arn: expected an ACM certificate ARN of region eu-west-1 and account "
+        "222222222222, got 'arn:aws:acm:us-east-1:222222222222:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0'",
+    ),
+    (
+        "test-listener-open-to-the-internet",
+        "test_listener_port = 9000\nlog_retention_days = 30",
+        'test_listener_port = 9000\nlog_retention_days = 30\ntest_listener_cidr = "0.0.0.0/1"',
+        "environments.dev.test_listener_cidr: expected a private IPv4 CIDR (the plain-HTTP test listener is "
+        "never public), got '0.0.0.0/1'",
+    ),
+    (
+        # /24 over 3 AZs leaves /27 task subnets: 19 addresses each besides endpoints and the hook.
+        "desired-count-beyond-the-task-subnets",
+        'vpc_cidr = "10.30.0.0/20"\nmax_azs = 3\ndesired_count = 3',
+        'vpc_cidr = "10.30.0.0/24"\nmax_azs = 3\ndesired_count = 30',
+        "environments.prod.desired_count: expected at most 27 tasks for vpc_cidr 10.30.0.0/24 over 3 AZs "
+        "(a release runs the blue and green task sets side by side), got 30",
     ),
     (
         "test-listener-on-production-port",

@@ -406,6 +406,23 @@ def test_hook_reaches_only_the_test_listener_and_the_api_endpoints(synthesized: 
     assert separate[0]["FromPort"] == separate[0]["ToPort"] == environment.test_listener_port
 
 
+def test_hook_retries_long_enough_for_green_to_become_healthy_and_stops_before_its_timeout(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = service_template(synthesized, config, "dev")
+    (function,) = [
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == Names(config).hook_function
+    ]
+    variables = function["Environment"]["Variables"]
+    attempts, timeout, delay = (int(variables[k]) for k in ("ATTEMPTS", "TIMEOUT_SECONDS", "RETRY_DELAY_SECONDS"))
+    shortest = (attempts - 1) * delay
+    longest = attempts * timeout + (attempts - 1) * delay
+    assert shortest >= 60, "green needs a start period and two passing health checks before it answers"
+    assert longest + 30 <= function["Timeout"], "the handler must report before Lambda stops it"
+
+
 def test_codedeploy_may_invoke_the_hook(synthesized: SynthesizedApp, config: Config) -> None:
     stack = synthesized.stack("Dev-Service")
     function_id = stack.get_logical_id(stack.service.hook.function.node.default_child)

@@ -15,6 +15,7 @@ from constructs import IConstruct
 
 from components.network import DEFAULT_INTERFACE_ENDPOINTS, EndpointPolicy, InterfaceEndpoint, PrivateNetwork
 from config import TARGET_ENVIRONMENTS, Config
+from config.settings import ADDRESSES_BESIDES_TASKS
 from stacks.network_stack import NetworkStack
 from tests.support import SynthesizedApp, new_app
 
@@ -283,6 +284,21 @@ def test_availability_zones_follow_max_azs(synthesized: SynthesizedApp, config: 
     assert len(zones) == environment.max_azs
     assert len(subnets) == 2 * environment.max_azs  # one load balancer and one task subnet per AZ
     template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": environment.vpc_cidr})
+
+
+@pytest.mark.parametrize("title", ENVIRONMENTS)
+def test_the_configuration_knows_the_task_subnet_size(synthesized: SynthesizedApp, config: Config, title: str) -> None:
+    """config/settings.py bounds desired_count from the subnet size; it must be the size CDK builds."""
+    environment = config.environment(title.lower())
+    subnets = synthesized.template(f"{title}-Network").find_resources("AWS::EC2::Subnet").values()
+    prefixes = {int(subnet["Properties"]["CidrBlock"].split("/")[1]) for subnet in subnets}
+    vpc_prefix = int(environment.vpc_cidr.split("/")[1])
+    assert prefixes == {vpc_prefix + (2 * environment.max_azs - 1).bit_length()}
+
+
+def test_the_configuration_counts_every_non_task_address_in_a_task_subnet() -> None:
+    """One interface per endpoint, one for the lifecycle hook, one spare."""
+    assert len(DEFAULT_INTERFACE_ENDPOINTS) + 2 == ADDRESSES_BESIDES_TASKS
 
 
 @pytest.mark.parametrize("title", ENVIRONMENTS)

@@ -17,6 +17,14 @@ from components.compliance import acknowledge
 
 HANDLER_DIR = Path(__file__).parent / "hook"
 
+# How long the hook keeps asking: green targets start, pass two health checks and only then
+# answer well, which can take a minute or more. 12 attempts of at most 5 s, 10 s apart, is
+# under three minutes, inside the function's timeout and far inside CodeDeploy's hour.
+ATTEMPTS = 12
+REQUEST_TIMEOUT_SECONDS = 5
+RETRY_DELAY_SECONDS = 10
+FUNCTION_TIMEOUT = cdk.Duration.minutes(4)
+
 
 class TestTrafficHook(Construct):
     """Calls the service through the test listener and reports the result to CodeDeploy.
@@ -95,6 +103,9 @@ class TestTrafficHook(Construct):
             "TEST_LISTENER_URL_HOST": load_balancer.load_balancer_dns_name,
             "TEST_LISTENER_PORT": str(test_listener_port),
             "CHECK_PATH": check_path,
+            "ATTEMPTS": str(ATTEMPTS),
+            "TIMEOUT_SECONDS": str(REQUEST_TIMEOUT_SECONDS),
+            "RETRY_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
         }
         if internet_facing:
             # The public DNS name resolves to public addresses that isolated subnets cannot
@@ -108,7 +119,7 @@ class TestTrafficHook(Construct):
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="handler.handler",
             code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["test_*.py", "__pycache__"]),
-            timeout=cdk.Duration.seconds(60),
+            timeout=FUNCTION_TIMEOUT,
             memory_size=256,
             role=self.role,
             log_group=self.log_group,
