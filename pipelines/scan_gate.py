@@ -5,10 +5,13 @@ Usage (the ScanGate action runs it, see pipelines/scan_buildspec.yml)::
 
     python pipelines/scan_gate.py --repository delivery-ref/web --tag release-<sha> --fail-severity CRITICAL
 
-It waits for the ECR basic scan of that image to complete (the boto3 ``image_scan_complete``
-waiter, the same as ``aws ecr wait image-scan-complete``), reads the finding counts by
-severity and fails when any severity at or above ``--fail-severity`` has a finding.
-It fails closed: a scan that failed, is unsupported or never completes also stops the release.
+It polls DescribeImageScanFindings until the scan of that image has a result, reads the
+finding counts by severity and fails when any severity at or above ``--fail-severity`` has a
+finding. Both ECR scan types work: a basic scan ends ``COMPLETE``; an enhanced (Amazon
+Inspector) scan, which goes on scanning the image, reports ``ACTIVE`` once it has findings
+to read. (``aws ecr wait image-scan-complete`` waits for ``COMPLETE`` only, so it would time
+out on every enhanced scan.) It fails closed: a scan that failed, is unsupported, has no
+findings available or never finishes also stops the release.
 
 Exit codes: 0 the image may be released, 1 findings block it, 2 no usable scan result.
 Standard library and boto3 only, so that the gate runs without the CDK toolchain.
@@ -27,6 +30,10 @@ from typing import Any
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 #: The severities a configuration may choose as the threshold (config.pipeline.scan_fail_severity).
 THRESHOLDS = SEVERITIES[:4]
+#: Scan statuses with findings to read: basic scans end COMPLETE, enhanced scans stay ACTIVE.
+RESULT_STATUSES = ("COMPLETE", "ACTIVE")
+#: Scan statuses that are still on their way to a result.
+PENDING_STATUSES = ("IN_PROGRESS", "PENDING")
 
 EXIT_PASSED = 0
 EXIT_BLOCKED = 1
@@ -54,10 +61,10 @@ def blocking_counts(counts: Mapping[str, int], fail_severity: str) -> dict[str, 
 def evaluate(response: Mapping[str, Any], *, image: str, fail_severity: str) -> GateResult:
     """Decide from one DescribeImageScanFindings response."""
     status = response.get("imageScanStatus", {}).get("status", "UNKNOWN")
-    if status != "COMPLETE":
+    if status not in RESULT_STATUSES:
         description = response.get("imageScanStatus", {}).get("description", "no description")
         return GateResult(EXIT_NO_RESULT, f"{image}: scan status {status} ({description}): the release stops")
-    counts: Mapping[str, int] = response.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+    counts = severity_counts(response.get("imageScanFindings", {}))
     blocking = blocking_counts(counts, fail_severity)
     summary = ", ".join(f"{severity}={counts[severity]}" for severity in SEVERITIES if counts.get(severity)) or "none"
     if blocking:
@@ -67,6 +74,18 @@ def evaluate(response: Mapping[str, Any], *, image: str, fail_severity: str) -> 
             f"{image}: {found} finding(s) at or above {fail_severity}: the release stops (all findings: {summary})",
         )
     return GateResult(EXIT_PASSED, f"{image}: no finding at or above {fail_severity} (all findings: {summary})")
+
+
+def severity_counts(scan_findings: Mapping[str, Any]) -> Mapping[str, int]:
+    """Counts by severity: ECR's own summary, or a count of the enhanced findings without one."""
+    counts: Mapping[str, int] = scan_findings.get("findingSeverityCounts") or {}
+    if counts:
+        return counts
+    counted: dict[str, int] = {}
+    for finding in scan_findings.get("enhancedFindings", []):
+        severity = str(finding.get("severity", "UNDEFINED")).upper()
+        counted[severity] = counted.get(severity, 0) + 1
+    return counted
 
 
 def _error_code(error: Exception) -> str:
@@ -86,30 +105,43 @@ def run_gate(
     sleep: Callable[[float], None] = time.sleep,
 ) -> GateResult:
     """Wait for the scan of ``repository:tag`` and evaluate it. ``client`` is a boto3 ECR client."""
-    from botocore.exceptions import ClientError, WaiterError
+    from botocore.exceptions import ClientError
 
     image = f"{repository}:{tag}"
     blocking_severities(fail_severity)  # reject a bad threshold before any call
     request = {"repositoryName": repository, "imageId": {"imageTag": tag}}
-    waiter = client.get_waiter("image_scan_complete")
-    for attempt in range(not_found_retries + 1):
+    not_found = 0
+    response: Mapping[str, Any] = {}
+    for attempt in range(max_attempts):
+        if attempt:
+            sleep(delay_seconds)
         try:
-            waiter.wait(**request, WaiterConfig={"Delay": delay_seconds, "MaxAttempts": max_attempts})
-            break
-        except WaiterError as error:
+            response = _all_findings(client, request)
+        except ClientError as error:
             # Scan on push starts a moment after the push: a scan that does not exist yet is retried.
-            if _error_code(error) == "ScanNotFoundException" and attempt < not_found_retries:
-                sleep(delay_seconds)
+            if _error_code(error) == "ScanNotFoundException" and not_found < not_found_retries:
+                not_found += 1
                 continue
-            if _error_code(error) in ("ScanNotFoundException", "ImageNotFoundException"):
-                return GateResult(EXIT_NO_RESULT, f"{image}: {_error_code(error)}: the release stops")
-            # A FAILED scan or a timeout: read the status below and report it.
+            return GateResult(EXIT_NO_RESULT, f"{image}: {_error_code(error)}: the release stops")
+        if response.get("imageScanStatus", {}).get("status") not in PENDING_STATUSES:
             break
-    try:
-        response = client.describe_image_scan_findings(**request)
-    except ClientError as error:
-        return GateResult(EXIT_NO_RESULT, f"{image}: {_error_code(error)}: the release stops")
     return evaluate(response, image=image, fail_severity=fail_severity)
+
+
+def _all_findings(client: Any, request: Mapping[str, Any]) -> dict[str, Any]:
+    """One DescribeImageScanFindings result with the enhanced findings of every page."""
+    response = dict(client.describe_image_scan_findings(**request))
+    findings = dict(response.get("imageScanFindings", {}))
+    token = response.get("nextToken")
+    while token and not findings.get("findingSeverityCounts"):
+        page = client.describe_image_scan_findings(**request, nextToken=token)
+        findings["enhancedFindings"] = [
+            *findings.get("enhancedFindings", []),
+            *page.get("imageScanFindings", {}).get("enhancedFindings", []),
+        ]
+        token = page.get("nextToken")
+    response["imageScanFindings"] = findings
+    return response
 
 
 def main(argv: Sequence[str] | None = None, client: Any = None) -> int:
