@@ -2,7 +2,9 @@
 
 A subject is written in full, exactly as GitHub puts it in the token's ``sub`` claim:
 
-* ``repo:OWNER/REPO:CONTEXT`` with GitHub's default subject template, or
+* ``repo:OWNER/REPO:CONTEXT`` with GitHub's default subject template,
+* ``repo:OWNER@OWNER_ID/REPO@REPO_ID:CONTEXT``, GitHub's default for repositories created or
+  renamed from 15 July 2026 on (immutable subject claims), or
 * ``repository_owner_id:ID:repository_id:ID:CONTEXT`` when the repository's subject template
   is customized to GitHub's immutable ids (see docs/github-oidc.md),
 
@@ -35,7 +37,10 @@ _REF_NAME = r"[A-Za-z0-9._/*?-]+"
 _CONTEXT = re.compile(rf"ref:refs/(?:heads|tags)/{_REF_NAME}|environment:[A-Za-z0-9._*?-]{{1,255}}|pull_request")
 _NUMERIC_ID = re.compile(r"[1-9][0-9]{0,19}")
 
-EXPECTED_FORM = "a full subject 'repo:OWNER/REPO:CONTEXT' or 'repository_owner_id:ID:repository_id:ID:CONTEXT'"
+EXPECTED_FORM = (
+    "a full subject 'repo:OWNER/REPO:CONTEXT', 'repo:OWNER@ID/REPO@ID:CONTEXT' "
+    "or 'repository_owner_id:ID:repository_id:ID:CONTEXT'"
+)
 EXPECTED_EXACT_REPOSITORY = "an exact owner and repository (wildcards only after the repository part)"
 EXPECTED_CONTEXT = (
     "a context after the repository: ref:refs/heads/BRANCH, ref:refs/tags/TAG, environment:NAME or pull_request"
@@ -82,6 +87,13 @@ def subject_problem(subject: str, *, preset: str) -> str | None:
     if is_pattern(owner) or is_pattern(repo):
         return EXPECTED_EXACT_REPOSITORY
     if match.re is _DEFAULT_FORM:
+        owner_name, _, owner_id = owner.partition("@")
+        repo_name, _, repo_id = repo.partition("@")
+        if _NUMERIC_ID.fullmatch(owner_id) or _NUMERIC_ID.fullmatch(repo_id):
+            # Immutable subject claims: GitHub appends the numeric id to both names.
+            if not (_NUMERIC_ID.fullmatch(owner_id) and _NUMERIC_ID.fullmatch(repo_id)):
+                return "numeric ids after both the owner and the repository name (OWNER@ID/REPO@ID) in the subject"
+            owner, repo = owner_name, repo_name
         if not re.fullmatch(GITHUB_OWNER, owner):
             return "a GitHub owner name (letters, digits, single hyphens, at most 39) in the subject"
         if not re.fullmatch(GITHUB_REPO, repo):

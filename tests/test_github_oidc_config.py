@@ -60,8 +60,16 @@ CASES = [
         "subject-not-written-in-full",
         DIFF,
         'subjects = ["pull_request"]',
-        "oidc.roles[1].subjects[0]: expected a full subject 'repo:OWNER/REPO:CONTEXT' or "
-        "'repository_owner_id:ID:repository_id:ID:CONTEXT', got 'pull_request'",
+        "oidc.roles[1].subjects[0]: expected a full subject 'repo:OWNER/REPO:CONTEXT', "
+        "'repo:OWNER@ID/REPO@ID:CONTEXT' or 'repository_owner_id:ID:repository_id:ID:CONTEXT', got 'pull_request'",
+    ),
+    (
+        # GitHub's immutable subject claims append a numeric id to both names.
+        "immutable-subject-with-one-id-only",
+        DEPLOY,
+        'subjects = ["repo:example-org@1234567/delivery-reference:environment:prod"]',
+        "oidc.roles[0].subjects[0]: expected numeric ids after both the owner and the repository name "
+        "(OWNER@ID/REPO@ID) in the subject, got 'repo:example-org@1234567/delivery-reference:environment:prod'",
     ),
     (
         "pull-request-on-the-deploy-role",
@@ -150,6 +158,12 @@ def test_bad_oidc_value_gives_one_exact_line(tmp_path: Path, old: str, new: str,
             ("repository_owner_id:1234567:repository_id:89012345:environment:prod",),
             (),
             id="immutable-ids",
+        ),
+        pytest.param(
+            '["repo:example-org@1234567/delivery-reference@89012345:environment:prod"]',
+            ("repo:example-org@1234567/delivery-reference@89012345:environment:prod",),
+            (),
+            id="immutable-subject-claim-default-from-july-2026",
         ),
         pytest.param(
             '["repo:example-org/delivery-reference:ref:refs/tags/v*"]',
