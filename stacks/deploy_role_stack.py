@@ -27,8 +27,7 @@ class DeployRoleStack(ProjectStack):
             scope,
             construct_id,
             config=config,
-            account=environment.account,
-            environment_name=environment.name,
+            environment=environment,
             description=f"Cross-account deploy role the release pipeline assumes in {environment.name}",
             **kwargs,
         )

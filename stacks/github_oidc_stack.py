@@ -37,8 +37,6 @@ class GithubOidcStack(ProjectStack):
             scope,
             construct_id,
             config=config,
-            account=config.accounts.tools,
-            environment_name="tools",
             description=(
                 f"{config.project} tools: GitHub Actions OIDC provider and the roles workflows assume "
                 "(CDK bootstrap roles only, no stored keys)"

@@ -33,8 +33,7 @@ class NetworkStack(ProjectStack):
             scope,
             construct_id,
             config=config,
-            account=environment.account,
-            environment_name=environment.name,
+            environment=environment,
             description=(
                 f"{config.project} {environment.name}: private network for Fargate tasks "
                 "(isolated subnets, VPC endpoints, no NAT gateway)"

@@ -26,8 +26,6 @@ class PipelineRoleStack(ProjectStack):
             scope,
             construct_id,
             config=config,
-            account=config.accounts.tools,
-            environment_name="tools",
             description="The release pipeline's role, which the target accounts' deploy roles trust",
             **kwargs,
         )

@@ -7,11 +7,17 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from config import Config
+from config import Config, EnvironmentConfig
+
+#: The environment name of the stacks in the tools account.
+TOOLS = "tools"
 
 
 class ProjectStack(cdk.Stack):
     """A stack pinned to one account and the configured region.
+
+    ``environment`` is the target environment the stack belongs to; without one, the stack
+    belongs to the tools account.
 
     Every resource in it carries the ``project``, ``environment`` and ``owner`` tags, and a
     stack of the prod environment cannot be deleted by accident (termination protection).
@@ -23,11 +29,12 @@ class ProjectStack(cdk.Stack):
         construct_id: str,
         *,
         config: Config,
-        account: str,
-        environment_name: str,
+        environment: EnvironmentConfig | None = None,
         description: str,
         **kwargs: Any,
     ) -> None:
+        account = environment.account if environment else config.accounts.tools
+        environment_name = environment.name if environment else TOOLS
         super().__init__(
             scope,
             construct_id,

@@ -29,8 +29,7 @@ class ServiceStack(ProjectStack):
             scope,
             construct_id,
             config=config,
-            account=environment.account,
-            environment_name=environment.name,
+            environment=environment,
             description=(
                 f"{config.project} {environment.name}: ECS Fargate service {config.service.name} "
                 "with CodeDeploy blue/green releases"

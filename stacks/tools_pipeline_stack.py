@@ -47,8 +47,6 @@ class ToolsPipelineStack(ProjectStack):
             scope,
             construct_id,
             config=config,
-            account=config.accounts.tools,
-            environment_name="tools",
             description="Release pipeline, image repository and artifact store in the tools account",
             **kwargs,
         )
