@@ -14,6 +14,7 @@ from constructs import Construct
 
 from components.compliance import acknowledge
 from pipelines.image_repository import RELEASE_TAG_PREFIX
+from pipelines.logged_project import logged_project
 
 #: The buildspec is kept in the repository and read from the source revision being built.
 BUILDSPEC = "pipelines/buildspec.yml"
@@ -44,16 +45,12 @@ class ImageBuild(Construct):
         parameters: Sequence[ssm.IStringParameter],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self, "Logs", encryption_key=log_key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
-        )
-        self.project = codebuild.PipelineProject(
+        self.project, self.log_group = logged_project(
             self,
-            "Project",
             project_name=project_name,
             description="Tests, builds and pushes the service image and writes the release inputs",
-            build_spec=codebuild.BuildSpec.from_source_filename(BUILDSPEC),
-            environment=codebuild.BuildEnvironment(
+            buildspec=BUILDSPEC,
+            build_environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
                 compute_type=codebuild.ComputeType.SMALL,
                 # Privileged mode runs the Docker daemon that builds the image; nothing else needs it.
@@ -61,16 +58,18 @@ class ImageBuild(Construct):
                 # and in docs/deploy.md; the scan gate project runs unprivileged.
                 privileged=True,
             ),
-            environment_variables={
-                "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=repository.repository_uri),
-                "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=repository.repository_name),
-                "RELEASE_TAG_PREFIX": codebuild.BuildEnvironmentVariable(value=RELEASE_TAG_PREFIX),
-                "CONFIG_FILE": codebuild.BuildEnvironmentVariable(value=config_file),
+            variables={
+                "REPOSITORY_URI": repository.repository_uri,
+                "REPOSITORY_NAME": repository.repository_name,
+                "RELEASE_TAG_PREFIX": RELEASE_TAG_PREFIX,
+                "CONFIG_FILE": config_file,
             },
             cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
-            encryption_key=key,
+            key=key,
+            log_key=log_key,
+            log_retention=log_retention,
             timeout=cdk.Duration.minutes(30),
-            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.log_group)),
+            what="the image build",
         )
         # The buildspec's `reports: unit-tests` section writes to the group named `<project>-unit-tests`;
         # creating it here keeps its retention and encryption under review instead of letting CodeBuild make one.
@@ -82,7 +81,6 @@ class ImageBuild(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         self.test_reports.grant_write(self.project)
-        acknowledge_default_project_grants(self.project, what="the image build")
         acknowledge(
             self.project.role,  # type: ignore[arg-type]
             "AwsSolutions-IAM5[Resource::*]",
@@ -95,21 +93,3 @@ class ImageBuild(Construct):
         repository.grant(self.project, "ecr:DescribeImages")
         for parameter in parameters:
             parameter.grant_read(self.project)
-
-
-def acknowledge_default_project_grants(project: codebuild.PipelineProject, *, what: str) -> None:
-    """The log-group and report-group grants every CodeBuild project gets from CDK, scoped to its own name."""
-    stack = cdk.Stack.of(project)
-    logical_id = stack.resolve(stack.get_logical_id(project.node.default_child))  # type: ignore[arg-type]
-    acknowledge(
-        project.role,  # type: ignore[arg-type]
-        f"AwsSolutions-IAM5[Resource::arn:aws:logs:{stack.region}:{stack.account}:log-group:/aws/codebuild/<{logical_id}>:*]",
-        f"CDK's default grant lets {what} write the log streams of its own /aws/codebuild/<project> group, "
-        "whose stream names CodeBuild chooses per build; the build logs go to the encrypted group instead.",
-    )
-    acknowledge(
-        project.role,  # type: ignore[arg-type]
-        f"AwsSolutions-IAM5[Resource::arn:aws:codebuild:{stack.region}:{stack.account}:report-group/<{logical_id}>-*]",
-        f"CodeBuild names the report groups of {what} after the project, so CDK grants report access to the "
-        "groups whose names start with this project's name and no others.",
-    )

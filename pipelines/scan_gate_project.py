@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from pipelines.image_build import acknowledge_default_project_grants
+from pipelines.logged_project import logged_project
 
 #: Runs ``pipelines/scan_gate.py`` from the source revision being released.
 BUILDSPEC = "pipelines/scan_buildspec.yml"
@@ -36,25 +36,19 @@ class ScanGateProject(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self, "Logs", encryption_key=log_key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
-        )
-        self.project = codebuild.PipelineProject(
+        self.project, self.log_group = logged_project(
             self,
-            "Project",
             project_name=project_name,
             description="Stops the release if the pushed image has findings at or above the configured severity",
-            build_spec=codebuild.BuildSpec.from_source_filename(BUILDSPEC),
-            environment=codebuild.BuildEnvironment(
+            buildspec=BUILDSPEC,
+            build_environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0, compute_type=codebuild.ComputeType.SMALL
             ),
-            environment_variables={
-                "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=repository.repository_name),
-                "SCAN_FAIL_SEVERITY": codebuild.BuildEnvironmentVariable(value=fail_severity),
-            },
-            encryption_key=key,
+            variables={"REPOSITORY_NAME": repository.repository_name, "SCAN_FAIL_SEVERITY": fail_severity},
+            key=key,
+            log_key=log_key,
+            log_retention=log_retention,
             timeout=cdk.Duration.minutes(20),
-            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.log_group)),
+            what="the scan gate",
         )
         repository.grant(self.project, "ecr:DescribeImageScanFindings", "ecr:DescribeImages")
-        acknowledge_default_project_grants(self.project, what="the scan gate")
