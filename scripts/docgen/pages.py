@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.docgen import diagrams, findings
+from scripts.docgen import diagrams, findings, test_index
 from scripts.docgen.model import ROOT, AppModel
 
 COMMAND = "make diagrams"
@@ -48,9 +48,31 @@ def _oidc(stack: str) -> bool:
     return stack == "Tools-GithubOidc"
 
 
+#: The test files that prove each architecture, listed on its page.
+TEST_FILES = {
+    "docs/network.md": ("tests/test_network.py", "tests/test_network_cost.py"),
+    "docs/ecs-blue-green.md": (
+        "tests/test_ecs_service.py",
+        "components/ecs_blue_green/hook/test_handler.py",
+        "tests/test_release_inputs_cli.py",
+        "service_app/tests/test_server.py",
+        "service_app/tests/test_dockerfile.py",
+    ),
+    "docs/deploy.md": (
+        "tests/test_pipeline.py",
+        "tests/test_deploy_role.py",
+        "tests/test_scan_gate.py",
+        "tests/test_stack_order.py",
+    ),
+    "docs/github-oidc.md": ("tests/test_github_oidc.py", "tests/test_github_oidc_config.py"),
+}
+
+
 def _blocks_of(page: str, diagram: Callable[[AppModel], str], in_page: Callable[[str], bool]) -> list[Block]:
+    files = TEST_FILES[page]
     return [
         Block(page, "diagram", diagram),
+        Block(page, "tests", lambda model: test_index.index(files)),
         Block(page, "nag findings", lambda model: findings.nag_table(model, in_page)),
         Block(
             page,
