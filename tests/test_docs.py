@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,26 @@ def test_a_bad_configuration_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["--check", "--config", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith(str(path))
+
+
+def test_every_mermaid_diagram_parses_with_mermaid_itself(tmp_path: Path) -> None:
+    """The generator's escaping is only as good as the parser that reads it: Mermaid's (package.json)."""
+    files = ["README.md", *PAGES, "docs/cost.md"]
+    checker = ["node", "scripts/docgen/check_mermaid.mjs"]
+    result = subprocess.run([*checker, *files], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = dict(line.rsplit(": ", 1) for line in result.stdout.splitlines())
+    assert counts["README.md"] == "1 diagrams" and all(counts[page] == "1 diagrams" for page in PAGES)
+    broken = tmp_path / "broken.md"
+    broken.write_text('```mermaid\nflowchart LR\n  a["x"] -->\n  subgraph end\n```\n')
+    result = subprocess.run([*checker, str(broken)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and f"{broken}: diagram 1: Parse error" in result.stdout
+
+
+def test_make_help_lists_the_diagrams_target() -> None:
+    result = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert any(line.split()[:2] == ["make", "diagrams"] for line in result.stdout.splitlines())
+    planned = subprocess.run(
+        ["make", "--dry-run", "diagrams"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "python -m scripts.docs" in planned
