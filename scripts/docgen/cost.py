@@ -131,7 +131,7 @@ class Bill:
             self.lines.append(Line(environment, category, item, quantity, unit, price_key, self.prices[price_key]))
 
 
-def _months(days: Any) -> float:
+def retention_months(days: Any) -> float:
     """Months of data a log group keeps in steady state (never-expiring groups counted as a year)."""
     return float(days) / 30.0 if isinstance(days, (int, float)) else 12.0
 
@@ -233,7 +233,7 @@ def _stack_lines(bill: Bill, model: AppModel, stack: Stack, usage: Usage) -> Non
         days = group.properties.get("RetentionInDays")
         name = f"{group.path} ({kind})"
         bill.add(env, "CloudWatch Logs", f"{name}: ingestion", gb, "GB", "vended_log_gb" if vended else "log_ingest_gb")
-        stored = gb * _months(days)
+        stored = gb * retention_months(days)
         bill.add(
             env, "CloudWatch Logs", f"{name}: storage, {days} days kept", stored, "GB-month", "log_storage_gb_month"
         )
