@@ -144,10 +144,14 @@ def network(model: AppModel) -> str:
     for zone in zones:
         zone_group = chart.group(node_id(stack.name, vpc.path, zone), zone, vpc_group)
         for subnet in (s for s in subnets if s.properties.get("AvailabilityZone") == zone):
-            kind = subnet.tag("aws-cdk:subnet-type") or "?"
+            kind = (subnet.tag("aws-cdk:subnet-type") or "?").lower()
             name = subnet.tag("aws-cdk:subnet-name") or subnet.path
-            public_ip = "public IP on launch" if subnet.properties.get("MapPublicIpOnLaunch") else "no public IP"
-            add(subnet, f"{name} subnet {subnet.properties.get('CidrBlock')}<br/>{kind}, {public_ip}", zone_group)
+            public_ip = "maps" if subnet.properties.get("MapPublicIpOnLaunch") else "no"
+            add(
+                subnet,
+                f"{name} subnet {subnet.properties.get('CidrBlock')}<br/>{kind}, {public_ip} public IP on launch",
+                zone_group,
+            )
             for association in associations:
                 refs = {r.via: r.logical_id for r in model.references(association)}
                 if refs.get("SubnetId") == subnet.logical_id and refs.get("RouteTableId") in route_tables:
@@ -193,8 +197,10 @@ def network(model: AppModel) -> str:
     for endpoint in endpoints:
         for reference in model.references(endpoint):
             target = shown.get((reference.stack, reference.logical_id))
-            if target and reference.via in ("SecurityGroupIds", "RouteTableIds"):
+            if target and reference.via == "SecurityGroupIds":
                 chart.edge(target, shown[(stack.name, endpoint.logical_id)])
+            elif target and reference.via == "RouteTableIds":
+                chart.edge(target, shown[(stack.name, endpoint.logical_id)], "prefix-list route")
     for route in stack.of_type("AWS::EC2::Route"):
         drawn = {r.via: shown.get((r.stack, r.logical_id)) for r in model.references(route)}
         table_id, gateway_id = drawn.get("RouteTableId"), drawn.get("GatewayId") or drawn.get("NatGatewayId")
