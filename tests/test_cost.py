@@ -121,3 +121,11 @@ def test_fewer_releases_cost_less_and_none_leaves_no_pipeline_line(model: AppMod
 def test_a_log_group_that_never_expires_is_counted_as_a_year_of_storage() -> None:
     assert cost.retention_months(None) == 12.0
     assert cost.retention_months(90) == 3.0
+
+
+def test_container_insights_is_billed_where_the_cluster_turns_it_on(bill: cost.Bill) -> None:
+    for environment in ("dev", "staging", "prod"):
+        (metrics,) = lines(bill, environment, "CloudWatch metrics")
+        assert metrics.item == "Service/Cluster Container Insights: metrics"
+        assert metrics.quantity == USAGE.container_insights_metrics and metrics.price_key == "custom_metric_month"
+    assert not lines(bill, "tools", "CloudWatch metrics")

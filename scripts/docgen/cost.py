@@ -48,6 +48,8 @@ class Usage:
     #: A blue/green deploy action runs the canary, the test hook and the termination wait.
     deploy_minutes_before_wait: float = 15.0
     hook_seconds: float = 60.0
+    container_insights_metrics: float = 20.0
+    container_insights_log_gb: float = 1.0
 
     @staticmethod
     def descriptions() -> dict[str, str]:
@@ -73,6 +75,10 @@ class Usage:
                 "minutes of a deploy action before the termination wait (canary, test hook, ten minutes of margin)"
             ),
             "hook_seconds": "seconds the release hook runs per release and environment",
+            "container_insights_metrics": (
+                "Container Insights metrics per cluster (cluster, service and task-definition level, one service)"
+            ),
+            "container_insights_log_gb": "GB a month of Container Insights performance log events per cluster",
         }
 
 
@@ -197,6 +203,14 @@ def _stack_lines(bill: Bill, model: AppModel, stack: Stack, usage: Usage) -> Non
             "GB-h",
             "fargate_gb_hour",
         )
+    for cluster in stack.of_type("AWS::ECS::Cluster"):
+        settings = {str(x.get("Name")): str(x.get("Value")) for x in cluster.properties.get("ClusterSettings", [])}
+        if settings.get("containerInsights", "disabled") != "disabled":
+            item = f"{cluster.path} Container Insights"
+            metrics = usage.container_insights_metrics
+            bill.add(env, "CloudWatch metrics", f"{item}: metrics", metrics, "metric-month", "custom_metric_month")
+            gb = usage.container_insights_log_gb
+            bill.add(env, "CloudWatch Logs", f"{item}: performance log ingestion", gb, "GB", "log_ingest_gb")
     for balancer in stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer"):
         bill.add(env, "Load balancer", "Application Load Balancer hours", h, "h", "alb_hour")
         bill.add(env, "Load balancer", "LCU-hours", usage.alb_lcu * h, "LCU-h", "alb_lcu_hour")
@@ -359,9 +373,20 @@ def page(model: AppModel, prices: PriceTable | None = None, usage: Usage | None 
     usage = usage or Usage()
     bill = estate(model, prices, usage)
     totals = _totals(bill.lines)
+    total = sum(totals.values())
+    by_category = {c: sum(x.cost for x in bill.lines if x.category == c) for c in {x.category for x in bill.lines}}
+    biggest = max(sorted(by_category), key=lambda c: by_category[c])
     out = [
         f"List prices for {prices.region} in {prices.currency}, without tax, free tiers or discounts; "
         f"{usage.hours:g} hours a month.",
+        "",
+        f"**{_money(total)} {prices.currency} a month** for the four accounts. The largest part is "
+        f"{biggest} ({_money(by_category[biggest])}, {by_category[biggest] / total:.0%} of the total)"
+        + (
+            ": the price of task subnets with no route out of the VPC (docs/network.md)."
+            if biggest == "VPC endpoints"
+            else "."
+        ),
         "",
         "### Per environment",
         "",
