@@ -14,7 +14,7 @@ REHEARSE_STAMP := $(VENV)/.rehearse-installed
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help synth test lint snapshot-update bench network-cost diagrams rehearse clean
+.PHONY: help synth test lint snapshot-update bench network-cost rehearse clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,7 @@ bench: $(PY_STAMP) $(NODE_STAMP) ## Time the full synth against an empty app, an
 network-cost: synth ## Monthly network cost of one environment vs one NAT per AZ (ENVIRONMENT=Prod|Staging|Dev)
 	python scripts/network_cost.py --env $(or $(ENVIRONMENT),Prod)
 
+.PHONY: diagrams
 diagrams: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the generated blocks of README.md and docs/ (diagrams, findings tables, docs/cost.md)
 	python -m scripts.docs
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from config import DEFAULT_CONFIG_PATH, ConfigError
-from scripts.docgen.findings import FindingsError
 from scripts.docgen.model import ROOT, synthesize
 from scripts.docgen.pages import StaleBlock, stale, write_all
 
@@ -34,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if problems else 0
         for page in write_all(model):
             print(f"updated {page}")
-    except (ConfigError, FindingsError, StaleBlock) as error:
+    except (ConfigError, StaleBlock) as error:
         print(error, file=sys.stderr)
         return 2
     return 0

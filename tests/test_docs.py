@@ -175,27 +175,17 @@ def test_findings_in_every_environment_are_one_row(config: Config) -> None:
 def test_no_findings_is_said_in_a_sentence(config: Config) -> None:
     model = _tiny_model(config, [])
     assert findings.nag_table(model, lambda stack: True).startswith("No cdk-nag finding is acknowledged")
-    assert findings.checkov_table(model, lambda stack: False, []) == "No checkov check is skipped for these stacks."
+    assert findings.checkov_table(model, lambda stack: False) == "No checkov check is skipped for these stacks."
 
 
-def test_checkov_skips_from_metadata_and_from_the_shared_file(config: Config) -> None:
+def test_checkov_skips_come_from_the_resource_metadata(config: Config) -> None:
     model = _tiny_model(config, [])
-    table = findings.checkov_table(model, lambda stack: True, [("CKV_AWS_116", "The hook needs no dead-letter queue.")])
+    table = findings.checkov_table(model, lambda stack: True)
+    assert table.splitlines()[0] == "1 checkov checks skipped on single resources (template metadata):"
     assert (
         "| `CKV_AWS_18` | `Service/AccessLogs` | `<Env>-Service` (dev, staging, prod) "
         "| It is the access-log bucket \\| itself. |"
     ) in table
-    assert "| `CKV_AWS_116` | The hook needs no dead-letter queue. |" in table
-
-
-def test_the_shared_checkov_file_is_optional_and_checked(tmp_path: Path) -> None:
-    assert findings.global_checkov_skips(tmp_path / "absent.yaml") == []
-    good, bad = tmp_path / "skips.yaml", tmp_path / "bad.yaml"
-    good.write_text("skips:\n  - id: CKV_AWS_1\n    reason: Because of this design.\n")
-    bad.write_text("skips:\n  - id: CKV_AWS_1\n")
-    assert findings.global_checkov_skips(good) == [("CKV_AWS_1", "Because of this design.")]
-    with pytest.raises(findings.FindingsError, match=rf"^{re.escape(str(bad))}: skips\[0\]: expected a mapping"):
-        findings.global_checkov_skips(bad)
 
 
 def test_a_bad_configuration_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

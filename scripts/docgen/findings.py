@@ -1,25 +1,16 @@
 """Tables of the acknowledged cdk-nag findings and the skipped checkov checks, per architecture.
 
-Nag acknowledgements come from the synthesized app (``components.compliance.nag.acknowledgements``);
-checkov skips from each resource's template metadata (``{"checkov": {"skip": [{"id", "comment"}]}}``)
-and, when it exists, from ``scanners/checkov-skips.yaml`` (``skips: [{id, reason}]``), which
-applies to every template. Any number of either, including none, is fine.
+Nag acknowledgements come from the synthesized app (``components.compliance.nag.acknowledgements``),
+checkov skips from each resource's template metadata (``{"checkov": {"skip": [{"id", "comment"}]}}``,
+the format checkov reads). Any number of either, including none, is fine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from scripts.docgen.model import ROOT, AppModel
-
-CHECKOV_SKIPS = ROOT / "scanners" / "checkov-skips.yaml"
-
-
-class FindingsError(Exception):
-    """A findings source that cannot be read; the message is one line naming file and key."""
+from scripts.docgen.model import AppModel
 
 
 @dataclass(frozen=True)
@@ -100,50 +91,16 @@ def _template_skips(model: AppModel, in_page: Callable[[str], bool]) -> list[tup
     return found
 
 
-def global_checkov_skips(path: Path = CHECKOV_SKIPS) -> list[tuple[str, str]]:
-    """(check id, reason) for every check skipped in all templates; none if the file does not exist."""
-    if not path.exists():
-        return []
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    try:
-        import yaml
-    except ImportError as error:
-        raise FindingsError(f"{shown}: reading it needs PyYAML (make installs it)") from error
-    data: Any = yaml.safe_load(path.read_text()) or {}
-    skips = data.get("skips", []) if isinstance(data, dict) else None
-    if not isinstance(skips, list):
-        raise FindingsError(f"{shown}: skips: expected a list of {{id, reason}}")
-    result = []
-    for index, skip in enumerate(skips):
-        if not isinstance(skip, dict) or not isinstance(skip.get("id"), str) or not isinstance(skip.get("reason"), str):
-            raise FindingsError(f"{shown}: skips[{index}]: expected a mapping with id and reason")
-        result.append((skip["id"], skip["reason"]))
-    return result
-
-
-def checkov_table(model: AppModel, in_page: Callable[[str], bool], everywhere: list[tuple[str, str]]) -> str:
+def checkov_table(model: AppModel, in_page: Callable[[str], bool]) -> str:
     order = list(model.stacks)
     rows = _merge(_template_skips(model, in_page), order)
-    lines: list[str] = []
-    if rows:
-        lines += [
-            f"{len(rows)} checkov checks skipped on single resources (template metadata):",
-            "",
-            "| Check | Construct | Stacks | Why it is acceptable here |",
-            "| --- | --- | --- | --- |",
-        ]
-        lines += [_row(row, model) for row in rows]
-    if everywhere:
-        lines += (
-            ["", "Checks skipped for every template (`scanners/checkov-skips.yaml`):", ""]
-            if lines
-            else [
-                "Checks skipped for every template (`scanners/checkov-skips.yaml`):",
-                "",
-            ]
-        )
-        lines += ["| Check | Why it is acceptable here |", "| --- | --- |"]
-        lines += [f"| `{_cell(check)}` | {_cell(reason)} |" for check, reason in sorted(everywhere)]
-    if not lines:
+    if not rows:
         return "No checkov check is skipped for these stacks."
+    lines = [
+        f"{len(rows)} checkov checks skipped on single resources (template metadata):",
+        "",
+        "| Check | Construct | Stacks | Why it is acceptable here |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [_row(row, model) for row in rows]
     return "\n".join(lines)

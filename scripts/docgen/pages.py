@@ -74,11 +74,7 @@ def _blocks_of(page: str, diagram: Callable[[AppModel], str], in_page: Callable[
         Block(page, "diagram", diagram),
         Block(page, "tests", lambda model: test_index.index(files)),
         Block(page, "nag findings", lambda model: findings.nag_table(model, in_page)),
-        Block(
-            page,
-            "checkov skips",
-            lambda model: findings.checkov_table(model, in_page, findings.global_checkov_skips()),
-        ),
+        Block(page, "checkov skips", lambda model: findings.checkov_table(model, in_page)),
     ]
 
 
