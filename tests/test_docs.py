@@ -10,6 +10,7 @@ import pytest
 
 from config import Config
 from scripts.docgen import diagrams, findings, pages
+from scripts.docgen.mermaid import Flowchart
 from scripts.docgen.model import AppModel, build_model
 from scripts.docs import main
 from tests.support import ROOT, SynthesizedApp
@@ -217,3 +218,38 @@ def test_make_help_lists_the_diagrams_target() -> None:
         ["make", "--dry-run", "diagrams"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     ).stdout
     assert "python -m scripts.docs" in planned
+
+
+def test_flowchart_escapes_quotes_and_refuses_unknown_or_duplicate_ids() -> None:
+    chart = Flowchart("LR")
+    group = chart.group("g", 'a "group"')
+    chart.node("a", 'say "hi"<br/>there', group)
+    chart.node("b", "b", shape="db")
+    chart.edge("a", "b", 'uses "it"')
+    chart.edge("a", "b", 'uses "it"')  # the same edge twice is drawn once
+    assert chart.render() == "\n".join(
+        [
+            "```mermaid",
+            "flowchart LR",
+            '  b[("b")]',
+            '  subgraph g["a #quot;group#quot;"]',
+            '    a["say #quot;hi#quot;<br/>there"]',
+            "  end",
+            '  a -->|"uses #quot;it#quot;"| b',
+            "```",
+        ]
+    )
+    with pytest.raises(ValueError, match="duplicate diagram id a"):
+        chart.node("a", "again")
+    chart.edge("a", "nowhere")
+    with pytest.raises(ValueError, match="edges to unknown diagram ids: nowhere"):
+        chart.render()
+
+
+def test_cross_stack_references_place_the_service_in_the_network_stack_s_subnets(model: AppModel) -> None:
+    text = diagrams.ecs_blue_green(model)
+    tasks = text.split('subgraph Prod_Service_Tasks_subnets_of_Prod_Network["Tasks subnets of Prod-Network"]')[1]
+    tasks = tasks.split("    end", 1)[0]
+    assert "ECS service, FARGATE" in tasks and "Lambda delivery-ref-web-release-hook" in tasks
+    balancers = text.split('["LoadBalancer subnets of Prod-Network"]')[1].split("    end", 1)[0]
+    assert "Application Load Balancer<br/>internet-facing" in balancers

@@ -22,10 +22,6 @@ BOOTSTRAP_ROLE = re.compile(r"^(cdk-[a-z0-9]+-[a-z-]+?-role)-\d{12}-[a-z0-9-]+$"
 SHOWN_ENVIRONMENT = "prod"
 
 
-def _ids(chart: Flowchart, resources: Iterable[Resource]) -> dict[tuple[str, str], str]:
-    return {(r.stack, r.logical_id): node_id(r.stack, r.path) for r in resources}
-
-
 def _reference_edges(
     model: AppModel, chart: Flowchart, shown: Mapping[tuple[str, str], str], skip: Iterable[str] = ()
 ) -> None:

@@ -53,13 +53,6 @@ class Flowchart:
         if source != target and entry not in self.edges:
             self.edges.append(entry)
 
-    @property
-    def node_count(self) -> int:
-        def count(group: Group) -> int:
-            return len(group.nodes) + sum(count(child) for child in group.groups)
-
-        return count(self.root)
-
     def render(self) -> str:
         unknown = sorted({end for s, t, _, _ in self.edges for end in (s, t)} - self._known)
         if unknown:
