@@ -101,6 +101,10 @@ def test_service_diagram_wires_listeners_target_groups_and_alarms(model: AppMode
     assert "Prod_Service_Service_AlarmTarget5xxGreen --> Prod_Service_Service_GreenTargetGroup" in text
     assert '-->|"family"| Prod_Service_Service_TaskDefinition' in text
     assert "desired 3, controller CODE_DEPLOY" in text
+    assert (
+        'Prod_Service_Service_DeploymentGroup_ServiceRole -.->|"IAM policy"| Prod_Service_Service_TestTrafficHook_Function'
+        in text
+    )
 
 
 def test_pipeline_diagram_follows_the_stages_and_the_assumed_roles(model: AppModel) -> None:

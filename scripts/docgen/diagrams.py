@@ -40,6 +40,23 @@ def _reference_edges(
                 chart.edge(source, target)
 
 
+def _policy_edges(model: AppModel, chart: Flowchart, shown: Mapping[tuple[str, str], str], stack: Stack) -> None:
+    """A dashed arrow from a shown role to each shown resource its attached IAM policies name."""
+    for policy in stack.of_type("AWS::IAM::Policy"):
+        references = model.references(policy)
+        roles = [
+            shown[(r.stack, r.logical_id)] for r in references if r.via == "Roles" and (r.stack, r.logical_id) in shown
+        ]
+        targets = [
+            shown[(r.stack, r.logical_id)]
+            for r in references
+            if r.via == "PolicyDocument" and (r.stack, r.logical_id) in shown
+        ]
+        for role in roles:
+            for target in targets:
+                chart.edge(role, target, "IAM policy", "-.->")
+
+
 def _collapse_into_group(chart: Flowchart, group: Group) -> None:
     """Replace arrows from one node to every member of ``group`` by one arrow to the group."""
     members = {id_ for id_, _, _ in group.nodes}
@@ -369,6 +386,7 @@ def ecs_blue_green(model: AppModel) -> str:
         shown[(stack.name, resource.logical_id)] = id_
     _reference_edges(model, chart, shown, skip={"Subnets", "VpcId", "NetworkConfiguration", "VpcConfig"})
     _named_edges(model, chart, shown)
+    _policy_edges(model, chart, shown, stack)
     # An alarm names its load balancer as a metric dimension beside its target group: the
     # target group is what it watches.
     balancers = {shown[(stack.name, r.logical_id)] for r in stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer")}
