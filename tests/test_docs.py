@@ -102,8 +102,8 @@ def test_service_diagram_wires_listeners_target_groups_and_alarms(model: AppMode
     assert '-->|"family"| Prod_Service_Service_TaskDefinition' in text
     assert "desired 3, controller CODE_DEPLOY" in text
     assert (
-        'Prod_Service_Service_DeploymentGroup_ServiceRole -.->|"IAM policy"| Prod_Service_Service_TestTrafficHook_Function'
-        in text
+        "Prod_Service_Service_DeploymentGroup_ServiceRole "
+        '-.->|"IAM policy"| Prod_Service_Service_TestTrafficHook_Function' in text
     )
 
 
