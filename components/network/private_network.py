@@ -10,6 +10,7 @@ endpoint and the cost comparison with a NAT design.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ HTTPS = 443
 class EndpointPolicy(enum.Enum):
     """Which endpoint policy an interface endpoint gets."""
 
-    #: Only principals of this account may use the endpoint, for any action of the service.
+    #: Only principals of this account may use the endpoint, for any action of its own service.
     ACCOUNT = "account"
     #: Only principals of this account, only to pull images from the given repositories (ECR).
     IMAGE_PULL = "image-pull"
@@ -181,7 +182,7 @@ class PrivateNetwork(Construct):
                 security_groups=[self.endpoint_security_group],
                 open=False,
             )
-            for statement in self._policy(spec.policy, image_repository_arns):
+            for statement in self._policy(spec, image_repository_arns):
                 endpoint.add_to_policy(statement)
             self.interface_endpoints[spec.construct_id] = endpoint
 
@@ -219,14 +220,20 @@ class PrivateNetwork(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
 
-    def _policy(self, policy: EndpointPolicy, image_repository_arns: Sequence[str]) -> list[iam.PolicyStatement]:
+    def _policy(self, spec: InterfaceEndpoint, image_repository_arns: Sequence[str]) -> list[iam.PolicyStatement]:
         this_account = {"StringEquals": {"aws:PrincipalAccount": self._account}}
+        policy = spec.policy
         if policy is EndpointPolicy.ACCOUNT:
+            # The endpoint serves one service: name its actions rather than "*", so that the
+            # policy reads as what it allows and no statement anywhere allows every action.
+            prefix = spec.service.short_name
+            if not re.fullmatch(r"[a-z0-9-]+", prefix):
+                raise ValueError(f"{spec.construct_id}: {prefix!r} is not an IAM service prefix; use another policy")
             return [
                 iam.PolicyStatement(
                     sid="AllowThisAccountOnly",
                     principals=[iam.AnyPrincipal()],
-                    actions=["*"],
+                    actions=[f"{prefix}:*"],
                     resources=["*"],
                     conditions=this_account,
                 )
