@@ -10,11 +10,15 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # moto[server] for `make rehearse` only: synth and test never install it.
 REHEARSE_STAMP := $(VENV)/.rehearse-installed
+# cfn-lint and checkov live in their own virtualenv: checkov pins older boto3 and packaging
+# than the app does. They are called by path, never put on PATH.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
 # The local Node 22 and CDK CLI come first, then the virtualenv: nothing global is used.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help synth test lint snapshot-update bench network-cost rehearse clean
+.PHONY: help synth test lint scan snapshot-update bench network-cost rehearse clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,11 +39,22 @@ synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize every stack offline (CONFIG=path/
 test: $(PY_STAMP) $(NODE_STAMP) ## Run the whole test suite
 	python -m pytest
 
-lint: $(PY_STAMP) ## ruff (lint + format check), mypy on the app code, actionlint on .github/workflows
+lint: $(PY_STAMP) ## ruff, mypy, actionlint, then make scan (cfn-lint and checkov over a fresh synth)
 	ruff check .
 	ruff format --check .
 	mypy
 	actionlint
+	$(MAKE) --no-print-directory scan
+
+$(SCAN_STAMP): requirements-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@touch $@
+
+scan: $(SCAN_STAMP) synth ## cfn-lint and checkov over every synthesized template: any finding fails
+	$(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml
+	@echo "cfn-lint: no finding in $$(ls cdk.out/*.template.json | wc -l) templates"
+	BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --config-file scanners/checkov.yaml
 
 snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots (review the diff before committing)
 	python -m pytest tests/test_snapshots.py --snapshot-update
@@ -59,4 +74,4 @@ rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: bootstrap and dep
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out release reports imageDetail.json .pytest_cache .mypy_cache .ruff_cache
-	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
+	find . -name __pycache__ -not -path './.venv/*' -not -path './.venv-scan/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
