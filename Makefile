@@ -14,6 +14,9 @@ REHEARSE_STAMP := $(VENV)/.rehearse-installed
 # than the app does. They are called by path, never put on PATH.
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
+# Offline: no check metadata from the platform API (checkov also gets --skip-download from its config).
+CHECKOV := BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov
+CANARY := scanners/canary
 # The local Node 22 and CDK CLI come first, then the virtualenv: nothing global is used.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
@@ -54,7 +57,13 @@ $(SCAN_STAMP): requirements-scan.txt
 scan: $(SCAN_STAMP) synth ## cfn-lint and checkov over every synthesized template: any finding fails
 	$(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml
 	@echo "cfn-lint: no finding in $$(ls cdk.out/*.template.json | wc -l) templates"
-	BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --config-file scanners/checkov.yaml
+	$(CHECKOV) --config-file scanners/checkov.yaml
+	@# The canary: with the same configuration, a known-bad template must still fail both scanners.
+	@! $(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml -- $(CANARY)/canary.template.json >/dev/null \
+		|| { echo "cfn-lint passed $(CANARY): the gate checks nothing"; exit 1; }
+	@! $(CHECKOV) --config-file scanners/checkov.yaml -d $(CANARY) >/dev/null \
+		|| { echo "checkov passed $(CANARY): the gate checks nothing"; exit 1; }
+	@echo "canary: both scanners still fail the known-bad template in $(CANARY)"
 
 snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots (review the diff before committing)
 	python -m pytest tests/test_snapshots.py --snapshot-update

@@ -125,11 +125,19 @@ def test_acknowledgements_off_really_shows_the_acknowledged_findings(
         ("AwsSolutions-S1", "Not needed.", "at least one full sentence"),
         ("AwsSolutions-S1", "sandbox only, we do not care about the access logs here", "at least one full sentence"),
         ("S1", "The bucket is the access log target itself, so it cannot log to itself.", "expected a rule id"),
+        ("NIST.800.53.R5-S3BucketLoggingEnabled", "Log bucket.", "at least one full sentence"),
     ],
 )
 def test_vague_acknowledgements_are_refused(rule_id: str, reason: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_acknowledgement(rule_id, reason)
+
+
+def test_nist_rule_ids_are_accepted() -> None:
+    check_acknowledgement(
+        "NIST.800.53.R5-S3BucketLoggingEnabled",
+        "The bucket is the access log target itself, so it cannot log to itself.",
+    )
 
 
 def test_cloudformation_template_validation_is_a_gate_not_a_warning(tmp_path: Path) -> None:
