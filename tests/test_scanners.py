@@ -7,6 +7,7 @@ a new exception, or one that moves to another resource, fails here until it is a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,12 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
-from components.compliance import checkov, skip
+from components.compliance import checkov, register_checks, skip
 from components.compliance.cfn_lint import check_ignore, ignore
+from components.compliance.nag import acknowledgements, findings
+from config import Config
+from stacks.network_stack import NetworkStack
+from stacks.service_stack import ServiceStack
 from tests.support import ROOT, SynthesizedApp, new_app
 
 #: Every checkov check skipped on a resource: stack (without its environment) -> construct path -> checks.
@@ -243,3 +248,22 @@ def test_ignore_writes_the_metadata_cfn_lint_reads(tmp_path: Path) -> None:
 def test_vague_cfn_lint_ignores_are_refused(rule_id: str, reason: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_ignore(rule_id, reason)
+
+
+def test_with_a_certificate_the_production_listener_needs_no_exception(tmp_path: Path, config: Config) -> None:
+    """The plain-HTTP exceptions are made only when no certificate is configured, and are not needed otherwise."""
+    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+    environment = dataclasses.replace(config.environment("dev"), certificate_arn=certificate)
+    app = new_app(str(tmp_path))
+    network = NetworkStack(app, "Network", config=config, environment=environment)
+    service = ServiceStack(app, "Service", config=config, environment=environment, network=network.network)
+    packs = register_checks(app)
+    assert findings(packs, app) == set()
+    template = app.synth().get_stack_by_name("Service").template
+    production = service.service.production_listener.node.default_child
+    security_group = service.service.load_balancer_security_group.node.default_child
+    for construct in (production, security_group):
+        resource = template["Resources"][service.resolve(construct.logical_id)]  # type: ignore[union-attr]
+        assert "checkov" not in resource.get("Metadata", {})
+    acknowledged = {rule_id for path, rule_id, _ in acknowledgements(app) if "/ProductionListener" in path}
+    assert acknowledged == set()
