@@ -14,8 +14,9 @@ REHEARSE_STAMP := $(VENV)/.rehearse-installed
 # than the app does. They are called by path, never put on PATH.
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
-# Offline: no check metadata from the platform API (checkov also gets --skip-download from its config).
-CHECKOV := BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov
+# Offline: no check metadata from the platform API (checkov also gets --skip-download from its
+# config) and no look-up of a newer checkov release on PyPI.
+CHECKOV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(SCAN_VENV)/bin/checkov
 CANARY := scanners/canary
 # The local Node 22 and CDK CLI come first, then the virtualenv: nothing global is used.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
