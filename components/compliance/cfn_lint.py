@@ -16,7 +16,7 @@ import re
 from constructs import IConstruct
 
 from components.compliance.checkov import cfn_resource
-from components.compliance.nag import MIN_REASON_WORDS
+from components.compliance.nag import require_full_sentence
 
 METADATA_KEY = "cfn-lint"
 RULE_ID = re.compile(r"[EWI]\d{4}")
@@ -26,12 +26,7 @@ def check_ignore(rule_id: str, reason: str) -> None:
     """Raise ValueError unless the id is one cfn-lint rule and the reason is a full sentence."""
     if not RULE_ID.fullmatch(rule_id):
         raise ValueError(f"cfn-lint ignore {rule_id!r}: expected one rule id such as 'I3510'")
-    words = reason.split()
-    if len(words) < MIN_REASON_WORDS or not reason[0].isupper() or not reason.rstrip().endswith("."):
-        raise ValueError(
-            f"cfn-lint ignore {rule_id!r}: the reason must be at least one full sentence "
-            f"({MIN_REASON_WORDS}+ words, capitalized, ending with a period) saying why it is acceptable here"
-        )
+    require_full_sentence(f"cfn-lint ignore {rule_id!r}", reason)
 
 
 def ignore(scope: IConstruct, rule_id: str, reason: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import IConstruct
 
-from components.compliance.nag import MIN_REASON_WORDS
+from components.compliance.nag import require_full_sentence
 
 METADATA_KEY = "checkov"
 CHECK_ID = re.compile(r"CKV2?_AWS_\d+")
@@ -28,12 +28,7 @@ def check_skip(check_id: str, reason: str) -> None:
     """Raise ValueError unless the id is one checkov check and the reason is a full sentence."""
     if not CHECK_ID.fullmatch(check_id):
         raise ValueError(f"checkov skip {check_id!r}: expected one check id such as 'CKV_AWS_18'")
-    words = reason.split()
-    if len(words) < MIN_REASON_WORDS or not reason[0].isupper() or not reason.rstrip().endswith("."):
-        raise ValueError(
-            f"checkov skip {check_id!r}: the reason must be at least one full sentence "
-            f"({MIN_REASON_WORDS}+ words, capitalized, ending with a period) saying why it is acceptable here"
-        )
+    require_full_sentence(f"checkov skip {check_id!r}", reason)
 
 
 def cfn_resource(scope: IConstruct) -> cdk.CfnResource:

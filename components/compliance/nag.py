@@ -55,10 +55,19 @@ def check_acknowledgement(rule_id: str, reason: str) -> None:
         raise ValueError(f"nag acknowledgement {rule_id!r}: expected a rule id such as 'AwsSolutions-S1'")
     if rule_id.startswith(GRANULAR_RULES) and "[" not in rule_id:
         raise ValueError(f"nag acknowledgement {rule_id!r}: name the finding, e.g. {rule_id}[Resource::*]")
+    require_full_sentence(f"nag acknowledgement {rule_id!r}", reason)
+
+
+def require_full_sentence(what: str, reason: str) -> None:
+    """Raise ValueError naming ``what`` unless ``reason`` is at least one full sentence.
+
+    The same bar for every exception the project makes: cdk-nag acknowledgements, checkov
+    skips and cfn-lint ignores.
+    """
     words = reason.split()
     if len(words) < MIN_REASON_WORDS or not reason[0].isupper() or not reason.rstrip().endswith("."):
         raise ValueError(
-            f"nag acknowledgement {rule_id!r}: the reason must be at least one full sentence "
+            f"{what}: the reason must be at least one full sentence "
             f"({MIN_REASON_WORDS}+ words, capitalized, ending with a period) saying why it is acceptable here"
         )
 
@@ -80,7 +89,7 @@ INLINE_POLICY_REASON = (
 
 
 def acknowledge_inline_policies(role: IConstruct) -> None:
-    """Acknowledge NIST.800.53.R5-IAMNoInlinePolicy on a role and the inline policies CDK gives it."""
+    """Acknowledge NIST.800.53.R5-IAMNoInlinePolicy on a role (its inline and default policies) or on one policy."""
     acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY_REASON)
 
 
