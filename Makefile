@@ -10,11 +10,19 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # moto[server] for `make rehearse` only: synth and test never install it.
 REHEARSE_STAMP := $(VENV)/.rehearse-installed
+# cfn-lint and checkov live in their own virtualenv: checkov pins older boto3 and packaging
+# than the app does. They are called by path, never put on PATH.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+# Offline: no check metadata from the platform API (checkov also gets --skip-download from its
+# config) and no look-up of a newer checkov release on PyPI.
+CHECKOV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(SCAN_VENV)/bin/checkov
+CANARY := scanners/canary
 # The local Node 22 and CDK CLI come first, then the virtualenv: nothing global is used.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help synth test lint snapshot-update bench network-cost rehearse clean
+.PHONY: help synth test lint scan snapshot-update bench network-cost rehearse clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,11 +43,28 @@ synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize every stack offline (CONFIG=path/
 test: $(PY_STAMP) $(NODE_STAMP) ## Run the whole test suite
 	python -m pytest
 
-lint: $(PY_STAMP) ## ruff (lint + format check), mypy on the app code, actionlint on .github/workflows
+lint: $(PY_STAMP) ## ruff, mypy, actionlint, then make scan (cfn-lint and checkov over a fresh synth)
 	ruff check .
 	ruff format --check .
 	mypy
 	actionlint
+	$(MAKE) --no-print-directory scan
+
+$(SCAN_STAMP): requirements-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@touch $@
+
+scan: $(SCAN_STAMP) synth ## cfn-lint and checkov over every synthesized template: any finding fails
+	$(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml
+	@echo "cfn-lint: no finding in $$(ls cdk.out/*.template.json | wc -l) templates"
+	$(CHECKOV) --config-file scanners/checkov.yaml
+	@# The canary: with the same configuration, a known-bad template must still fail both scanners.
+	@! $(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml -- $(CANARY)/canary.template.json >/dev/null \
+		|| { echo "cfn-lint passed $(CANARY): the gate checks nothing"; exit 1; }
+	@! $(CHECKOV) --config-file scanners/checkov.yaml -d $(CANARY) >/dev/null \
+		|| { echo "checkov passed $(CANARY): the gate checks nothing"; exit 1; }
+	@echo "canary: both scanners still fail the known-bad template in $(CANARY)"
 
 snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots (review the diff before committing)
 	python -m pytest tests/test_snapshots.py --snapshot-update
@@ -63,4 +88,4 @@ rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: bootstrap and dep
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out release reports imageDetail.json .pytest_cache .mypy_cache .ruff_cache
-	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
+	find . -name __pycache__ -not -path './.venv/*' -not -path './.venv-scan/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from components.compliance import acknowledge
+from components.compliance import acknowledge, acknowledge_inline_policies
 from pipelines.artifact_store import DECRYPT_ACTIONS, READ_ACTIONS
 
 MAX_SESSION = cdk.Duration.hours(1)
@@ -108,6 +108,7 @@ class CrossAccountDeployRole(Construct):
                 ),
             ],
         )
+        acknowledge_inline_policies(self.policy)
         acknowledge(
             self.policy,
             "AwsSolutions-IAM5[Resource::*]",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import NagPack
 
 from components.compliance import EncryptionAtRestAspect, register_checks
 from config import Config
@@ -79,7 +79,7 @@ def add_service_stacks(
     return service_stacks
 
 
-def build_app(app: cdk.App, config: Config) -> AwsSolutionsChecks:
+def build_app(app: cdk.App, config: Config) -> tuple[NagPack, ...]:
     """Add every stack of the reference architectures to ``app`` and register the checks.
 
     ``app.py`` and the test suite both call this, so what is tested is what is deployed.

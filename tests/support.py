@@ -11,7 +11,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import assertions
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import NagPack
 
 from config import Config
 from stacks.delivery_app import build_app
@@ -41,7 +41,7 @@ class SynthesizedApp:
     """One synthesized app. Templates are read across jsii once per stack, then cached."""
 
     app: cdk.App
-    pack: AwsSolutionsChecks
+    packs: tuple[NagPack, ...]
     assembly: cdk.cx_api.CloudAssembly
     _raw_templates: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     _templates: dict[str, assertions.Template] = field(default_factory=dict, repr=False)
@@ -69,8 +69,8 @@ class SynthesizedApp:
 
 def synthesize(config: Config, outdir: str, **extra_context: Any) -> SynthesizedApp:
     app = new_app(outdir, **extra_context)
-    pack = build_app(app, config)
-    return SynthesizedApp(app=app, pack=pack, assembly=app.synth())
+    packs = build_app(app, config)
+    return SynthesizedApp(app=app, packs=packs, assembly=app.synth())
 
 
 def normalize_template(template: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from components.compliance import ACKNOWLEDGEMENTS_OFF_CONTEXT, EncryptionAtRestAspect
-from components.compliance.nag import acknowledgements, check_acknowledgement
+from components.compliance.nag import acknowledgements, check_acknowledgement, findings
 from config import Config
 from stacks.delivery_app import build_app
 from tests.support import SynthesizedApp, new_app
@@ -62,23 +62,24 @@ def test_encryption_aspect_accepts_encrypted_stores(tmp_path: Path) -> None:
     assert synth_with_aspect(tmp_path, build) == ""
 
 
+def test_both_nag_packs_check_every_stack(synthesized: SynthesizedApp) -> None:
+    assert [pack.read_pack_name for pack in synthesized.packs] == ["AwsSolutions", "NIST.800.53.R5"]
+
+
 def test_no_unacknowledged_nag_finding_in_any_stack(synthesized: SynthesizedApp) -> None:
-    violations = synthesized.pack.validate_scope(synthesized.app).violations
-    findings = [f"{v.rule_name} at {resource.construct_path}" for v in violations for resource in v.violating_resources]
-    assert findings == []
+    unacknowledged = sorted(f"{rule_id} at {path}" for rule_id, path in findings(synthesized.packs, synthesized.app))
+    assert unacknowledged == []
 
 
 @pytest.fixture(scope="module")
 def all_findings(config: Config, tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
-    """Every finding the pack reports when no acknowledgement is applied: (rule id, construct path).
+    """Every finding of both packs when no acknowledgement is applied: (rule id, construct path).
 
     The app is built but not synthesized: cdk-nag walks the construct tree, and every
     resource it checks exists once the stacks are constructed.
     """
     app = new_app(str(tmp_path_factory.mktemp("unacknowledged")), **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True})
-    pack = build_app(app, config)
-    violations = pack.validate_scope(app).violations
-    return {(v.rule_name, resource.construct_path) for v in violations for resource in v.violating_resources}
+    return findings(build_app(app, config), app)
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +125,19 @@ def test_acknowledgements_off_really_shows_the_acknowledged_findings(
         ("AwsSolutions-S1", "Not needed.", "at least one full sentence"),
         ("AwsSolutions-S1", "sandbox only, we do not care about the access logs here", "at least one full sentence"),
         ("S1", "The bucket is the access log target itself, so it cannot log to itself.", "expected a rule id"),
+        ("NIST.800.53.R5-S3BucketLoggingEnabled", "Log bucket.", "at least one full sentence"),
     ],
 )
 def test_vague_acknowledgements_are_refused(rule_id: str, reason: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_acknowledgement(rule_id, reason)
+
+
+def test_nist_rule_ids_are_accepted() -> None:
+    check_acknowledgement(
+        "NIST.800.53.R5-S3BucketLoggingEnabled",
+        "The bucket is the access log target itself, so it cannot log to itself.",
+    )
 
 
 def test_cloudformation_template_validation_is_a_gate_not_a_warning(tmp_path: Path) -> None:

@@ -186,7 +186,7 @@ def test_other_endpoints_serve_principals_of_this_account_only(
                 "Sid": "AllowThisAccountOnly",
                 "Effect": "Allow",
                 "Principal": {"AWS": "*"},
-                "Action": "*",
+                "Action": f"{service}:*",
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:PrincipalAccount": account}},
             }

@@ -1,6 +1,19 @@
-"""Security as code: the cdk-nag gate, acknowledgements and the project's own Aspects."""
+"""Security as code: the cdk-nag gate, checkov exceptions, acknowledgements and the project's own Aspects."""
 
+from components.compliance.checkov import skip
 from components.compliance.encryption_aspect import EncryptionAtRestAspect
-from components.compliance.nag import ACKNOWLEDGEMENTS_OFF_CONTEXT, acknowledge, register_checks
+from components.compliance.nag import (
+    ACKNOWLEDGEMENTS_OFF_CONTEXT,
+    acknowledge,
+    acknowledge_inline_policies,
+    register_checks,
+)
 
-__all__ = ["ACKNOWLEDGEMENTS_OFF_CONTEXT", "EncryptionAtRestAspect", "acknowledge", "register_checks"]
+__all__ = [
+    "ACKNOWLEDGEMENTS_OFF_CONTEXT",
+    "EncryptionAtRestAspect",
+    "acknowledge",
+    "acknowledge_inline_policies",
+    "register_checks",
+    "skip",
+]

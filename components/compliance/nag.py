@@ -1,7 +1,9 @@
 """The one place that registers the cdk-nag packs and acknowledges their findings.
 
-``app.py`` and the tests both call :func:`register_checks`, so ``make synth`` and the nag
-gate test check exactly the same thing. Findings are acknowledged only through
+Two packs check every stack: AwsSolutions (AWS's own best practices) and NIST 800-53 rev 5
+(the controls many regulated platform teams are audited against). ``app.py`` and the tests
+both call :func:`register_checks`, so ``make synth`` and the nag gate test check exactly the
+same thing. Findings are acknowledged only through
 :func:`acknowledge`, which refuses vague reasons and rule ids that are not granular enough
 to review.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, NagPack, NIST80053R5Checks
 from constructs import IConstruct
 
 #: With this context key set, :func:`acknowledge` records nothing. The nag hygiene test
@@ -19,22 +21,32 @@ from constructs import IConstruct
 ACKNOWLEDGEMENTS_OFF_CONTEXT = "nag:acknowledgements-off"
 
 # A rule id, optionally with the finding cdk-nag reports for it: AwsSolutions-IAM5[Resource::*].
-RULE_ID = re.compile(r"[A-Za-z0-9]+-[A-Za-z0-9]+(\[[^\]]+\])?")
+RULE_ID = re.compile(r"[A-Za-z0-9.]+-[A-Za-z0-9]+(\[[^\]]+\])?")
 # Rules whose findings are reported per action or resource: acknowledge the finding, not the rule.
 GRANULAR_RULES = ("AwsSolutions-IAM4", "AwsSolutions-IAM5")
 MIN_REASON_WORDS = 8
 
 
-def register_checks(app: cdk.App) -> AwsSolutionsChecks:
-    """Register the AwsSolutions pack on ``app``; an unacknowledged finding fails synth.
+def register_checks(app: cdk.App) -> tuple[NagPack, ...]:
+    """Register the AwsSolutions and NIST 800-53 rev 5 packs on ``app``; an unacknowledged finding fails synth.
 
-    With acknowledgements off (a test-only mode) the pack is returned but not registered,
-    so that the test can list every finding with ``pack.validate_scope(app)``.
+    With acknowledgements off (a test-only mode) the packs are returned but not registered,
+    so that the test can list every finding with :func:`findings`.
     """
-    pack = AwsSolutionsChecks(app, verbose=True)
+    packs: tuple[NagPack, ...] = (AwsSolutionsChecks(app, verbose=True), NIST80053R5Checks(app, verbose=True))
     if not app.node.try_get_context(ACKNOWLEDGEMENTS_OFF_CONTEXT):
-        cdk.Validations.of(app).add_plugins(pack)
-    return pack
+        cdk.Validations.of(app).add_plugins(*packs)
+    return packs
+
+
+def findings(packs: tuple[NagPack, ...], scope: IConstruct) -> set[tuple[str, str]]:
+    """Every finding of ``packs`` below ``scope`` that is not acknowledged, as (rule id, construct path)."""
+    return {
+        (violation.rule_name, str(resource.construct_path))
+        for pack in packs
+        for violation in pack.validate_scope(scope).violations
+        for resource in violation.violating_resources
+    }
 
 
 def check_acknowledgement(rule_id: str, reason: str) -> None:
@@ -43,10 +55,19 @@ def check_acknowledgement(rule_id: str, reason: str) -> None:
         raise ValueError(f"nag acknowledgement {rule_id!r}: expected a rule id such as 'AwsSolutions-S1'")
     if rule_id.startswith(GRANULAR_RULES) and "[" not in rule_id:
         raise ValueError(f"nag acknowledgement {rule_id!r}: name the finding, e.g. {rule_id}[Resource::*]")
+    require_full_sentence(f"nag acknowledgement {rule_id!r}", reason)
+
+
+def require_full_sentence(what: str, reason: str) -> None:
+    """Raise ValueError naming ``what`` unless ``reason`` is at least one full sentence.
+
+    The same bar for every exception the project makes: cdk-nag acknowledgements, checkov
+    skips and cfn-lint ignores.
+    """
     words = reason.split()
     if len(words) < MIN_REASON_WORDS or not reason[0].isupper() or not reason.rstrip().endswith("."):
         raise ValueError(
-            f"nag acknowledgement {rule_id!r}: the reason must be at least one full sentence "
+            f"{what}: the reason must be at least one full sentence "
             f"({MIN_REASON_WORDS}+ words, capitalized, ending with a period) saying why it is acceptable here"
         )
 
@@ -57,6 +78,19 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     if scope.node.try_get_context(ACKNOWLEDGEMENTS_OFF_CONTEXT):
         return
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+
+
+#: Why a role's grants may stay inline (NIST.800.53.R5-IAMNoInlinePolicy): true of every role the CDK grants to.
+INLINE_POLICY_REASON = (
+    "The grants of this role are written for it alone, in a policy created, changed and deleted together "
+    "with the role and attached to nothing else; a customer managed policy could be attached to other "
+    "roles and would widen access rather than narrow it."
+)
+
+
+def acknowledge_inline_policies(role: IConstruct) -> None:
+    """Acknowledge NIST.800.53.R5-IAMNoInlinePolicy on a role (its inline and default policies) or on one policy."""
+    acknowledge(role, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY_REASON)
 
 
 #: aws-cdk-lib acknowledges findings of its own CloudFormation validation rules by itself (for

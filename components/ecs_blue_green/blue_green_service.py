@@ -19,7 +19,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from components.compliance import acknowledge
+from components.compliance import acknowledge, acknowledge_inline_policies, skip
 from components.ecs_blue_green.lifecycle_hook import TestTrafficHook
 from components.ecs_blue_green.task_spec import CONTAINER_USER, SECRET_VARIABLE, TaskSpec
 from components.kms_policies import allow_cloudwatch_logs
@@ -36,6 +36,8 @@ DEPLOYMENT_CONFIGS = {
 }
 #: The CodeDeploy deployment states that reach the notification topic.
 NOTIFIED_STATES = ["FAILURE", "STOP", "SUCCESS"]
+#: A deleted or overwritten access log stays recoverable for this many days.
+NONCURRENT_LOG_DAYS = 30
 
 
 class BlueGreenFargateService(Construct):
@@ -89,12 +91,12 @@ class BlueGreenFargateService(Construct):
             encryption_key=self.key,
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
         )
-        acknowledge(
-            self.secret,
-            "AwsSolutions-SMG4",
+        no_rotation = (
             "The sample application's secret is a generated token that no external system checks, so there is "
-            "nothing to rotate it against; a real application adds a rotation Lambda for its own credential.",
+            "nothing to rotate it against; a real application adds a rotation Lambda for its own credential."
         )
+        acknowledge(self.secret, "AwsSolutions-SMG4", no_rotation)
+        acknowledge(self.secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", no_rotation)
         # The task definition names the secret by its partial ARN, as the release template does.
         secret_reference = secretsmanager.Secret.from_secret_partial_arn(self, "AppSecretByName", spec.secret_arn)
 
@@ -194,15 +196,18 @@ class BlueGreenFargateService(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(environment.log_retention_days))],
+            # Versioned: access logs are audit evidence, and a deleted or overwritten log stays
+            # recoverable for a month.
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=cdk.Duration.days(environment.log_retention_days),
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_LOG_DAYS),
+                )
+            ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        acknowledge(
-            self.access_logs,
-            "AwsSolutions-S1",
-            "This bucket is the destination of the load balancer's access logs; logging its own "
-            "accesses to another bucket would only record the log delivery service writing here.",
-        )
+        self._acknowledge_access_logs()
         self.load_balancer_security_group = ec2.SecurityGroup(
             self,
             "LoadBalancerSecurityGroup",
@@ -220,6 +225,19 @@ class BlueGreenFargateService(Construct):
             drop_invalid_header_fields=True,
         )
         self.load_balancer.log_access_logs(self.access_logs, prefix="alb")
+        acknowledge(
+            self.load_balancer,
+            "NIST.800.53.R5-ALBWAFEnabled",
+            "The sample application answers a health check and a secret check only; web ACL rules are chosen "
+            "for what a real application serves, and a team associates its own AWS WAF web ACL with this "
+            "load balancer.",
+        )
+        acknowledge(
+            self.load_balancer,
+            "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+            "The load balancer holds no data and a deploy recreates it, while deletion protection would make the "
+            "documented cdk destroy of an environment fail until someone turns it off by hand.",
+        )
         self.blue_target_group, self.green_target_group = (
             elbv2.ApplicationTargetGroup(
                 self,
@@ -246,6 +264,11 @@ class BlueGreenFargateService(Construct):
             protocol=elbv2.ApplicationProtocol.HTTP,
             open=False,
             default_target_groups=[self.blue_target_group],
+        )
+        self._acknowledge_plain_http(
+            self.test_listener,
+            "The test listener only carries CodeDeploy's pre-release checks of the green task set from inside "
+            "the VPC; its security group rule admits the VPC (or the configured test CIDR) and nothing else.",
         )
         test_peer = ec2.Peer.ipv4(environment.test_listener_cidr or environment.vpc_cidr)
         self.load_balancer_security_group.add_ingress_rule(
@@ -354,6 +377,7 @@ class BlueGreenFargateService(Construct):
             "AWSCodeDeployRoleForECS is the service role policy AWS maintains for ECS blue/green "
             "deployments; it follows every new CodeDeploy feature that a hand-written copy would miss.",
         )
+        acknowledge_inline_policies(self.deployment_group.role)
 
         # -- notifications ---------------------------------------------------------------
         self.topic = sns.Topic(
@@ -388,6 +412,13 @@ class BlueGreenFargateService(Construct):
                 "An internet-facing load balancer serves the public on its production port only; the "
                 "test listener and the tasks are reachable from inside the VPC alone.",
             )
+            if not environment.certificate_arn:
+                skip(
+                    self.load_balancer_security_group,
+                    "CKV_AWS_260",
+                    "Without a certificate_arn the internet-facing production listener is plain HTTP on port 80, "
+                    "so the public must reach that port; with a certificate the rule opens 443 instead.",
+                )
         if environment.certificate_arn:
             return self.load_balancer.add_listener(
                 "ProductionListener",
@@ -405,7 +436,41 @@ class BlueGreenFargateService(Construct):
             open=False,
             default_target_groups=[self.blue_target_group],
         )
+        self._acknowledge_plain_http(
+            listener,
+            "No certificate_arn is configured for this environment, so there is no certificate to serve HTTPS "
+            "with; setting one makes this listener HTTPS on port 443 with the recommended TLS policy.",
+        )
         return listener
+
+    def _acknowledge_plain_http(self, listener: elbv2.ApplicationListener, reason: str) -> None:
+        """The findings of every scanner on a listener that serves plain HTTP, for one reason."""
+        acknowledge(listener, "NIST.800.53.R5-ALBHttpToHttpsRedirection", reason)
+        acknowledge(listener, "NIST.800.53.R5-ELBv2ACMCertificateRequired", reason)
+        skip(listener, "CKV_AWS_2", reason)
+        skip(listener, "CKV_AWS_103", reason)
+
+    def _acknowledge_access_logs(self) -> None:
+        target = (
+            "This bucket is the destination of the load balancer's access logs; logging its own "
+            "accesses to another bucket would only record the log delivery service writing here."
+        )
+        acknowledge(self.access_logs, "AwsSolutions-S1", target)
+        acknowledge(self.access_logs, "NIST.800.53.R5-S3BucketLoggingEnabled", target)
+        skip(self.access_logs, "CKV_AWS_18", target)
+        acknowledge(
+            self.access_logs,
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3, so a KMS key "
+            "here would stop the delivery of every log.",
+        )
+        acknowledge(
+            self.access_logs,
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "These logs describe a load balancer of this region only, expire with the environment's log "
+            "retention and are versioned against deletion, so a replica in a second region would double "
+            "their cost without a recovery need.",
+        )
 
     def _alarms(self, environment: EnvironmentConfig) -> list[cloudwatch.IAlarm]:
         """Each configured alarm, once per target group.
@@ -436,21 +501,26 @@ class BlueGreenFargateService(Construct):
                     statistic=statistic,
                     period=cdk.Duration.minutes(1),
                 )
-                alarms.append(
-                    cloudwatch.Alarm(
-                        self,
-                        "Alarm" + "".join(part.capitalize() for part in name.split("_")) + colour,
-                        metric=metric,
-                        threshold=threshold,
-                        evaluation_periods=2,
-                        datapoints_to_alarm=1,
-                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                        alarm_description=(
-                            f"The {colour.lower()} target group {meaning}: CodeDeploy rolls a release back."
-                        ),
-                    )
+                alarm = cloudwatch.Alarm(
+                    self,
+                    "Alarm" + "".join(part.capitalize() for part in name.split("_")) + colour,
+                    metric=metric,
+                    threshold=threshold,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarm_description=(
+                        f"The {colour.lower()} target group {meaning}: CodeDeploy rolls a release back."
+                    ),
                 )
+                acknowledge(
+                    alarm,
+                    "NIST.800.53.R5-CloudWatchAlarmAction",
+                    "CodeDeploy watches this alarm during a release and rolls the release back when it fires, "
+                    "and the rollback reaches the deployment topic through EventBridge; it needs no action of its own.",
+                )
+                alarms.append(alarm)
         return alarms
 
     def _hand_task_definition_to_codedeploy(self, family: str) -> None:
@@ -472,6 +542,7 @@ class BlueGreenFargateService(Construct):
             "The ECR action GetAuthorizationToken has no resource-level permission; the pull actions are "
             "limited to the one repository of the tools account.",
         )
+        acknowledge_inline_policies(self.execution_role)
 
 
 def _ecs_tasks_principal(stack: cdk.Stack) -> iam.IPrincipal:

@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from components.compliance import acknowledge_inline_policies
 from components.github_oidc.provider import GITHUB_CLAIM_PREFIX
 
 MAX_SESSION = cdk.Duration.hours(1)
@@ -87,6 +88,8 @@ class GithubActionsRole(Construct):
                 )
             },
         )
+        # Its only permission, assuming the CDK bootstrap roles it is given, is written into the role.
+        acknowledge_inline_policies(self.role)
         for conditions in others:
             self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]  # set for every new Role
                 iam.PolicyStatement(

@@ -1,0 +1,269 @@
+"""The exceptions the template scanners (cfn-lint, checkov) are told about, and how they are made.
+
+``make scan`` runs checkov with no global skip and cfn-lint with one ignored rule. Every other
+exception sits on one resource, as template Metadata. This file is the reviewed list of them:
+a new exception, or one that moves to another resource, fails here until it is added below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+
+from components.compliance import checkov, register_checks, skip
+from components.compliance.cfn_lint import check_ignore, ignore
+from components.compliance.nag import acknowledgements, findings
+from config import Config
+from stacks.network_stack import NetworkStack
+from stacks.service_stack import ServiceStack
+from tests.support import ROOT, SynthesizedApp, new_app
+
+#: Every checkov check skipped on a resource: stack (without its environment) -> construct path -> checks.
+EXPECTED_CHECKOV_SKIPS: dict[str, dict[str, set[str]]] = {
+    "Network": {
+        # CDK's handler that empties the VPC's default security group (restrict_default_security_group).
+        "Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"},
+    },
+    "Service": {
+        "Service/AccessLogs/Resource": {"CKV_AWS_18"},
+        "Service/LoadBalancerSecurityGroup/Resource": {"CKV_AWS_260"},
+        "Service/LoadBalancer/ProductionListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
+        "Service/LoadBalancer/TestListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
+        "Service/TestTrafficHook/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
+        "Service/TestTrafficHook/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_173"},
+    },
+    "Pipeline": {
+        "Artifacts/AccessLogBucket/Resource": {"CKV_AWS_18"},
+    },
+}
+#: Every cfn-lint rule ignored on a resource, in the same shape.
+EXPECTED_CFN_LINT_IGNORES: dict[str, dict[str, set[str]]] = {
+    "Pipeline": {"Release/SourceRole/DefaultPolicy/Resource": {"I3510"}},
+}
+
+
+def resource_metadata(synthesized: SynthesizedApp, key: str) -> list[tuple[str, str, Any]]:
+    """(stack name, construct path inside the stack, Metadata[key]) of every resource that has it."""
+    found = []
+    for name in synthesized.stack_names:
+        stack = synthesized.stack(name)
+        paths = {
+            stack.resolve(element.logical_id): element.node.path.removeprefix(f"{name}/")
+            for element in stack.node.find_all()
+            if isinstance(element, cdk.CfnElement)
+        }
+        for logical_id, resource in synthesized.raw_template(name)["Resources"].items():
+            if key in resource.get("Metadata", {}):
+                found.append((name, paths[logical_id], resource["Metadata"][key]))
+    return found
+
+
+def by_stack_kind(entries: list[tuple[str, str, set[str]]]) -> dict[str, dict[str, set[str]]]:
+    """Fold the entries of Dev-/Staging-/Prod- (and Tools-) stacks into one table per kind of stack."""
+    table: dict[str, dict[str, set[str]]] = {}
+    for stack_name, path, ids in entries:
+        kind = stack_name.split("-", 1)[1]
+        table.setdefault(kind, {}).setdefault(path, set()).update(ids)
+    return table
+
+
+def test_checkov_skips_are_the_reviewed_ones(synthesized: SynthesizedApp) -> None:
+    entries = [
+        (name, path, {entry["id"] for entry in value["skip"]})
+        for name, path, value in resource_metadata(synthesized, checkov.METADATA_KEY)
+    ]
+    assert by_stack_kind(entries) == EXPECTED_CHECKOV_SKIPS
+
+
+def test_every_checkov_skip_has_a_specific_reason(synthesized: SynthesizedApp) -> None:
+    skips = resource_metadata(synthesized, checkov.METADATA_KEY)
+    assert skips, "the templates carry checkov skips; an empty list means this test reads the wrong metadata"
+    for name, path, value in skips:
+        assert set(value) == {"skip"}, f"{name}/{path}: checkov metadata holds only the skip list"
+        for entry in value["skip"]:
+            assert set(entry) == {"id", "comment"}, f"{name}/{path}: {entry}"
+            try:
+                checkov.check_skip(entry["id"], entry["comment"])
+            except ValueError as error:
+                pytest.fail(f"{name}/{path}: {error}")
+
+
+def test_every_environment_skips_the_same_checks(synthesized: SynthesizedApp) -> None:
+    """The exceptions follow the design, not one environment: each Service/Network stack has the same ones."""
+    per_stack: dict[str, set[tuple[str, str]]] = {}
+    for name, path, value in resource_metadata(synthesized, checkov.METADATA_KEY):
+        per_stack.setdefault(name, set()).update((path, entry["id"]) for entry in value["skip"])
+    for kind in ("Network", "Service"):
+        variants = {frozenset(ids) for name, ids in per_stack.items() if name.endswith(f"-{kind}")}
+        assert len(variants) == 1, f"the {kind} stacks of the environments skip different checks"
+
+
+def test_cfn_lint_ignores_are_the_reviewed_ones(synthesized: SynthesizedApp) -> None:
+    entries = [
+        (name, path, set(value["config"]["ignore_checks"]))
+        for name, path, value in resource_metadata(synthesized, "cfn-lint")
+    ]
+    assert by_stack_kind(entries) == EXPECTED_CFN_LINT_IGNORES
+
+
+# -- the committed scanner configuration ---------------------------------------------
+
+
+def test_checkov_runs_offline_with_no_global_skip() -> None:
+    config = (ROOT / "scanners" / "checkov.yaml").read_text()
+    settings = [line for line in config.splitlines() if line and not line.startswith("#")]
+    assert "skip-download: true" in settings
+    assert not any(re.match(r"(skip-check|soft-fail|check|baseline)\b", line) for line in settings)
+    assert settings[settings.index("framework:") + 1] == "  - cloudformation"
+
+
+def ignored_rules_with_comments(config: Path) -> list[tuple[str, list[str]]]:
+    """(rule id, the comment lines right above it) for each entry of ``ignore_checks``."""
+    lines = config.read_text().splitlines()
+    start = lines.index("ignore_checks:")
+    found, comment = [], []
+    for line in lines[start + 1 :]:
+        if line.startswith("  #"):
+            comment.append(line.strip("# "))
+        elif line.startswith("  - "):
+            found.append((line.removeprefix("  - ").strip(), comment))
+            comment = []
+        elif line and not line.startswith(" "):
+            break
+    return found
+
+
+def test_cfn_lint_ignores_only_explained_rules() -> None:
+    config = ROOT / "scanners" / "cfn-lint.yaml"
+    ignored = ignored_rules_with_comments(config)
+    assert [rule for rule, _ in ignored] == ["W3005"]
+    for rule, comment in ignored:
+        reason = " ".join(comment)
+        # Names the construct that emits it and why it is harmless.
+        assert len(reason.split()) >= 30, f"{rule}: explain which CDK construct emits it and why it is noise"
+        assert "aws-cdk-lib" in reason
+
+
+def test_make_lint_runs_both_scanners_over_a_fresh_synth() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    lint = makefile[makefile.index("\nlint:") : makefile.index("\n\n", makefile.index("\nlint:"))]
+    assert "$(MAKE) --no-print-directory scan" in lint
+    scan = makefile[makefile.index("\nscan:") : makefile.index("\n\n", makefile.index("\nscan:"))]
+    assert scan.split("\n")[1].startswith("scan: $(SCAN_STAMP) synth")
+    assert "cfn-lint --config-file scanners/cfn-lint.yaml" in scan
+    assert "$(CHECKOV) --config-file scanners/checkov.yaml\n" in scan
+    assert "CHECKOV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(SCAN_VENV)/bin/checkov" in makefile
+    # The canary runs with the same configuration and must fail.
+    assert "@! $(CHECKOV) --config-file scanners/checkov.yaml -d $(CANARY)" in scan
+    assert "@! $(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml -- $(CANARY)/" in scan
+    assert "make lint" in (ROOT / ".ci" / "run").read_text()
+
+
+# -- the helpers ------------------------------------------------------------------------
+
+
+def probe(tmp_path: Path) -> cdk.Stack:
+    return cdk.Stack(new_app(str(tmp_path)), "Probe")
+
+
+def test_skip_writes_the_metadata_checkov_reads(tmp_path: Path) -> None:
+    stack = probe(tmp_path)
+    bucket = s3.Bucket(stack, "Logs")
+    reason = "This bucket receives access logs, so logging its own requests would only record the delivery."
+    skip(bucket, "CKV_AWS_18", reason)
+    skip(bucket, "CKV_AWS_21", "Versioning a bucket of throwaway probe objects would keep them for no reader.")
+    resource = stack.resolve(bucket.node.default_child.logical_id)  # type: ignore[union-attr]
+    metadata = cdk.assertions.Template.from_stack(stack).to_json()["Resources"][resource]["Metadata"]
+    assert metadata["checkov"] == {
+        "skip": [
+            {"id": "CKV_AWS_18", "comment": reason},
+            {
+                "id": "CKV_AWS_21",
+                "comment": "Versioning a bucket of throwaway probe objects would keep them for no reader.",
+            },
+        ]
+    }
+
+
+def test_skip_refuses_a_second_skip_of_the_same_check(tmp_path: Path) -> None:
+    bucket = s3.Bucket(probe(tmp_path), "Logs")
+    reason = "This bucket receives access logs, so logging its own requests would only record the delivery."
+    skip(bucket, "CKV_AWS_18", reason)
+    with pytest.raises(ValueError, match="CKV_AWS_18 is already skipped"):
+        skip(bucket, "CKV_AWS_18", reason)
+
+
+def test_skip_needs_one_cloudformation_resource(tmp_path: Path) -> None:
+    stack = probe(tmp_path)
+    with pytest.raises(TypeError, match="Probe: checkov skips go on one CloudFormation resource"):
+        skip(stack, "CKV_AWS_18", "The stack itself is not a resource and cannot carry a skip of its own.")
+
+
+@pytest.mark.parametrize(
+    ("check_id", "reason", "message"),
+    [
+        ("CKV_AWS_18", "Not needed.", "at least one full sentence"),
+        (
+            "CKV_AWS_18",
+            "sandbox only, nobody reads the access logs of this bucket anyway",
+            "at least one full sentence",
+        ),
+        ("CKV_AWS_18 ", "This bucket receives access logs, so logging its own requests records nothing.", "one check"),
+        (
+            "AwsSolutions-S1",
+            "This bucket receives access logs, so logging its own requests records nothing.",
+            "one check",
+        ),
+        ("CKV_AWS_*", "Every check of this resource is skipped because it is a reference implementation.", "one check"),
+    ],
+)
+def test_vague_checkov_skips_are_refused(check_id: str, reason: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        checkov.check_skip(check_id, reason)
+
+
+def test_ignore_writes_the_metadata_cfn_lint_reads(tmp_path: Path) -> None:
+    stack = probe(tmp_path)
+    topic = sns.Topic(stack, "Topic")
+    ignore(topic, "I3510", "The probe topic's policy names an ARN format that cfn-lint does not expect yet.")
+    resource = stack.resolve(topic.node.default_child.logical_id)  # type: ignore[union-attr]
+    metadata = cdk.assertions.Template.from_stack(stack).to_json()["Resources"][resource]["Metadata"]
+    assert metadata["cfn-lint"] == {"config": {"ignore_checks": ["I3510"]}}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "reason", "message"),
+    [
+        ("W3005", "Noise.", "at least one full sentence"),
+        ("W*", "Every warning of this resource is ignored because CDK wrote the resource.", "one rule id"),
+    ],
+)
+def test_vague_cfn_lint_ignores_are_refused(rule_id: str, reason: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_ignore(rule_id, reason)
+
+
+def test_with_a_certificate_the_production_listener_needs_no_exception(tmp_path: Path, config: Config) -> None:
+    """The plain-HTTP exceptions are made only when no certificate is configured, and are not needed otherwise."""
+    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+    environment = dataclasses.replace(config.environment("dev"), certificate_arn=certificate)
+    app = new_app(str(tmp_path))
+    network = NetworkStack(app, "Network", config=config, environment=environment)
+    service = ServiceStack(app, "Service", config=config, environment=environment, network=network.network)
+    packs = register_checks(app)
+    assert findings(packs, app) == set()
+    template = app.synth().get_stack_by_name("Service").template
+    production = service.service.production_listener.node.default_child
+    security_group = service.service.load_balancer_security_group.node.default_child
+    for construct in (production, security_group):
+        resource = template["Resources"][service.resolve(construct.logical_id)]  # type: ignore[union-attr]
+        assert "checkov" not in resource.get("Metadata", {})
+    acknowledged = {rule_id for path, rule_id, _ in acknowledgements(app) if "/ProductionListener" in path}
+    assert acknowledged == set()
