@@ -53,6 +53,7 @@ TEST_FILES = {
     "docs/network.md": ("tests/test_network.py", "tests/test_network_cost.py"),
     "docs/ecs-blue-green.md": (
         "tests/test_ecs_service.py",
+        "tests/test_access_log_buckets.py",
         "components/ecs_blue_green/hook/test_handler.py",
         "tests/test_release_inputs_cli.py",
         "service_app/tests/test_server.py",
@@ -61,6 +62,7 @@ TEST_FILES = {
     "docs/deploy.md": (
         "tests/test_pipeline.py",
         "tests/test_deploy_role.py",
+        "tests/test_access_log_buckets.py",
         "tests/test_scan_gate.py",
         "tests/test_stack_order.py",
     ),
