@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import signal
 import socket
 import sys
@@ -386,8 +387,6 @@ def main(argv: list[str] | None = None) -> int:
     except ExtensionError as error:
         print(f"rehearsal server: {error}", file=sys.stderr)
         return 1
-
-    import os
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server

@@ -998,24 +998,29 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     records: dict[str, StackRecord] = {}
     run_dir = Path(tempfile.mkdtemp(prefix="rehearse-"))
+
+    def fail(reason: str, code: int) -> int:
+        """One line on stderr; the logs are kept if there are any, and named unless the reason names one."""
+        if any(run_dir.iterdir()):
+            if str(run_dir) not in reason:
+                reason += f" (logs: {run_dir})"
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        print(f"rehearse: FAILED after {time.perf_counter() - start:.0f} s: {reason}", file=sys.stderr)
+        return code
+
     try:
         config = load_config(args.config)
         remark = rehearse(config, Assembly.read((ROOT / args.assembly).resolve()), run_dir, records, args.port)
-    except (KeyboardInterrupt, Terminated) as stop:
-        reason = "interrupted" if isinstance(stop, KeyboardInterrupt) else "terminated"
-        print(
-            f"rehearse: FAILED after {time.perf_counter() - start:.0f} s: {reason}; the server is stopped",
-            file=sys.stderr,
-        )
-        return 130 if isinstance(stop, KeyboardInterrupt) else 143
+    except KeyboardInterrupt:
+        return fail("interrupted; the server is stopped", 130)
+    except Terminated:
+        return fail("terminated; the server is stopped", 143)
     except Exception as error:  # one line, whatever failed: the logs in run_dir have the rest
-        if records and any(r.deploy_seconds is not None for r in records.values()):
+        if any(r.deploy_seconds is not None for r in records.values()):
             print(summary_table(list(records.values())), flush=True)
         reason = str(error) if isinstance(error, (RehearsalError, ConfigError)) else f"{type(error).__name__}: {error}"
-        reason = next((line.strip() for line in reason.splitlines() if line.strip()), type(error).__name__)
-        print(f"rehearse: FAILED after {time.perf_counter() - start:.0f} s: {reason}", file=sys.stderr)
-        print(f"rehearse: logs kept in {run_dir}", file=sys.stderr)
-        return 1
+        return fail(next((line.strip() for line in reason.splitlines() if line.strip()), type(error).__name__), 1)
     shutil.rmtree(run_dir, ignore_errors=True)
     print(summary_table(list(records.values())))
     print(

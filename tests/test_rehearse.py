@@ -281,9 +281,9 @@ def test_rehearse_port_passes_the_port_and_its_absence_picks_a_free_one() -> Non
     assert "--port" not in make_dry_run("rehearse")
 
 
-def test_ci_runs_the_tests_then_the_rehearsal() -> None:
+def test_ci_runs_the_rehearsal_first_so_that_the_tests_that_need_moto_run_too() -> None:
     commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert commands.index("make test") < commands.index("make rehearse")
+    assert commands.index("make rehearse") < commands.index("make test")
 
 
 def test_rehearsal_requirements_are_pinned_and_agree_with_the_dev_pins() -> None:
@@ -443,10 +443,11 @@ def test_main_with_a_port_in_use_says_so_in_one_line(
     busy_port: int, assembly: Assembly, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert rehearse.main(["--assembly", str(assembly.path), "--port", str(busy_port)]) == 1
-    errors = capsys.readouterr().err.splitlines()
-    assert re.fullmatch(rf"rehearse: FAILED after \d+ s: port {busy_port} on 127\.0\.0\.1 is in use: .*", errors[0])
-    assert errors[1].startswith("rehearse: logs kept in ")
-    assert len(errors) == 2
+    assert re.fullmatch(
+        rf"rehearse: FAILED after \d+ s: port {busy_port} on 127\.0\.0\.1 is in use: choose another "
+        r"\(REHEARSE_PORT=\.\.\.\) or leave it unset for a free one\n",
+        capsys.readouterr().err,
+    )
 
 
 @pytest.mark.parametrize("port", ["0", "70000"])
@@ -460,8 +461,20 @@ def test_main_without_a_synthesized_assembly_says_so_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert rehearse.main(["--assembly", str(tmp_path / "nothing")]) == 1
-    first = capsys.readouterr().err.splitlines()[0]
-    assert first.endswith(f"{tmp_path / 'nothing' / 'manifest.json'} not found: run `make synth` first")
+    assert re.fullmatch(
+        rf"rehearse: FAILED after \d+ s: {re.escape(str(tmp_path / 'nothing' / 'manifest.json'))} not found: "
+        r"run `make synth` first\n",
+        capsys.readouterr().err,
+    )
+
+
+@pytest.mark.usefixtures("fake_cdk")
+def test_main_with_a_bad_configuration_says_so_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert rehearse.main(["--config", str(tmp_path / "missing.toml")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("rehearse: FAILED after ")
+    assert "missing.toml" in error
+    assert error.count("\n") == 1
 
 
 @pytest.mark.usefixtures("fake_cdk")
@@ -773,6 +786,6 @@ def test_sigterm_during_a_rehearsal_stops_its_server_and_says_so_in_one_line(ass
             rehearsal.kill()
             rehearsal.wait()
     assert rehearsal.returncode == 143
-    assert re.fullmatch(r"rehearse: FAILED after \d+ s: terminated; the server is stopped\n", errors)
+    assert re.fullmatch(r"rehearse: FAILED after \d+ s: terminated; the server is stopped \(logs: \S+\)\n", errors)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server still answers"
