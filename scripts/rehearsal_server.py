@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The rehearsal's moto server: the pinned moto, with three narrow extensions to its CloudFormation.
+"""The rehearsal's moto server: the pinned moto, with five narrow extensions to its CloudFormation.
 
 ``python scripts/rehearsal_server.py -p PORT`` serves moto on 127.0.0.1:PORT, as
 ``python -m moto.server`` does, after extending moto's CloudFormation emulation so that every stack
@@ -10,11 +10,9 @@ of the app deploys without changing a template (docs/rehearsal.md explains each 
    as CloudFormation does, when the stack or the output does not exist.
 2. A resource type moto does not model is accepted as a *placeholder*: its Ref is a generated
    physical id, each of its attributes a well-formed ARN built from it. Nothing is created.
-3. A custom resource (``Custom::*``) is answered at once with SUCCESS and no data, without running
-   its Lambda function (moto would run it in Docker): the handler itself is not rehearsed.
-
-Placeholders and custom resources are recorded in a ledger, served as JSON on ``GET /rehearsal/ledger``,
-so that the rehearsal can say, per stack, what was modelled and what was only accepted.
+3. A custom resource (``Custom::*``, ``AWS::CloudFormation::CustomResource``) is answered at once
+   with SUCCESS and no data, without running its Lambda function (moto would run it in Docker):
+   the handler itself is not rehearsed.
 
 Two smaller ones fill gaps in moto's models of types it does create:
 
@@ -25,6 +23,9 @@ Two smaller ones fill gaps in moto's models of types it does create:
    their associations, internet gateways and their attachments, flow logs, managed policies);
    each does what CloudFormation does (a service is deleted with force, a task definition
    deregistered, a gateway detached).
+
+Placeholders and custom resources are recorded in a ledger, served as JSON on ``GET /rehearsal/ledger``,
+so that the rehearsal can say, per stack, what was modelled and what was only accepted.
 
 The extensions are written against one moto version (``MOTO_VERSION``, the pin of
 requirements-rehearse.txt); any other version stops the server with one line and exit code 1.
@@ -48,6 +49,7 @@ from typing import Any
 MOTO_VERSION = "5.2.5"
 LEDGER_PATH = "/rehearsal/ledger"
 PLACEHOLDER = "placeholder"
+CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
 CUSTOM = "custom"
 
 
@@ -131,7 +133,7 @@ _installed = False
 
 
 def install() -> None:
-    """Apply the three extensions to moto's CloudFormation (once per process)."""
+    """Apply the five extensions to moto (once per process)."""
     global _installed
     if _installed:
         return
@@ -238,6 +240,8 @@ def install() -> None:
     def resource_class_from_type(resource_type: str) -> Any:
         if resource_type in parsing.NULL_MODELS:  # wait conditions: moto's own no-op, kept
             return None
+        if resource_type == CUSTOM_RESOURCE_TYPE:  # the long form of Custom::*, which moto does not know
+            return CustomModel
         if resource_type.startswith("Custom::") or resource_type in parsing.get_model_map():
             return original_resource_class_from_type(resource_type)
         return Placeholder

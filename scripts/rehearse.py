@@ -915,33 +915,49 @@ def wiring_checks(run: Run) -> list[Check]:
         gateways = INVENTORY["AWS::EC2::NatGateway"][1](moto.in_account("ec2", account))
         return None if not gateways else f"NAT gateways {gateways} in {account}"
 
+    def declared(stack: str, resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(logical id, physical id, template properties) of each resource of that type in the stack."""
+        template = assembly.templates[stack]["Resources"]
+        return [
+            (r.logical_id, r.physical_id, template[r.logical_id].get("Properties", {}))
+            for r in run.resources[stack]
+            if r.type == resource_type
+        ]
+
     def ecs_service(name: str, account: str) -> str | None:
         ecs = moto.in_account("ecs", account)
-        (cluster,) = physical(name, "AWS::ECS::Cluster")
-        (service_logical,) = assembly.logical_ids(name, "AWS::ECS::Service")
-        wanted = assembly.templates[name]["Resources"][service_logical]["Properties"]
-        (service_arn,) = physical(name, "AWS::ECS::Service")
-        services = ecs.describe_services(cluster=cluster, services=[service_arn])["services"]
-        if len(services) != 1 or services[0]["status"] != "ACTIVE":
-            return f"service {service_arn} not active in cluster {cluster}"
-        service = services[0]
-        # moto keeps the desired count; it drops the launch type and the deployment controller (docs/rehearsal.md).
-        found, expected = service.get("desiredCount"), wanted.get("DesiredCount")
-        return None if found == expected else f"service desired count is {found}, the template says {expected}"
+        clusters = physical(name, "AWS::ECS::Cluster")
+        services = declared(name, "AWS::ECS::Service")
+        if not clusters or not services:
+            return f"{len(clusters)} clusters and {len(services)} services in {name}"
+        for logical, arn, wanted in services:
+            found = [s for c in clusters for s in ecs.describe_services(cluster=c, services=[arn])["services"]]
+            if [s["status"] for s in found] != ["ACTIVE"]:
+                return f"service {logical} is not active in a cluster of {name}"
+            # moto keeps the desired count; it drops the launch type and the deployment controller (docs/rehearsal.md).
+            count, expected = found[0].get("desiredCount"), wanted.get("DesiredCount")
+            if count != expected:
+                return f"service {logical} has desired count {count}, the template says {expected}"
+        return None
 
     def load_balancer(name: str, account: str) -> str | None:
         elb = moto.in_account("elbv2", account)
-        (lb_logical,) = assembly.logical_ids(name, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-        wanted = assembly.templates[name]["Resources"][lb_logical]["Properties"]
-        (lb_arn,) = physical(name, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-        (lb,) = elb.describe_load_balancers(LoadBalancerArns=[lb_arn])["LoadBalancers"]
-        expected_kind = (wanted.get("Type", "application"), wanted.get("Scheme", "internet-facing"))
-        if (lb["Type"], lb["Scheme"]) != expected_kind:
-            return f"load balancer is {lb['Type']}/{lb['Scheme']}, the template says {'/'.join(expected_kind)}"
-        expected = len(assembly.logical_ids(name, "AWS::ElasticLoadBalancingV2::TargetGroup"))
-        groups = elb.describe_target_groups(TargetGroupArns=physical(name, "AWS::ElasticLoadBalancingV2::TargetGroup"))
-        found = [g for g in groups["TargetGroups"] if g.get("TargetType") == "ip"]
-        return None if len(found) == expected == 2 else f"{len(found)} ip target groups, the template has {expected}"
+        balancers = declared(name, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+        groups = declared(name, "AWS::ElasticLoadBalancingV2::TargetGroup")
+        if not balancers or len(groups) < 2:
+            return f"{len(balancers)} load balancers and {len(groups)} target groups in {name}: blue/green needs two"
+        for logical, arn, wanted in balancers:
+            (lb,) = elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+            expected = (wanted.get("Type", "application"), wanted.get("Scheme", "internet-facing"))
+            if (lb["Type"], lb["Scheme"]) != expected:
+                return f"{logical} is {lb['Type']}/{lb['Scheme']}, the template says {'/'.join(expected)}"
+        for logical, arn, wanted in groups:
+            (group,) = elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+            found = (group.get("Port"), group.get("TargetType"))
+            expected_group = (wanted.get("Port"), wanted.get("TargetType", "instance"))
+            if found != expected_group:
+                return f"{logical} has (port, target type) {found}, the template says {expected_group}"
+        return None
 
     for step in bootstrap_plan(config):
         account = step.account

@@ -651,7 +651,8 @@ def test_an_unmodelled_type_is_a_recorded_placeholder_with_a_well_formed_arn(mot
     assert deleted == {"Build": True, "Reports": False}  # DeletionPolicy Retain is kept
 
 
-def test_a_custom_resource_is_answered_without_running_its_function(moto_cloudformation: Any) -> None:
+@pytest.mark.parametrize("custom_type", ["Custom::VpcRestrictDefaultSG", "AWS::CloudFormation::CustomResource"])
+def test_a_custom_resource_is_answered_without_running_its_function(moto_cloudformation: Any, custom_type: str) -> None:
     session = moto_cloudformation
     role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     function = session.client("lambda").create_function(
@@ -661,10 +662,10 @@ def test_a_custom_resource_is_answered_without_running_its_function(moto_cloudfo
         Handler="index.handler",
         Code={"ZipFile": b"not even a zip: never run"},
     )["FunctionArn"]
-    resources = {"Restrict": {"Type": "Custom::VpcRestrictDefaultSG", "Properties": {"ServiceToken": function}}}
+    resources = {"Restrict": {"Type": custom_type, "Properties": {"ServiceToken": function}}}
     assert create(session, "Net", resources) == "CREATE_COMPLETE"
     (entry,) = ledger_of("Net")
-    assert (entry["logical_id"], entry["type"], entry["kind"]) == ("Restrict", "Custom::VpcRestrictDefaultSG", "custom")
+    assert (entry["logical_id"], entry["type"], entry["kind"]) == ("Restrict", custom_type, "custom")
     session.client("cloudformation").delete_stack(StackName="Net")
     assert [e["deleted"] for e in ledger_of("Net")] == [True]
 
@@ -789,3 +790,112 @@ def test_sigterm_during_a_rehearsal_stops_its_server_and_says_so_in_one_line(ass
     assert re.fullmatch(r"rehearse: FAILED after \d+ s: terminated; the server is stopped \(logs: \S+\)\n", errors)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server still answers"
+
+
+# -- the destroy checks, against a recorded account (no server) ---------------------------------
+
+
+def destroyed_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config, after: dict[str, set[str]]
+) -> rehearse.Run:
+    """A run whose stack 'S' in account 1 created a VPC and a retained bucket; the account now holds ``after``."""
+    template = {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC"},
+            "Logs": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "DeletionPolicy": "Retain"},
+        }
+    }
+    assembly = Assembly(tmp_path, {"S": "111111111111"}, {"S": template}, {}, {})
+    run = rehearse.Run(config, assembly, tmp_path, Moto("http://localhost:1", "eu-west-1"), [], {})
+    run.records["S"] = StackRecord("S", "111111111111", destroyed=True)
+    run.resources["S"] = [
+        rehearse.Resource("Vpc", "AWS::EC2::VPC", "vpc-1", "modelled", retained=False),
+        rehearse.Resource("Logs", "AWS::S3::Bucket", "s-logs", "modelled", retained=True),
+        rehearse.Resource("Alarm", "AWS::CloudWatch::Alarm", "S-Alarm-X", "placeholder", retained=True),
+    ]
+    run.baseline["111111111111"] = {"AWS::EC2::VPC": {"vpc-default"}, "AWS::S3::Bucket": {"cdk-assets"}}
+    monkeypatch.setattr(rehearse, "inventory", lambda moto, account: after)
+    return run
+
+
+def test_a_destroy_that_leaves_exactly_the_retained_resources_is_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
+    after = {"AWS::EC2::VPC": {"vpc-default"}, "AWS::S3::Bucket": {"cdk-assets", "s-logs"}}
+    run = destroyed_run(tmp_path, monkeypatch, config, after)
+    assert rehearse.check_nothing_left(run) == (
+        "1 resources remain, exactly those the templates retain (DeletionPolicy Retain); "
+        "1 more retained ones were placeholders, never created"
+    )
+
+
+@pytest.mark.parametrize(
+    ("after", "first_problem"),
+    [
+        (
+            {"AWS::EC2::VPC": {"vpc-default", "vpc-1"}, "AWS::S3::Bucket": {"cdk-assets", "s-logs"}},
+            "111111111111: AWS::EC2::VPC vpc-1 left behind",
+        ),
+        (
+            {"AWS::EC2::VPC": {"vpc-default"}, "AWS::S3::Bucket": {"cdk-assets", "s-logs"}, "AWS::KMS::Key": {"k"}},
+            "111111111111: AWS::KMS::Key k left behind",
+        ),
+        (
+            {"AWS::EC2::VPC": {"vpc-default"}, "AWS::S3::Bucket": {"cdk-assets"}},
+            "111111111111: retained AWS::S3::Bucket Logs is gone",
+        ),
+    ],
+    ids=["stack-resource-left", "foreign-resource-left", "retained-resource-gone"],
+)
+def test_anything_else_left_or_a_retained_resource_gone_fails_the_rehearsal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config, after: dict[str, set[str]], first_problem: str
+) -> None:
+    run = destroyed_run(tmp_path, monkeypatch, config, after)
+    with pytest.raises(RehearsalError) as failure:
+        rehearse.check_nothing_left(run)
+    assert str(failure.value) == f"the destroy was not clean: {first_problem} (1 problems in all)"
+
+
+@pytest.mark.parametrize(
+    ("after", "ledger_deleted", "problems"),
+    [
+        ({"AWS::S3::Bucket": {"s-logs"}}, {"Alarm": False, "Build": True}, []),
+        (
+            {"AWS::S3::Bucket": {"s-logs"}, "AWS::CloudFormation::Stack": {"S"}},
+            {"Alarm": False, "Build": True},
+            ["the stack still exists"],
+        ),
+        (
+            {"AWS::S3::Bucket": set(), "AWS::EC2::VPC": {"vpc-1"}},
+            {"Alarm": False, "Build": True},
+            [
+                "AWS::EC2::VPC Vpc (vpc-1) left behind",
+                "AWS::S3::Bucket Logs has DeletionPolicy Retain but was deleted",
+            ],
+        ),
+        (
+            {"AWS::S3::Bucket": {"s-logs"}},
+            {"Alarm": True, "Build": False},
+            ["placeholder Alarm deleted", "placeholder Build not deleted"],
+        ),
+    ],
+    ids=["clean", "stack-left", "resource-left-and-retained-gone", "placeholders-wrong"],
+)
+def test_each_stack_destroy_is_checked_against_its_own_resources(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config: Config,
+    after: dict[str, set[str]],
+    ledger_deleted: dict[str, bool],
+    problems: list[str],
+) -> None:
+    full_after = {"AWS::CloudFormation::Stack": set(), "AWS::EC2::VPC": set()} | after
+    run = destroyed_run(tmp_path, monkeypatch, config, full_after)
+    run.resources["S"].append(rehearse.Resource("Build", "AWS::CodeBuild::Project", "S-Build-X", "placeholder", False))
+    ledger = [
+        {"stack_name": "S", "account": "111111111111", "logical_id": logical, "kind": "placeholder", "deleted": deleted}
+        for logical, deleted in ledger_deleted.items()
+    ]
+    monkeypatch.setattr(run.moto, "ledger", lambda: ledger)
+    assert rehearse.destroy_problems(run, rehearse.StackStep("S", "111111111111")) == problems
