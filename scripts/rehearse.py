@@ -678,7 +678,7 @@ def record_resources(run: Run, step: StackStep) -> list[Resource]:
 def rehearse(
     config: Config, assembly: Assembly, run_dir: Path, records: dict[str, StackRecord], port: int | None
 ) -> str:
-    """Bootstrap, deploy, check, destroy, check again. Returns the closing remark about retained resources."""
+    """Bootstrap, deploy, check, destroy, check again. Returns the closing remark: checks, retained resources."""
     steps = deploy_plan(config, assembly)
     records.update({step.name: StackRecord(step.name, step.account) for step in steps})
     policy = execution_policy_document(DEPLOY_DOC.read_text())
@@ -695,7 +695,7 @@ def rehearse(
             say("check", subject, "ok")
             run.checks_passed += 1
         destroy(run)
-        return check_nothing_left(run)
+        return f"{run.checks_passed} checks passed; {check_nothing_left(run)}"
 
 
 def bootstrap(run: Run, policy: str) -> None:
