@@ -83,8 +83,8 @@ $(REHEARSE_STAMP): $(PY_STAMP) requirements-rehearse.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-rehearse.txt
 	@touch $@
 
-rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: bootstrap and deploy the synthesized app into a local moto server
-	python scripts/rehearse.py --config $(CONFIG) --assembly cdk.out
+rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: deploy and destroy every stack in a local moto server (REHEARSE_PORT=n to choose its port)
+	python scripts/rehearse.py --config $(CONFIG) --assembly cdk.out$(if $(REHEARSE_PORT), --port $(REHEARSE_PORT))
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out release reports imageDetail.json .pytest_cache .mypy_cache .ruff_cache

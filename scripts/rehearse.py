@@ -1,33 +1,35 @@
 #!/usr/bin/env python3
-"""Offline deploy rehearsal: deploy the synthesized app into a local moto server, the docs/deploy.md way.
+"""Offline deploy rehearsal: deploy and destroy the synthesized app in a local moto server, the docs/deploy.md way.
 
-A moto server on a free localhost port stands in for the four accounts of the configuration.
+A moto server on a localhost port (scripts/rehearsal_server.py: the pinned moto with three narrow,
+documented extensions to its CloudFormation) stands in for the four accounts of the configuration.
 The rehearsal then does what docs/deploy.md tells an operator to do on AWS:
 
 1. creates the CloudFormation execution policy of docs/deploy.md in each account, with that
    account's administrator credentials;
 2. bootstraps the tools account, then each target account with ``--trust <tools>`` and
    ``--cloudformation-execution-policies``;
-3. deploys the stacks in ``stack_names(config)`` order with the tools account's credentials
+3. deploys every stack in ``stack_names(config)`` order with the tools account's credentials
    only, so that every target-account stack goes through that account's bootstrap deploy role;
-4. checks the wiring through boto3: trust policies, where each stack landed, and through which role.
+4. checks through boto3 what the deployment must have created in each account;
+5. destroys every stack in the reverse order, and checks that exactly the resources the templates
+   retain (DeletionPolicy Retain) are left.
 
-It proves the wiring, not security: moto does not enforce IAM. A stack that moto cannot deploy
-for a reason of its own (a resource type it does not model, an intrinsic it does not resolve)
-is skipped with the reason printed; the app's templates are never changed. The server is
-stopped at the end, also on failure; every wait has a timeout; all traffic goes to localhost.
-
-Prints one line per step and a summary line; exits 1 with a one-line reason on any failure.
+It proves the wiring, not security: moto does not enforce IAM, and it accepts some resource types
+without modelling them (docs/rehearsal.md). The server runs in its own process group and is
+stopped at the end, also on failure, Ctrl-C or SIGTERM; every wait has a timeout; all traffic
+goes to localhost. Prints one line per step, a summary table and a last line; exits 1 with a
+one-line reason on any failure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -36,10 +38,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,20 +50,21 @@ if str(ROOT) not in sys.path:  # run as `python scripts/rehearse.py`
     sys.path.insert(0, str(ROOT))
 
 from components.naming import Names  # noqa: E402
-from config import Config, load_config  # noqa: E402
+from config import Config, ConfigError, load_config  # noqa: E402
 from stacks.delivery_app import stack_names  # noqa: E402
 
 # The policy docs/deploy.md creates in every account before bootstrapping (`aws iam create-policy`).
 EXECUTION_POLICY_NAME = "delivery-cfn-exec"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
-# moto answers every request with dummy credentials in this account; the rehearsal uses it only to
-# switch into the four accounts, as an AWS Organizations management account would.
-MOTO_DEFAULT_ACCOUNT = "123456789012"
+SERVER_SCRIPT = ROOT / "scripts" / "rehearsal_server.py"
+LEDGER_PATH = "/rehearsal/ledger"  # scripts/rehearsal_server.py serves its ledger there
 ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"
 SERVER_START_TIMEOUT = 30.0
+SERVER_STOP_TIMEOUT = 10.0
 BOOTSTRAP_TIMEOUT = 180.0
 DEPLOY_TIMEOUT = 300.0
-CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
+# DeletionPolicy values that keep a resource when its stack is deleted.
+RETAIN_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
 
 
 class RehearsalError(Exception):
@@ -68,6 +72,9 @@ class RehearsalError(Exception):
 
 
 # -- the plan (no server needed) ----------------------------------------------------------------
+
+# No notices, no telemetry, no progress bar: nothing leaves localhost, and the logs stay readable.
+QUIET_CLI = ("--ci", "--no-notices", "--no-version-reporting")
 
 
 @dataclass(frozen=True)
@@ -92,15 +99,13 @@ class Bootstrap:
 
 @dataclass(frozen=True)
 class StackStep:
-    """One stack of the deployment order; ``skip`` says why moto cannot deploy it, if it cannot."""
+    """One stack of the deployment order, in its account."""
 
     name: str
     account: str
-    skip: str | None
 
-    def cdk_args(self, assembly: Path) -> list[str]:
-        # --exclusively: the order is the plan's, and a skipped dependency must not be deployed
-        # behind the rehearsal's back. --method=direct: moto's change sets are not reliable enough.
+    def deploy_args(self, assembly: Path) -> list[str]:
+        # --exclusively: the order is the plan's. --method=direct: moto's change sets are not reliable enough.
         return [
             "cdk",
             "deploy",
@@ -110,12 +115,13 @@ class StackStep:
             "--exclusively",
             "--method=direct",
             "--require-approval=never",
+            "--progress=events",
             *QUIET_CLI,
         ]
 
-
-# No notices, no telemetry, no progress bar: nothing leaves localhost, and the logs stay readable.
-QUIET_CLI = ("--ci", "--no-notices", "--no-version-reporting", "--progress=events")
+    def destroy_args(self, assembly: Path) -> list[str]:
+        # --exclusively: the reverse order is the plan's; --force: no prompt.
+        return ["cdk", "destroy", self.name, "--app", str(assembly), "--exclusively", "--force", *QUIET_CLI]
 
 
 def bootstrap_plan(config: Config) -> list[Bootstrap]:
@@ -129,67 +135,16 @@ def bootstrap_plan(config: Config) -> list[Bootstrap]:
     return plan
 
 
-def _walk(node: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield key, value
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _walk(item)
-
-
-def _get_att_targets(template: Mapping[str, Any]) -> set[str]:
-    targets: set[str] = set()
-    for key, value in _walk(template):
-        if key == "Fn::GetAtt":
-            targets.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
-        elif key == "Fn::Sub":
-            text = value[0] if isinstance(value, list) else value
-            if isinstance(text, str):
-                targets.update(re.findall(r"\$\{([A-Za-z0-9]+)\.[^}]+\}", text))
-    return targets
-
-
-def moto_blocker(template: Mapping[str, Any], modelled: Callable[[str], bool]) -> str | None:
-    """Why moto cannot deploy this template, or None. ``modelled(type)``: does moto's CloudFormation know it?"""
-    resources: Mapping[str, Any] = template.get("Resources", {})
-    stack_outputs = sorted(
-        {value["StackName"] for key, value in _walk(template) if key == "Fn::GetStackOutput" and "StackName" in value}
-    )
-    if stack_outputs:
-        return f"moto does not resolve Fn::GetStackOutput (reads outputs of {', '.join(stack_outputs)})"
-    custom = sorted(
-        resource["Type"]
-        for resource in resources.values()
-        if resource["Type"].startswith("Custom::") or resource["Type"] == CUSTOM_RESOURCE_TYPE
-    )
-    if custom:
-        return (
-            f"moto runs the Lambda function behind {', '.join(custom)} in Docker and waits for its answer; "
-            "the rehearsal runs without Docker"
-        )
-    unmodelled = sorted(
-        {
-            resources[logical_id]["Type"]
-            for logical_id in _get_att_targets(template)
-            if logical_id in resources and not modelled(resources[logical_id]["Type"])
-        }
-    )
-    if unmodelled:
-        return f"moto does not model {', '.join(unmodelled)}, whose attributes the template reads with Fn::GetAtt"
-    return None
-
-
 @dataclass(frozen=True)
 class Assembly:
-    """The synthesized cloud assembly: each stack's account and template, from its manifest."""
+    """The synthesized cloud assembly: each stack's account, template and roles, from its manifest."""
 
     path: Path
     accounts: dict[str, str]
     templates: dict[str, dict[str, Any]]
     deploy_roles: dict[str, str]
     execution_roles: dict[str, str]
+    termination_protection: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Assembly:
@@ -197,7 +152,7 @@ class Assembly:
         if not manifest_file.is_file():
             raise RehearsalError(f"{manifest_file} not found: run `make synth` first")
         manifest = json.loads(manifest_file.read_text())
-        accounts, templates, deploy_roles, execution_roles = {}, {}, {}, {}
+        accounts, templates, deploy_roles, execution_roles, protection = {}, {}, {}, {}, {}
         for name, artifact in manifest["artifacts"].items():
             if artifact["type"] != "aws:cloudformation:stack":
                 continue
@@ -206,11 +161,21 @@ class Assembly:
             templates[name] = json.loads((path / properties["templateFile"]).read_text())
             deploy_roles[name] = properties["assumeRoleArn"].replace("${AWS::Partition}", "aws")
             execution_roles[name] = properties["cloudFormationExecutionRoleArn"].replace("${AWS::Partition}", "aws")
-        return cls(path, accounts, templates, deploy_roles, execution_roles)
+            protection[name] = bool(properties.get("terminationProtection", False))
+        return cls(path, accounts, templates, deploy_roles, execution_roles, protection)
+
+    def retained(self, name: str) -> set[str]:
+        """Logical ids of the stack's resources that its template keeps on stack deletion."""
+        resources = self.templates[name]["Resources"]
+        return {logical for logical, resource in resources.items() if resource.get("DeletionPolicy") in RETAIN_POLICIES}
+
+    def logical_ids(self, name: str, resource_type: str) -> list[str]:
+        resources = self.templates[name]["Resources"]
+        return sorted(logical for logical, resource in resources.items() if resource["Type"] == resource_type)
 
 
-def deploy_plan(config: Config, assembly: Assembly, modelled: Callable[[str], bool]) -> list[StackStep]:
-    """Every stack in ``stack_names`` order, with moto's reason to skip it, if any.
+def deploy_plan(config: Config, assembly: Assembly) -> list[StackStep]:
+    """Every stack in ``stack_names`` order, each in its account.
 
     Fails if the assembly was synthesized from another configuration (other stacks or accounts).
     """
@@ -224,9 +189,7 @@ def deploy_plan(config: Config, assembly: Assembly, modelled: Callable[[str], bo
     for name in order:
         if assembly.accounts[name] != expected[name.split("-")[0]]:
             raise RehearsalError(f"{name} is synthesized for account {assembly.accounts[name]}, not {expected}")
-    return [
-        StackStep(name, assembly.accounts[name], moto_blocker(assembly.templates[name], modelled)) for name in order
-    ]
+    return [StackStep(name, assembly.accounts[name]) for name in order]
 
 
 def execution_policy_document(deploy_doc: str) -> str:
@@ -253,11 +216,110 @@ def trusted_accounts(policy: Mapping[str, Any]) -> set[str]:
     return trusted
 
 
-# -- the run (moto server) ----------------------------------------------------------------------
+def literal(value: Any, region: str) -> str | None:
+    """A template value as a string where it is one without deploying (Ref AWS::Region, Fn::Join), else None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value.get("Ref") == "AWS::Region":
+        return region
+    if isinstance(value, dict) and value.get("Ref") == "AWS::URLSuffix":
+        return "amazonaws.com"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        resolved = [literal(part, region) for part in parts]
+        return None if None in resolved else separator.join(str(part) for part in resolved)
+    return None
+
+
+def same_resource(found: str, physical_id: str) -> bool:
+    """Whether a listed identifier (name, id or ARN) is the resource whose physical id is given (name, id or ARN)."""
+    if found == physical_id:
+        return True
+    return any(a.endswith(separator + b) for a, b in ((found, physical_id), (physical_id, found)) for separator in "/:")
+
+
+# -- the summary --------------------------------------------------------------------------------
+
+
+@dataclass
+class StackRecord:
+    """What happened to one stack: what it created, how long it took, whether its destroy was clean."""
+
+    name: str
+    account: str
+    modelled: int = 0
+    placeholders: int = 0
+    custom: int = 0
+    deploy_seconds: float | None = None
+    destroy_seconds: float | None = None
+    problems: list[str] = field(default_factory=list)
+    destroyed: bool = False
+
+    @property
+    def created(self) -> int:
+        return self.modelled + self.placeholders + self.custom
+
+    @property
+    def clean(self) -> str:
+        if not self.destroyed:
+            return "-"
+        return "no" if self.problems else "yes"
+
+
+SUMMARY_HEADER = ("stack", "account", "resources", "modelled", "placeholder", "custom", "deploy", "destroy", "clean")
+
+
+def summary_table(records: Sequence[StackRecord]) -> str:
+    """The table printed at the end: one row per stack, then the totals."""
+
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} s"
+
+    rows = [
+        (
+            r.name,
+            r.account,
+            str(r.created),
+            str(r.modelled),
+            str(r.placeholders),
+            str(r.custom),
+            seconds(r.deploy_seconds),
+            seconds(r.destroy_seconds),
+            r.clean,
+        )
+        for r in records
+    ]
+    deployed = [r.deploy_seconds for r in records if r.deploy_seconds is not None]
+    destroyed = [r.destroy_seconds for r in records if r.destroy_seconds is not None]
+    rows.append(
+        (
+            "total",
+            "",
+            str(sum(r.created for r in records)),
+            str(sum(r.modelled for r in records)),
+            str(sum(r.placeholders for r in records)),
+            str(sum(r.custom for r in records)),
+            seconds(sum(deployed)) if deployed else "-",
+            seconds(sum(destroyed)) if destroyed else "-",
+            f"{sum(r.clean == 'yes' for r in records)}/{len(records)}",
+        )
+    )
+    widths = [max(len(row[i]) for row in [SUMMARY_HEADER, *rows]) for i in range(len(SUMMARY_HEADER))]
+
+    def line(row: Sequence[str]) -> str:
+        # Names left, figures right.
+        cells = [cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(SUMMARY_HEADER), rule, *(line(row) for row in rows[:-1]), rule, line(rows[-1])])
+
+
+# -- the server ---------------------------------------------------------------------------------
 
 
 def say(step: str, subject: str, outcome: str) -> None:
-    print(f"{step:<10} {subject:<40} {outcome}", flush=True)
+    print(f"{step:<10} {subject:<44} {outcome}", flush=True)
 
 
 def free_port() -> int:
@@ -266,40 +328,74 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise RehearsalError(
+                f"port {port} on 127.0.0.1 is in use: "
+                "choose another (REHEARSE_PORT=...) or leave it unset for a free one"
+            ) from None
+
+
+def last_line(log_file: Path) -> str:
+    lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started with ``start_new_session=True`` and everything in its group, by its id."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=SERVER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=SERVER_STOP_TIMEOUT)
+    else:  # the leader exited; make sure nothing it started lingers in its group
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 @contextmanager
-def moto_server(log_file: Path) -> Iterator[str]:
-    """A moto server on a free localhost port, stopped on exit; yields its endpoint URL."""
-    port = free_port()
+def rehearsal_server(log_file: Path, port: int | None = None, command: Sequence[str] | None = None) -> Iterator[str]:
+    """The rehearsal's moto server on ``port`` (a free one if None), stopped on exit; yields its endpoint URL.
+
+    ``command`` replaces the server command (its port appended), for tests of the failure paths.
+    """
+    if port is None:
+        port = free_port()
+    else:
+        check_port_free(port)
     # MOTO_ACCOUNT_ID would pin every request to one account, assumed roles included.
     env = {key: value for key, value in os.environ.items() if key != "MOTO_ACCOUNT_ID"}
-    with log_file.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    args = [*(command or [sys.executable, str(SERVER_SCRIPT), "-p"]), str(port)]
+    with log_file.open("wb") as log:
+        # Its own process group: stopped by its id, with anything it starts, whatever happens here.
+        server = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     endpoint = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
             if server.poll() is not None:
-                raise RehearsalError(f"moto server exited with code {server.returncode} (log: {log_file})")
+                raise RehearsalError(
+                    f"the rehearsal server exited with code {server.returncode}: {last_line(log_file)} "
+                    f"(log: {log_file})"
+                )
             try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):
+                with urllib.request.urlopen(f"{endpoint}{LEDGER_PATH}", timeout=2):
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
-                    raise RehearsalError(f"moto server not answering after {SERVER_START_TIMEOUT:.0f} s") from None
+                    raise RehearsalError(
+                        f"the rehearsal server is not answering after {SERVER_START_TIMEOUT:.0f} s (log: {log_file})"
+                    ) from None
                 time.sleep(0.2)
         yield endpoint
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_process_group(server)
 
 
 @dataclass(frozen=True)
@@ -354,6 +450,15 @@ class Moto:
             self._credentials[account] = credentials
         return self._credentials[account]
 
+    def in_account(self, service: str, account: str) -> Any:
+        return self.client(service, self.admin(account))
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """The placeholders and custom resources the server accepted (scripts/rehearsal_server.py)."""
+        with urllib.request.urlopen(f"{self.endpoint}{LEDGER_PATH}", timeout=10) as answer:
+            entries: list[dict[str, Any]] = json.loads(answer.read())
+        return entries
+
     def cli_env(self, credentials: Credentials, run_dir: Path) -> dict[str, str]:
         """The environment of a CDK CLI run: this account's keys, moto's endpoint, nothing from ~/.aws."""
         env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "CDK_"))}
@@ -394,84 +499,337 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], log_file: Path, timeout
     return time.perf_counter() - start
 
 
+# -- what exists in an account ------------------------------------------------------------------
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
+    items: list[Any] = []
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        items += page[key]
+    return items
+
+
+def _ecs_clusters(ecs: Any) -> list[str]:
+    """Active clusters: a deleted cluster stays listed, INACTIVE, for a while (on AWS and in moto)."""
+    arns = ecs.list_clusters()["clusterArns"]
+    clusters = ecs.describe_clusters(clusters=arns)["clusters"] if arns else []
+    return [cluster["clusterArn"] for cluster in clusters if cluster["status"] == "ACTIVE"]
+
+
+def _ecs_services(ecs: Any) -> list[str]:
+    return [arn for cluster in _ecs_clusters(ecs) for arn in ecs.list_services(cluster=cluster)["serviceArns"]]
+
+
+def _listeners(elb: Any) -> list[str]:
+    return [
+        listener["ListenerArn"]
+        for lb in elb.describe_load_balancers()["LoadBalancers"]
+        for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    ]
+
+
+# CloudFormation type -> (service, lister of the identifiers of what exists, as names, ids or ARNs).
+# The types whose resources can be listed; the others (routes, associations, inline policies) go with these.
+INVENTORY: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
+    "AWS::EC2::VPC": ("ec2", lambda c: [v["VpcId"] for v in c.describe_vpcs()["Vpcs"]]),
+    "AWS::EC2::Subnet": ("ec2", lambda c: [s["SubnetId"] for s in c.describe_subnets()["Subnets"]]),
+    "AWS::EC2::RouteTable": ("ec2", lambda c: [r["RouteTableId"] for r in c.describe_route_tables()["RouteTables"]]),
+    "AWS::EC2::InternetGateway": (
+        "ec2",
+        lambda c: [g["InternetGatewayId"] for g in c.describe_internet_gateways()["InternetGateways"]],
+    ),
+    "AWS::EC2::NatGateway": (
+        "ec2",
+        lambda c: [g["NatGatewayId"] for g in c.describe_nat_gateways()["NatGateways"] if g["State"] != "deleted"],
+    ),
+    "AWS::EC2::SecurityGroup": (
+        "ec2",
+        lambda c: [g["GroupId"] for g in c.describe_security_groups()["SecurityGroups"]],
+    ),
+    "AWS::EC2::VPCEndpoint": (
+        "ec2",
+        lambda c: [e["VpcEndpointId"] for e in c.describe_vpc_endpoints()["VpcEndpoints"] if e["State"] != "deleted"],
+    ),
+    "AWS::EC2::FlowLog": ("ec2", lambda c: [f["FlowLogId"] for f in c.describe_flow_logs()["FlowLogs"]]),
+    "AWS::IAM::Role": ("iam", lambda c: [r["RoleName"] for r in _pages(c, "list_roles", "Roles")]),
+    "AWS::IAM::ManagedPolicy": (
+        "iam",
+        lambda c: [p["Arn"] for p in _pages(c, "list_policies", "Policies", Scope="Local")],
+    ),
+    "AWS::IAM::OIDCProvider": (
+        "iam",
+        lambda c: [p["Arn"] for p in c.list_open_id_connect_providers()["OpenIDConnectProviderList"]],
+    ),
+    # Listed, not described: moto answers DescribeKey on a key created by CloudFormation with HTTP 500
+    # (docs/rehearsal.md); and it removes a deleted key at once instead of scheduling its deletion.
+    "AWS::KMS::Key": ("kms", lambda c: [k["KeyId"] for k in c.list_keys()["Keys"]]),
+    "AWS::KMS::Alias": (
+        "kms",
+        lambda c: [a["AliasName"] for a in c.list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")],
+    ),
+    "AWS::Lambda::Function": ("lambda", lambda c: [f["FunctionName"] for f in c.list_functions()["Functions"]]),
+    "AWS::Logs::LogGroup": ("logs", lambda c: [g["logGroupName"] for g in c.describe_log_groups()["logGroups"]]),
+    "AWS::ECS::Cluster": ("ecs", _ecs_clusters),
+    "AWS::ECS::Service": ("ecs", _ecs_services),
+    "AWS::ECS::TaskDefinition": ("ecs", lambda c: c.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": (
+        "elbv2",
+        lambda c: [lb["LoadBalancerArn"] for lb in c.describe_load_balancers()["LoadBalancers"]],
+    ),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": (
+        "elbv2",
+        lambda c: [tg["TargetGroupArn"] for tg in c.describe_target_groups()["TargetGroups"]],
+    ),
+    "AWS::ElasticLoadBalancingV2::Listener": ("elbv2", _listeners),
+    "AWS::Events::Rule": ("events", lambda c: [r["Name"] for r in c.list_rules()["Rules"]]),
+    "AWS::S3::Bucket": ("s3", lambda c: [b["Name"] for b in c.list_buckets()["Buckets"]]),
+    "AWS::SNS::Topic": ("sns", lambda c: [t["TopicArn"] for t in c.list_topics()["Topics"]]),
+    "AWS::ECR::Repository": (
+        "ecr",
+        lambda c: [r["repositoryName"] for r in c.describe_repositories()["repositories"]],
+    ),
+    "AWS::SSM::Parameter": ("ssm", lambda c: [p["Name"] for p in _pages(c, "describe_parameters", "Parameters")]),
+    "AWS::SecretsManager::Secret": ("secretsmanager", lambda c: [s["ARN"] for s in c.list_secrets()["SecretList"]]),
+    "AWS::CloudFormation::Stack": (
+        "cloudformation",
+        lambda c: [s["StackName"] for s in c.describe_stacks()["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"],
+    ),
+}
+
+
+Inventory = dict[str, set[str]]
+
+
+def inventory(moto: Moto, account: str) -> Inventory:
+    """Everything of the INVENTORY types that exists in ``account``."""
+    clients: dict[str, Any] = {}
+    found: Inventory = {}
+    for resource_type, (service, lister) in INVENTORY.items():
+        if service not in clients:
+            clients[service] = moto.in_account(service, account)
+        found[resource_type] = set(lister(clients[service]))
+    return found
+
+
+def leftovers(before: Inventory, after: Inventory) -> list[tuple[str, str]]:
+    """What exists after that did not exist before, as (type, identifier)."""
+    return sorted((t, i) for t, ids in after.items() for i in ids - before.get(t, set()))
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    logical_id: str
+    type: str
+    physical_id: str
+    kind: str  # "modelled", "placeholder" or "custom"
+    retained: bool
+
+
 @dataclass
-class Tally:
-    bootstrapped: int = 0
-    deployed: int = 0
-    skipped: int = 0
+class Run:
+    """The state of one rehearsal, shared by its phases."""
+
+    config: Config
+    assembly: Assembly
+    run_dir: Path
+    moto: Moto
+    steps: list[StackStep]
+    records: dict[str, StackRecord]
+    resources: dict[str, list[Resource]] = field(default_factory=dict)
+    baseline: dict[str, Inventory] = field(default_factory=dict)
     checks_passed: int = 0
-    checks_skipped: int = 0
 
 
-def rehearse(config: Config, assembly: Assembly, run_dir: Path, tally: Tally) -> None:
-    from moto.cloudformation.parsing import resource_class_from_type
-
-    # moto logs a warning for each type it does not model; the plan below says it once per stack.
-    logging.getLogger("moto").setLevel(logging.ERROR)
-
-    def modelled(resource_type: str) -> bool:
-        return resource_class_from_type(resource_type) is not None
-
-    steps = deploy_plan(config, assembly, modelled)
-    policy = execution_policy_document(DEPLOY_DOC.read_text())
-    names = Names(config)
-    tools = config.accounts.tools
-
-    with moto_server(run_dir / "moto.log") as endpoint:
-        say("server", endpoint, f"moto (log: {run_dir / 'moto.log'})")
-        moto = Moto(endpoint, config.region)
-
-        for bootstrap in bootstrap_plan(config):
-            admin = moto.admin(bootstrap.account)
-            moto.client("iam", admin).create_policy(PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=policy)
-            log = run_dir / f"bootstrap-{bootstrap.label}.log"
-            seconds = run_cli(bootstrap.cdk_args(assembly.path), moto.cli_env(admin, run_dir), log, BOOTSTRAP_TIMEOUT)
-            trust = f", trusts {bootstrap.trust}" if bootstrap.trust else ""
-            say("bootstrap", f"{bootstrap.label} {bootstrap.account}", f"ok{trust} ({seconds:.1f} s)")
-            tally.bootstrapped += 1
-
-        # Only the tools account's credentials from here on, as docs/deploy.md deploys.
-        tools_env = moto.cli_env(moto.admin(tools), run_dir)
-        for step in steps:
-            if step.skip is not None:
-                say("skip", f"{step.name} {step.account}", step.skip)
-                tally.skipped += 1
-                continue
-            seconds = run_cli(
-                step.cdk_args(assembly.path), tools_env, run_dir / f"deploy-{step.name}.log", DEPLOY_TIMEOUT
+def record_resources(run: Run, step: StackStep) -> list[Resource]:
+    """The stack's resources as moto lists them, each marked modelled, placeholder or custom."""
+    summaries = _pages(
+        run.moto.in_account("cloudformation", step.account),
+        "list_stack_resources",
+        "StackResourceSummaries",
+        StackName=step.name,
+    )
+    accepted = {
+        entry["logical_id"]: entry["kind"]
+        for entry in run.moto.ledger()
+        if entry["stack_name"] == step.name and entry["account"] == step.account and not entry["deleted"]
+    }
+    retained = run.assembly.retained(step.name)
+    template = run.assembly.templates[step.name]["Resources"]
+    resources = []
+    for summary in summaries:
+        logical = summary["LogicalResourceId"]
+        if logical not in template:  # moto lists a resource whose condition is false as an empty entry
+            continue
+        resources.append(
+            Resource(
+                logical_id=logical,
+                type=template[logical]["Type"],
+                physical_id=summary["PhysicalResourceId"],
+                kind=accepted.get(logical, "modelled"),
+                retained=logical in retained,
             )
-            say("deploy", f"{step.name} {step.account}", f"ok ({seconds:.1f} s)")
-            tally.deployed += 1
+        )
+    return resources
 
-        deployed = {step.name for step in steps if step.skip is None}
-        for subject, needs, check in wiring_checks(config, assembly, names, moto):
-            missing = [name for name in needs if name not in deployed]
-            if missing:
-                say("skip", subject, f"needs {missing[0]}, skipped above")
-                tally.checks_skipped += 1
-                continue
+
+def rehearse(
+    config: Config, assembly: Assembly, run_dir: Path, records: dict[str, StackRecord], port: int | None
+) -> str:
+    """Bootstrap, deploy, check, destroy, check again. Returns the closing remark: checks, retained resources."""
+    steps = deploy_plan(config, assembly)
+    records.update({step.name: StackRecord(step.name, step.account) for step in steps})
+    policy = execution_policy_document(DEPLOY_DOC.read_text())
+
+    with rehearsal_server(run_dir / "server.log", port) as endpoint:
+        say("server", endpoint, f"moto with the rehearsal's extensions (log: {run_dir / 'server.log'})")
+        run = Run(config, assembly, run_dir, Moto(endpoint, config.region), steps, records)
+        bootstrap(run, policy)
+        deploy(run)
+        for subject, check in wiring_checks(run):
             problem = check()
             if problem is not None:
                 raise RehearsalError(f"{subject}: {problem}")
             say("check", subject, "ok")
-            tally.checks_passed += 1
+            run.checks_passed += 1
+        destroy(run)
+        return f"{run.checks_passed} checks passed; {check_nothing_left(run)}"
 
 
-Check = tuple[str, list[str], Callable[[], str | None]]
+def bootstrap(run: Run, policy: str) -> None:
+    for step in bootstrap_plan(run.config):
+        admin = run.moto.admin(step.account)
+        run.moto.client("iam", admin).create_policy(PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=policy)
+        log = run.run_dir / f"bootstrap-{step.label}.log"
+        seconds = run_cli(
+            step.cdk_args(run.assembly.path), run.moto.cli_env(admin, run.run_dir), log, BOOTSTRAP_TIMEOUT
+        )
+        trust = f", trusts {step.trust}" if step.trust else ""
+        say("bootstrap", f"{step.label} {step.account}", f"ok{trust} ({seconds:.1f} s)")
+        # What a destroy must bring each account back to.
+        run.baseline[step.account] = inventory(run.moto, step.account)
 
 
-def wiring_checks(config: Config, assembly: Assembly, names: Names, moto: Moto) -> list[Check]:
-    """What the deployment must have wired, each with the stacks it needs."""
+def deploy(run: Run) -> None:
+    # Only the tools account's credentials from here on, as docs/deploy.md deploys.
+    tools_env = run.moto.cli_env(run.moto.admin(run.config.accounts.tools), run.run_dir)
+    for step in run.steps:
+        log = run.run_dir / f"deploy-{step.name}.log"
+        seconds = run_cli(step.deploy_args(run.assembly.path), tools_env, log, DEPLOY_TIMEOUT)
+        resources = record_resources(run, step)
+        run.resources[step.name] = resources
+        record = run.records[step.name]
+        record.deploy_seconds = seconds
+        record.modelled = sum(r.kind == "modelled" for r in resources)
+        record.placeholders = sum(r.kind == "placeholder" for r in resources)
+        record.custom = sum(r.kind == "custom" for r in resources)
+        accepted = (
+            f", {record.placeholders} placeholders, {record.custom} custom" if record.created > record.modelled else ""
+        )
+        say("deploy", f"{step.name} {step.account}", f"ok: {record.modelled} modelled{accepted} ({seconds:.1f} s)")
+
+
+def destroy(run: Run) -> None:
+    tools_env = run.moto.cli_env(run.moto.admin(run.config.accounts.tools), run.run_dir)
+    for step in reversed(run.steps):
+        record = run.records[step.name]
+        log = run.run_dir / f"destroy-{step.name}.log"
+        record.destroy_seconds = run_cli(step.destroy_args(run.assembly.path), tools_env, log, DEPLOY_TIMEOUT)
+        record.destroyed = True
+        record.problems = destroy_problems(run, step)
+        outcome = "clean" if not record.problems else "NOT CLEAN: " + "; ".join(record.problems)
+        say("destroy", f"{step.name} {step.account}", f"{outcome} ({record.destroy_seconds:.1f} s)")
+
+
+def destroy_problems(run: Run, step: StackStep) -> list[str]:
+    """What the destroy of one stack left that it should not have, or removed that the template retains."""
+    problems = []
+    existing = inventory(run.moto, step.account)
+    if step.name in existing["AWS::CloudFormation::Stack"]:
+        problems.append("the stack still exists")
+    for resource in run.resources[step.name]:
+        if resource.kind != "modelled" or resource.type not in INVENTORY:
+            continue
+        exists = any(same_resource(found, resource.physical_id) for found in existing[resource.type])
+        if exists and not resource.retained:
+            problems.append(f"{resource.type} {resource.logical_id} ({resource.physical_id}) left behind")
+        elif resource.retained and not exists:
+            problems.append(f"{resource.type} {resource.logical_id} has DeletionPolicy Retain but was deleted")
+    for entry in run.moto.ledger():
+        if entry["stack_name"] != step.name or entry["account"] != step.account:
+            continue
+        retained = entry["logical_id"] in run.assembly.retained(step.name)
+        if entry["deleted"] == retained:
+            problems.append(f"{entry['kind']} {entry['logical_id']} {'deleted' if retained else 'not deleted'}")
+    return problems
+
+
+def check_nothing_left(run: Run) -> str:
+    """Each account as it was after bootstrapping, apart from exactly the retained resources. Returns a remark."""
+    failures = [f"{record.name}: {'; '.join(record.problems)}" for record in run.records.values() if record.problems]
+    retained_left = 0
+    retained_placeholders = 0
+    for account in sorted(run.baseline):
+        expected = [
+            r
+            for name, resources in run.resources.items()
+            if run.assembly.accounts[name] == account
+            for r in resources
+            if r.retained
+        ]
+        retained_placeholders += sum(r.kind != "modelled" for r in expected)
+        left = leftovers(run.baseline[account], inventory(run.moto, account))
+        unexpected = [
+            (t, i)
+            for t, i in left
+            if not any(r.type == t and r.kind == "modelled" and same_resource(i, r.physical_id) for r in expected)
+        ]
+        missing = [
+            r
+            for r in expected
+            if r.kind == "modelled"
+            and r.type in INVENTORY
+            and not any(t == r.type and same_resource(i, r.physical_id) for t, i in left)
+        ]
+        for t, i in unexpected:
+            failures.append(f"{account}: {t} {i} left behind")
+        for r in missing:
+            failures.append(f"{account}: retained {r.type} {r.logical_id} is gone")
+        retained_left += len(left) - len(unexpected)
+        say("left", account, f"{len(left) - len(unexpected)} retained resources, {len(unexpected)} unexpected")
+    if failures:
+        raise RehearsalError(f"the destroy was not clean: {failures[0]} ({len(failures)} problems in all)")
+    return (
+        f"{retained_left} resources remain, exactly those the templates retain (DeletionPolicy Retain); "
+        f"{retained_placeholders} more retained ones were placeholders, never created"
+    )
+
+
+Check = tuple[str, Callable[[], str | None]]
+
+
+def wiring_checks(run: Run) -> list[Check]:
+    """What the deployment must have created and wired in each account."""
+    config, assembly, moto = run.config, run.assembly, run.moto
+    names = Names(config)
     tools = config.accounts.tools
     checks: list[Check] = []
 
+    def physical(stack: str, resource_type: str) -> list[str]:
+        return sorted(r.physical_id for r in run.resources[stack] if r.type == resource_type)
+
+    def kind(stack: str, resource_type: str) -> set[str]:
+        return {r.kind for r in run.resources[stack] if r.type == resource_type}
+
     def bootstrap_trusts_tools(account: str) -> str | None:
         role = assembly.deploy_roles[next(n for n, a in assembly.accounts.items() if a == account)].split("/")[-1]
-        document = moto.client("iam", moto.admin(account)).get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+        document = moto.in_account("iam", account).get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
         return None if tools in trusted_accounts(document) else f"{role} does not trust {tools}"
 
     def bootstrap_execution_policy(account: str) -> str | None:
-        stack = moto.client("cloudformation", moto.admin(account)).describe_stacks(StackName="CDKToolkit")["Stacks"][0]
+        stack = moto.in_account("cloudformation", account).describe_stacks(StackName="CDKToolkit")["Stacks"][0]
         given = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
         policy = f"arn:aws:iam::{account}:policy/{EXECUTION_POLICY_NAME}"
         # A CommaDelimitedList parameter; moto echoes it as the text of a Python list.
@@ -480,109 +838,209 @@ def wiring_checks(config: Config, assembly: Assembly, names: Names, moto: Moto) 
 
     def stack_in_its_account(name: str) -> str | None:
         account = assembly.accounts[name]
-        cloudformation = moto.client("cloudformation", moto.admin(account))
-        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        stack = moto.in_account("cloudformation", account).describe_stacks(StackName=name)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":
             return f"{name} is {stack['StackStatus']}"
         if stack.get("RoleARN") != assembly.execution_roles[name]:
             return f"{name} ran as {stack.get('RoleARN')}, not {assembly.execution_roles[name]}"
+        if bool(stack.get("EnableTerminationProtection")) != assembly.termination_protection[name]:
+            return f"{name} termination protection is {stack.get('EnableTerminationProtection')}, not as synthesized"
         if account != tools:
             deploy_role = assembly.deploy_roles[name].split("/")[-1]
-            role = moto.client("iam", moto.admin(account)).get_role(RoleName=deploy_role)["Role"]
+            role = moto.in_account("iam", account).get_role(RoleName=deploy_role)["Role"]
             if not role.get("RoleLastUsed", {}).get("LastUsedDate"):
                 return f"{deploy_role} was never assumed"
-            tools_stacks = moto.client("cloudformation", moto.admin(tools)).list_stacks()["StackSummaries"]
+            tools_stacks = moto.in_account("cloudformation", tools).list_stacks()["StackSummaries"]
             if any(summary["StackName"] == name for summary in tools_stacks):
                 return f"{name} also exists in the tools account {tools}"
         return None
 
     def deploy_role_trusts_pipeline(account: str) -> str | None:
-        role = moto.client("iam", moto.admin(account)).get_role(RoleName=names.deploy_role)["Role"]
+        role = moto.in_account("iam", account).get_role(RoleName=names.deploy_role)["Role"]
         pipeline = names.role_arn(tools, names.pipeline_role)
         trusted = trusted_accounts(role["AssumeRolePolicyDocument"])
         return None if trusted == {pipeline} else f"{names.deploy_role} trusts {sorted(trusted)}, not only {pipeline}"
 
     def role_exists(account: str, role_name: str) -> Callable[[], str | None]:
         def check() -> str | None:
-            roles = moto.client("iam", moto.admin(account)).list_roles()["Roles"]
+            roles = _pages(moto.in_account("iam", account), "list_roles", "Roles")
             return None if any(r["RoleName"] == role_name for r in roles) else f"no role {role_name} in {account}"
 
         return check
 
+    def oidc_provider() -> str | None:
+        stack = "Tools-GithubOidc"
+        if kind(stack, "AWS::IAM::OIDCProvider") != {"modelled"}:
+            # Not kept by moto: the ledger shows the template declared it; nothing to look at.
+            return None if physical(stack, "AWS::IAM::OIDCProvider") else "no OIDC provider in the stack"
+        urls = [
+            moto.in_account("iam", tools).get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["Url"]
+            for arn in physical(stack, "AWS::IAM::OIDCProvider")
+        ]
+        return None if urls else "no OIDC provider"
+
     def ecr_repository() -> str | None:
-        ecr = moto.client("ecr", moto.admin(tools))
+        ecr = moto.in_account("ecr", tools)
         repositories = ecr.describe_repositories(repositoryNames=[names.ecr_repository])["repositories"]
         return None if repositories[0]["imageTagMutability"] == "IMMUTABLE" else "the repository's tags are mutable"
 
     def artifact_bucket() -> str | None:
-        buckets = moto.client("s3", moto.admin(tools)).list_buckets()["Buckets"]
+        buckets = moto.in_account("s3", tools).list_buckets()["Buckets"]
         return None if any(b["Name"] == names.artifact_bucket for b in buckets) else "no artifact bucket"
 
-    def vpc(name: str, account: str, cidr: str) -> Callable[[], str | None]:
-        def check() -> str | None:
-            vpcs = moto.client("ec2", moto.admin(account)).describe_vpcs(
-                Filters=[{"Name": "tag:aws:cloudformation:stack-name", "Values": [name]}]
-            )["Vpcs"]
-            found = sorted(v["CidrBlock"] for v in vpcs)
-            return None if found == [cidr] else f"VPCs of {name} in {account}: {found}, expected [{cidr}]"
+    def vpc(name: str, account: str, cidr: str) -> str | None:
+        vpcs = moto.in_account("ec2", account).describe_vpcs(
+            Filters=[{"Name": "tag:aws:cloudformation:stack-name", "Values": [name]}]
+        )["Vpcs"]
+        found = sorted(v["CidrBlock"] for v in vpcs)
+        return None if found == [cidr] else f"VPCs of {name} in {account}: {found}, expected [{cidr}]"
 
-        return check
+    def vpc_endpoints(name: str, account: str) -> str | None:
+        template = assembly.templates[name]["Resources"]
+        expected = sorted(
+            (
+                literal(template[logical]["Properties"]["ServiceName"], config.region) or "?",
+                template[logical]["Properties"].get("VpcEndpointType", "Gateway"),
+            )
+            for logical in assembly.logical_ids(name, "AWS::EC2::VPCEndpoint")
+        )
+        (vpc_id,) = physical(name, "AWS::EC2::VPC")
+        endpoints = moto.in_account("ec2", account).describe_vpc_endpoints(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+        )["VpcEndpoints"]
+        found = sorted((e["ServiceName"], e["VpcEndpointType"]) for e in endpoints)
+        return None if found == expected else f"endpoints of {vpc_id}: {found}, expected {expected}"
 
-    for bootstrap in bootstrap_plan(config):
-        account = bootstrap.account
-        checks.append((f"CDKToolkit {account} execution policy", [], partial(bootstrap_execution_policy, account)))
-        if bootstrap.trust is not None:
-            checks.append((f"CDKToolkit {account} trusts tools", [], partial(bootstrap_trusts_tools, account)))
+    def no_nat_gateway(account: str) -> str | None:
+        gateways = INVENTORY["AWS::EC2::NatGateway"][1](moto.in_account("ec2", account))
+        return None if not gateways else f"NAT gateways {gateways} in {account}"
+
+    def declared(stack: str, resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(logical id, physical id, template properties) of each resource of that type in the stack."""
+        template = assembly.templates[stack]["Resources"]
+        return [
+            (r.logical_id, r.physical_id, template[r.logical_id].get("Properties", {}))
+            for r in run.resources[stack]
+            if r.type == resource_type
+        ]
+
+    def ecs_service(name: str, account: str) -> str | None:
+        ecs = moto.in_account("ecs", account)
+        clusters = physical(name, "AWS::ECS::Cluster")
+        services = declared(name, "AWS::ECS::Service")
+        if not clusters or not services:
+            return f"{len(clusters)} clusters and {len(services)} services in {name}"
+        for logical, arn, wanted in services:
+            found = [s for c in clusters for s in ecs.describe_services(cluster=c, services=[arn])["services"]]
+            if [s["status"] for s in found] != ["ACTIVE"]:
+                return f"service {logical} is not active in a cluster of {name}"
+            # moto keeps the desired count; it drops the launch type and the deployment controller (docs/rehearsal.md).
+            count, expected = found[0].get("desiredCount"), wanted.get("DesiredCount")
+            if count != expected:
+                return f"service {logical} has desired count {count}, the template says {expected}"
+        return None
+
+    def load_balancer(name: str, account: str) -> str | None:
+        elb = moto.in_account("elbv2", account)
+        balancers = declared(name, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+        groups = declared(name, "AWS::ElasticLoadBalancingV2::TargetGroup")
+        if not balancers or len(groups) < 2:
+            return f"{len(balancers)} load balancers and {len(groups)} target groups in {name}: blue/green needs two"
+        for logical, arn, wanted in balancers:
+            (lb,) = elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+            expected = (wanted.get("Type", "application"), wanted.get("Scheme", "internet-facing"))
+            if (lb["Type"], lb["Scheme"]) != expected:
+                return f"{logical} is {lb['Type']}/{lb['Scheme']}, the template says {'/'.join(expected)}"
+        for logical, arn, wanted in groups:
+            (group,) = elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+            found = (group.get("Port"), group.get("TargetType"))
+            expected_group = (wanted.get("Port"), wanted.get("TargetType", "instance"))
+            if found != expected_group:
+                return f"{logical} has (port, target type) {found}, the template says {expected_group}"
+        return None
+
+    for step in bootstrap_plan(config):
+        account = step.account
+        checks.append((f"CDKToolkit {account} execution policy", partial(bootstrap_execution_policy, account)))
+        if step.trust is not None:
+            checks.append((f"CDKToolkit {account} trusts tools", partial(bootstrap_trusts_tools, account)))
     for name in stack_names(config):
-        checks.append((f"{name} in {assembly.accounts[name]}", [name], partial(stack_in_its_account, name)))
+        checks.append((f"{name} in {assembly.accounts[name]}", partial(stack_in_its_account, name)))
     for role in config.oidc.roles:
-        checks.append((f"role {role.name} in {tools}", ["Tools-GithubOidc"], role_exists(tools, role.name)))
-    checks.append(
-        (f"role {names.pipeline_role} in {tools}", ["Tools-PipelineRole"], role_exists(tools, names.pipeline_role))
-    )
-    checks.append((f"ECR {names.ecr_repository} in {tools}", ["Tools-Pipeline"], ecr_repository))
-    checks.append((f"bucket {names.artifact_bucket}", ["Tools-Pipeline"], artifact_bucket))
+        checks.append((f"role {role.name} in {tools}", role_exists(tools, role.name)))
+    oidc_kept = kind("Tools-GithubOidc", "AWS::IAM::OIDCProvider") == {"modelled"}
+    checks.append((f"OIDC provider in {tools}{'' if oidc_kept else ' (placeholder)'}", oidc_provider))
+    checks.append((f"role {names.pipeline_role} in {tools}", role_exists(tools, names.pipeline_role)))
+    checks.append((f"ECR {names.ecr_repository} immutable", ecr_repository))
+    checks.append((f"bucket {names.artifact_bucket}", artifact_bucket))
     for environment in config.environments:
         account = environment.account
-        deploy_role_stack, network_stack = f"{environment.title}-DeployRole", f"{environment.title}-Network"
-        checks.append(
-            (f"{names.deploy_role} {account} trust", [deploy_role_stack], partial(deploy_role_trusts_pipeline, account))
-        )
-        checks.append(
-            (
-                f"VPC {environment.vpc_cidr} in {account}",
-                [network_stack],
-                vpc(network_stack, account, environment.vpc_cidr),
-            )
-        )
+        network, service = f"{environment.title}-Network", f"{environment.title}-Service"
+        checks += [
+            (f"{names.deploy_role} {account} trust", partial(deploy_role_trusts_pipeline, account)),
+            (f"VPC {environment.vpc_cidr} in {account}", partial(vpc, network, account, environment.vpc_cidr)),
+            (f"{network} VPC endpoints", partial(vpc_endpoints, network, account)),
+            (f"no NAT gateway in {account}", partial(no_nat_gateway, account)),
+            (f"{service} ECS cluster and service", partial(ecs_service, service, account)),
+            (f"{service} ALB and target groups", partial(load_balancer, service, account)),
+        ]
     return checks
 
 
+class Terminated(Exception):
+    """SIGTERM: unwind like Ctrl-C, so that the server is stopped."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--config", default="config/sandbox.toml", help="configuration file (default: %(default)s)")
     parser.add_argument("--assembly", default="cdk.out", help="synthesized cloud assembly (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=None, help="localhost port for the moto server (default: a free one)"
+    )
     args = parser.parse_args(argv)
+    if args.port is not None and not 0 < args.port < 65536:
+        print(f"rehearse: FAILED: --port {args.port}: expected a port number between 1 and 65535", file=sys.stderr)
+        return 1
     if shutil.which("cdk") is None:
         print("rehearse: FAILED: the CDK CLI is not on PATH (run through `make rehearse`)", file=sys.stderr)
         return 1
 
+    signal.signal(signal.SIGTERM, _on_sigterm)
     start = time.perf_counter()
-    tally = Tally()
+    records: dict[str, StackRecord] = {}
     run_dir = Path(tempfile.mkdtemp(prefix="rehearse-"))
+
+    def fail(reason: str, code: int) -> int:
+        """One line on stderr; the logs are kept if there are any, and named unless the reason names one."""
+        if any(run_dir.iterdir()):
+            if str(run_dir) not in reason:
+                reason += f" (logs: {run_dir})"
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        print(f"rehearse: FAILED after {time.perf_counter() - start:.0f} s: {reason}", file=sys.stderr)
+        return code
+
     try:
         config = load_config(args.config)
-        rehearse(config, Assembly.read((ROOT / args.assembly).resolve()), run_dir, tally)
+        remark = rehearse(config, Assembly.read((ROOT / args.assembly).resolve()), run_dir, records, args.port)
+    except KeyboardInterrupt:
+        return fail("interrupted; the server is stopped", 130)
+    except Terminated:
+        return fail("terminated; the server is stopped", 143)
     except Exception as error:  # one line, whatever failed: the logs in run_dir have the rest
-        reason = str(error) if isinstance(error, RehearsalError) else f"{type(error).__name__}: {error}"
-        print(f"rehearse: FAILED after {time.perf_counter() - start:.0f} s: {reason}", file=sys.stderr)
-        print(f"rehearse: logs kept in {run_dir}", file=sys.stderr)
-        return 1
+        if any(r.deploy_seconds is not None for r in records.values()):
+            print(summary_table(list(records.values())), flush=True)
+        reason = str(error) if isinstance(error, (RehearsalError, ConfigError)) else f"{type(error).__name__}: {error}"
+        return fail(next((line.strip() for line in reason.splitlines() if line.strip()), type(error).__name__), 1)
     shutil.rmtree(run_dir, ignore_errors=True)
+    print(summary_table(list(records.values())))
     print(
-        f"rehearse: ok: {tally.bootstrapped} accounts bootstrapped, {tally.deployed} stacks deployed, "
-        f"{tally.skipped} skipped (moto), {tally.checks_passed} checks passed, {tally.checks_skipped} skipped, "
-        f"in {time.perf_counter() - start:.0f} s"
+        f"rehearse: ok: {len(records)} stacks deployed and destroyed; {remark}; in {time.perf_counter() - start:.0f} s"
     )
     return 0
 

@@ -1,19 +1,29 @@
-"""The offline deploy rehearsal's plan (scripts/rehearse.py): everything that needs no moto server.
+"""The offline deploy rehearsal (scripts/rehearse.py): its plan, its summary, and its failure paths.
 
-`make rehearse` runs the rehearsal itself; it is not part of `make test`.
+`make rehearse` runs the rehearsal itself; `make test` does not install moto. The tests here that
+need moto (the server's extensions, a rehearsal stopped by SIGTERM) skip with the reason when it is
+not installed; everything else runs everywhere.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from config import Config
+from scripts import rehearse
 from scripts.rehearse import (
     DEPLOY_DOC,
     EXECUTION_POLICY_NAME,
@@ -21,40 +31,27 @@ from scripts.rehearse import (
     Credentials,
     Moto,
     RehearsalError,
+    StackRecord,
     bootstrap_plan,
     deploy_plan,
     execution_policy_document,
-    moto_blocker,
+    leftovers,
+    literal,
+    rehearsal_server,
+    same_resource,
+    summary_table,
     trusted_accounts,
 )
 from stacks.delivery_app import stack_names
 from tests.support import ROOT, SynthesizedApp
 
-# What the pinned moto's CloudFormation does not model among the app's resource types
-# (moto.cloudformation.parsing.resource_class_from_type returns None for these).
-NOT_MODELLED_BY_MOTO = {
-    "AWS::CloudWatch::Alarm",
-    "AWS::CodeBuild::Project",
-    "AWS::CodeBuild::ReportGroup",
-    "AWS::CodeDeploy::Application",
-    "AWS::CodeDeploy::DeploymentGroup",
-    "AWS::CodePipeline::Pipeline",
-    "AWS::EC2::SecurityGroupEgress",
-    "AWS::IAM::OIDCProvider",
-    "AWS::S3::BucketPolicy",
-    "AWS::SNS::Subscription",
-    "AWS::SNS::TopicPolicy",
-    "AWS::SecretsManager::Secret",
-}
-
-
-def modelled_by_moto(resource_type: str) -> bool:
-    return resource_type not in NOT_MODELLED_BY_MOTO
-
 
 @pytest.fixture(scope="module")
 def assembly(synthesized: SynthesizedApp) -> Assembly:
     return Assembly.read(Path(synthesized.assembly.directory))
+
+
+# -- the plan -----------------------------------------------------------------------------------
 
 
 def test_bootstrap_starts_with_the_tools_account_which_trusts_nobody(config: Config) -> None:
@@ -81,8 +78,8 @@ def test_bootstrap_arguments_follow_docs_deploy(config: Config) -> None:
 def test_deploy_arguments_deploy_one_stack_directly_without_talking_to_the_internet(
     config: Config, assembly: Assembly
 ) -> None:
-    step = deploy_plan(config, assembly, modelled_by_moto)[0]
-    args = step.cdk_args(Path("cdk.out"))
+    step = deploy_plan(config, assembly)[0]
+    args = step.deploy_args(Path("cdk.out"))
     assert args[:3] == ["cdk", "deploy", "Tools-GithubOidc"]
     assert args[args.index("--app") + 1] == "cdk.out"
     # Dependencies are the plan's business; notices and telemetry would leave localhost.
@@ -95,78 +92,21 @@ def test_deploy_arguments_deploy_one_stack_directly_without_talking_to_the_inter
     } <= set(args)
 
 
+def test_destroy_arguments_destroy_one_stack_without_a_prompt(config: Config, assembly: Assembly) -> None:
+    step = deploy_plan(config, assembly)[-1]
+    args = step.destroy_args(Path("cdk.out"))
+    assert args[:3] == ["cdk", "destroy", step.name]
+    assert {"--exclusively", "--force", "--no-notices", "--no-version-reporting"} <= set(args)
+
+
 def test_every_stack_is_planned_in_the_documented_order_in_its_own_account(config: Config, assembly: Assembly) -> None:
-    plan = deploy_plan(config, assembly, modelled_by_moto)
+    plan = deploy_plan(config, assembly)
     assert [step.name for step in plan] == stack_names(config)
     accounts = {step.name: step.account for step in plan}
     assert accounts["Tools-Pipeline"] == config.accounts.tools
     for environment in config.environments:
-        assert accounts[f"{environment.title}-DeployRole"] == environment.account
-
-
-def test_moto_deploys_the_oidc_pipeline_role_and_deploy_role_stacks_and_skips_the_rest_with_its_reason(
-    config: Config, assembly: Assembly
-) -> None:
-    plan = {step.name: step.skip for step in deploy_plan(config, assembly, modelled_by_moto)}
-    deployed = sorted(name for name, skip in plan.items() if skip is None)
-    assert deployed == sorted(
-        ["Tools-GithubOidc", "Tools-PipelineRole", *(f"{e.title}-DeployRole" for e in config.environments)]
-    )
-    assert plan["Tools-Pipeline"] == (
-        "moto does not model AWS::CodeBuild::Project, AWS::CodeBuild::ReportGroup, "
-        "whose attributes the template reads with Fn::GetAtt"
-    )
-    for environment in config.environments:
-        assert "Custom::VpcRestrictDefaultSG in Docker" in str(plan[f"{environment.title}-Network"])
-        assert plan[f"{environment.title}-Service"] == (
-            f"moto does not resolve Fn::GetStackOutput (reads outputs of {environment.title}-Network)"
-        )
-
-
-def test_network_and_service_stacks_stay_skipped_even_if_moto_modelled_every_type(
-    config: Config, assembly: Assembly
-) -> None:
-    plan = {step.name: step.skip for step in deploy_plan(config, assembly, lambda _: True)}
-    assert plan["Tools-Pipeline"] is None
-    assert all(plan[f"{e.title}-Network"] and plan[f"{e.title}-Service"] for e in config.environments)
-
-
-def bucket(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"Type": "AWS::S3::Bucket", "Properties": extra or {}}
-
-
-@pytest.mark.parametrize(
-    ("resources", "blocker"),
-    [
-        ({"B": bucket()}, None),
-        # A Ref to a type moto does not model resolves to nothing, but does not stop the stack.
-        ({"P": {"Type": "AWS::CodeBuild::Project"}, "B": bucket({"Tags": [{"Value": {"Ref": "P"}}]})}, None),
-        (
-            {"P": {"Type": "AWS::CodeBuild::Project"}, "B": bucket({"Name": {"Fn::GetAtt": ["P", "Arn"]}})},
-            "moto does not model AWS::CodeBuild::Project, whose attributes the template reads with Fn::GetAtt",
-        ),
-        (
-            {"P": {"Type": "AWS::CodeBuild::Project"}, "B": bucket({"Name": {"Fn::GetAtt": "P.Arn"}})},
-            "moto does not model AWS::CodeBuild::Project, whose attributes the template reads with Fn::GetAtt",
-        ),
-        (
-            {"P": {"Type": "AWS::CodeBuild::Project"}, "B": bucket({"Name": {"Fn::Sub": "x-${P.Arn}"}})},
-            "moto does not model AWS::CodeBuild::Project, whose attributes the template reads with Fn::GetAtt",
-        ),
-        (
-            {"C": {"Type": "AWS::CloudFormation::CustomResource", "Properties": {"ServiceToken": "arn"}}},
-            "moto runs the Lambda function behind AWS::CloudFormation::CustomResource in Docker and waits for "
-            "its answer; the rehearsal runs without Docker",
-        ),
-        (
-            {"B": bucket({"Name": {"Fn::GetStackOutput": {"StackName": "Net", "Region": "r", "OutputName": "O"}}})},
-            "moto does not resolve Fn::GetStackOutput (reads outputs of Net)",
-        ),
-    ],
-    ids=["plain", "ref-to-unmodelled", "getatt-list", "getatt-string", "sub", "custom-resource", "stack-output"],
-)
-def test_moto_blocker(resources: dict[str, Any], blocker: str | None) -> None:
-    assert moto_blocker({"Resources": resources}, modelled_by_moto) == blocker
+        for kind in ("DeployRole", "Network", "Service"):
+            assert accounts[f"{environment.title}-{kind}"] == environment.account
 
 
 def test_an_assembly_synthesized_from_another_configuration_is_refused(config: Config, assembly: Assembly) -> None:
@@ -178,7 +118,7 @@ def test_an_assembly_synthesized_from_another_configuration_is_refused(config: C
         assembly.execution_roles,
     )
     with pytest.raises(RehearsalError, match=r"run `make synth` with the same CONFIG$"):
-        deploy_plan(config, partial, modelled_by_moto)
+        deploy_plan(config, partial)
     moved = Assembly(
         assembly.path,
         assembly.accounts | {"Dev-Network": "999999999999"},
@@ -187,7 +127,33 @@ def test_an_assembly_synthesized_from_another_configuration_is_refused(config: C
         assembly.execution_roles,
     )
     with pytest.raises(RehearsalError, match=r"^Dev-Network is synthesized for account 999999999999"):
-        deploy_plan(config, moved, modelled_by_moto)
+        deploy_plan(config, moved)
+
+
+def test_the_assembly_reads_termination_protection_from_the_manifest(config: Config, assembly: Assembly) -> None:
+    manifest = json.loads((assembly.path / "manifest.json").read_text())
+    for name in stack_names(config):
+        expected = bool(manifest["artifacts"][name]["properties"].get("terminationProtection", False))
+        assert assembly.termination_protection[name] is expected
+
+
+def test_retained_resources_are_those_with_a_retain_deletion_policy(tmp_path: Path) -> None:
+    template = {
+        "Resources": {
+            "Kept": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+            "KeptUnlessCreationFails": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "RetainExceptOnCreate"},
+            "Deleted": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Delete"},
+            "DeletedByDefault": {"Type": "AWS::S3::Bucket"},
+        }
+    }
+    stack = Assembly(tmp_path, {"S": "1"}, {"S": template}, {}, {})
+    assert stack.retained("S") == {"Kept", "KeptUnlessCreationFails"}
+    assert stack.logical_ids("S", "AWS::S3::Bucket") == [
+        "Deleted",
+        "DeletedByDefault",
+        "Kept",
+        "KeptUnlessCreationFails",
+    ]
 
 
 def test_the_execution_policy_is_the_one_docs_deploy_tells_operators_to_create() -> None:
@@ -212,6 +178,72 @@ def test_trusted_accounts_reads_assume_role_principals_only() -> None:
     assert trusted_accounts(policy) == {"111111111111", "222222222222", "arn:aws:iam::3:role/p"}
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("com.amazonaws.eu-west-1.logs", "com.amazonaws.eu-west-1.logs"),
+        ({"Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".s3"]]}, "com.amazonaws.eu-west-1.s3"),
+        ({"Fn::Join": [".", ["a", {"Ref": "AWS::URLSuffix"}]]}, "a.amazonaws.com"),
+        ({"Fn::Join": ["", ["a", {"Ref": "Parameter"}]]}, None),
+        ({"Fn::GetAtt": ["Vpc", "CidrBlock"]}, None),
+    ],
+    ids=["string", "join-region", "join-url-suffix", "join-unknown", "get-att"],
+)
+def test_literal_resolves_only_what_needs_no_deployment(value: Any, expected: str | None) -> None:
+    assert literal(value, "eu-west-1") == expected
+
+
+@pytest.mark.parametrize(
+    ("found", "physical_id", "same"),
+    [
+        ("vpc-1", "vpc-1", True),
+        ("arn:aws:ecs:eu-west-1:1:cluster/web", "web", True),
+        ("web", "arn:aws:ecs:eu-west-1:1:cluster/web", True),
+        ("arn:aws:sns:eu-west-1:1:topic", "topic", True),
+        ("arn:aws:ecs:eu-west-1:1:cluster/web-2", "web", False),
+        ("vpc-12", "vpc-1", False),
+    ],
+)
+def test_same_resource_matches_names_ids_and_arns(found: str, physical_id: str, same: bool) -> None:
+    assert same_resource(found, physical_id) is same
+
+
+def test_leftovers_are_what_exists_after_and_did_not_before() -> None:
+    before = {"AWS::S3::Bucket": {"cdk-assets"}, "AWS::IAM::Role": {"cdk-deploy"}}
+    after = {"AWS::S3::Bucket": {"cdk-assets", "artifacts"}, "AWS::IAM::Role": set(), "AWS::KMS::Key": {"k1"}}
+    assert leftovers(before, after) == [("AWS::KMS::Key", "k1"), ("AWS::S3::Bucket", "artifacts")]
+
+
+def test_the_summary_table_has_one_row_per_stack_and_the_totals() -> None:
+    records = [
+        StackRecord(
+            "Tools-Pipeline", "111111111111", modelled=26, placeholders=8, deploy_seconds=1.24, destroy_seconds=1.2
+        ),
+        StackRecord("Dev-Network", "222222222222", modelled=32, custom=1, deploy_seconds=1.0, destroy_seconds=0.96),
+        StackRecord("Dev-Service", "222222222222", modelled=27, placeholders=11, deploy_seconds=1.1),
+    ]
+    records[0].destroyed = records[1].destroyed = True
+    records[1].problems = ["AWS::EC2::VPC Vpc left behind"]
+    lines = summary_table(records).splitlines()
+    assert lines[0].split() == [
+        "stack",
+        "account",
+        "resources",
+        "modelled",
+        "placeholder",
+        "custom",
+        "deploy",
+        "destroy",
+        "clean",
+    ]
+    assert [line.split() for line in lines[2:5]] == [
+        ["Tools-Pipeline", "111111111111", "34", "26", "8", "0", "1.2", "s", "1.2", "s", "yes"],
+        ["Dev-Network", "222222222222", "33", "32", "0", "1", "1.0", "s", "1.0", "s", "no"],
+        ["Dev-Service", "222222222222", "38", "27", "11", "0", "1.1", "s", "-", "-"],
+    ]
+    assert lines[6].split() == ["total", "105", "85", "19", "1", "3.3", "s", "2.2", "s", "1/3"]
+
+
 def test_the_cli_talks_to_moto_only_with_the_given_account_and_no_local_profile(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -226,16 +258,32 @@ def test_the_cli_talks_to_moto_only_with_the_given_account_and_no_local_profile(
     assert env["CDK_DISABLE_CLI_TELEMETRY"] == "true"
 
 
-def test_only_make_rehearse_installs_moto() -> None:
-    def dry_run(target: str) -> str:
-        return subprocess.run(
-            ["make", "--dry-run", "--always-make", target], cwd=ROOT, capture_output=True, text=True, timeout=60
-        ).stdout
+# -- make, CI and pins --------------------------------------------------------------------------
 
-    assert "requirements-rehearse.txt" not in dry_run("synth") + dry_run("test")
-    planned = dry_run("rehearse")
+
+def make_dry_run(*args: str) -> str:
+    return subprocess.run(
+        ["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    ).stdout
+
+
+def test_only_make_rehearse_installs_moto() -> None:
+    assert "requirements-rehearse.txt" not in make_dry_run("synth") + make_dry_run("test")
+    planned = make_dry_run("rehearse")
     assert "-r requirements-rehearse.txt" in planned
     assert "scripts/rehearse.py" in planned
+
+
+def test_rehearse_port_passes_the_port_and_its_absence_picks_a_free_one() -> None:
+    assert "scripts/rehearse.py --config config/sandbox.toml --assembly cdk.out --port 45123" in make_dry_run(
+        "rehearse", "REHEARSE_PORT=45123"
+    )
+    assert "--port" not in make_dry_run("rehearse")
+
+
+def test_ci_runs_the_rehearsal_first_so_that_the_tests_that_need_moto_run_too() -> None:
+    commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert commands.index("make rehearse") < commands.index("make test")
 
 
 def test_rehearsal_requirements_are_pinned_and_agree_with_the_dev_pins() -> None:
@@ -247,16 +295,607 @@ def test_rehearsal_requirements_are_pinned_and_agree_with_the_dev_pins() -> None
 
     text = (ROOT / "requirements-rehearse.txt").read_text()
     assert "-r requirements-dev.txt" in text
-    assert "moto[server]==" in text
-    rehearse, dev, runtime = pins("requirements-rehearse.txt"), pins("requirements-dev.txt"), pins("requirements.txt")
-    assert not set(rehearse) & (set(dev) | set(runtime)), "pinned twice"
+    rehearse_pins, dev, runtime = (
+        pins("requirements-rehearse.txt"),
+        pins("requirements-dev.txt"),
+        pins("requirements.txt"),
+    )
+    assert not set(rehearse_pins) & (set(dev) | set(runtime)), "pinned twice"
 
 
-def test_the_table_of_unmodelled_types_matches_the_pinned_moto(assembly: Assembly) -> None:
-    """Runs where `make rehearse` has installed moto; elsewhere it is skipped."""
-    parsing = pytest.importorskip("moto.cloudformation.parsing")
+def test_the_server_extensions_are_written_for_the_pinned_moto() -> None:
+    from scripts.rehearsal_server import MOTO_VERSION
+
+    assert f"moto[server]=={MOTO_VERSION}\n" in (ROOT / "requirements-rehearse.txt").read_text()
+
+
+# -- bad input: one line, non-zero exit, no server left running ---------------------------------
+
+
+def pid_gone(pid: int, within: float = 10.0) -> bool:
+    """Whether process ``pid`` has ended (or is a zombie waiting for init), polling up to ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+FAKE_SERVER = """
+import http.server, os, subprocess, sys, time
+port = int(sys.argv[-1])
+with open(sys.argv[1], "w") as f:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    f.write(f"{os.getpid()} {child.pid}")
+class Answer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"[]")
+    def log_message(self, *args):
+        pass
+if os.environ.get("FAKE_SERVER_SILENT"):
+    time.sleep(120)
+http.server.HTTPServer(("127.0.0.1", port), Answer).serve_forever()
+"""
+
+
+@pytest.fixture
+def fake_server(tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
+    """A stand-in server command that answers every GET, starts a child, and writes both pids."""
+    script = tmp_path / "fake_server.py"
+    script.write_text(FAKE_SERVER)
+    pids = tmp_path / "pids"
+    yield [sys.executable, str(script), str(pids)], pids
+
+
+def started_pids(pids: Path) -> list[int]:
+    return [int(pid) for pid in pids.read_text().split()]
+
+
+def test_the_server_and_what_it_started_are_stopped_after_the_rehearsal(
+    fake_server: tuple[list[str], Path], tmp_path: Path
+) -> None:
+    command, pids = fake_server
+    with rehearsal_server(tmp_path / "server.log", command=command) as endpoint:
+        assert endpoint.startswith("http://localhost:")
+        server, child = started_pids(pids)
+        assert not pid_gone(server, within=0.1)
+    assert pid_gone(server)
+    assert pid_gone(child)
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, rehearse.Terminated, RehearsalError])
+def test_the_server_is_stopped_on_ctrl_c_sigterm_and_failure(
+    fake_server: tuple[list[str], Path], tmp_path: Path, interruption: type[BaseException]
+) -> None:
+    command, pids = fake_server
+    with pytest.raises(interruption), rehearsal_server(tmp_path / "server.log", command=command):
+        raise interruption()
+    assert all(pid_gone(pid) for pid in started_pids(pids))
+
+
+def test_a_server_that_exits_at_start_gives_its_last_line(tmp_path: Path) -> None:
+    command = [sys.executable, "-c", "import sys; print('starting'); print('boom: no such thing'); sys.exit(3)"]
+    with pytest.raises(RehearsalError) as failure, rehearsal_server(tmp_path / "server.log", command=command):
+        pass
+    assert str(failure.value) == (
+        f"the rehearsal server exited with code 3: boom: no such thing (log: {tmp_path / 'server.log'})"
+    )
+
+
+def test_a_server_that_never_answers_is_stopped_after_the_start_timeout(
+    fake_server: tuple[list[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command, pids = fake_server
+    monkeypatch.setenv("FAKE_SERVER_SILENT", "1")
+    monkeypatch.setattr(rehearse, "SERVER_START_TIMEOUT", 1.0)
+    silent = rehearsal_server(tmp_path / "server.log", command=command)
+    with pytest.raises(RehearsalError, match=r"^the rehearsal server is not answering after 1 s \(log: "), silent:
+        pass
+    assert all(pid_gone(pid) for pid in started_pids(pids))
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield int(taken.getsockname()[1])
+
+
+def test_a_port_in_use_is_refused_before_anything_starts(busy_port: int, tmp_path: Path) -> None:
+    never = [sys.executable, "-c", "raise SystemExit('must not start')"]
+    with pytest.raises(RehearsalError) as failure, rehearsal_server(tmp_path / "server.log", busy_port, command=never):
+        pass
+    assert str(failure.value) == (
+        f"port {busy_port} on 127.0.0.1 is in use: choose another (REHEARSE_PORT=...) or leave it unset for a free one"
+    )
+    assert not (tmp_path / "server.log").exists()
+
+
+@pytest.fixture
+def fake_cdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `cdk` on PATH that must not be reached: main() fails before any CLI run in these tests."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cdk = bin_dir / "cdk"
+    cdk.write_text("#!/bin/sh\necho 'cdk must not run here' >&2\nexit 9\n")
+    cdk.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_main_without_the_cdk_cli_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert rehearse.main([]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "rehearse: FAILED: the CDK CLI is not on PATH (run through `make rehearse`)\n"
+    assert captured.out == ""
+
+
+@pytest.mark.usefixtures("fake_cdk")
+def test_main_with_a_port_in_use_says_so_in_one_line(
+    busy_port: int, assembly: Assembly, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert rehearse.main(["--assembly", str(assembly.path), "--port", str(busy_port)]) == 1
+    assert re.fullmatch(
+        rf"rehearse: FAILED after \d+ s: port {busy_port} on 127\.0\.0\.1 is in use: choose another "
+        r"\(REHEARSE_PORT=\.\.\.\) or leave it unset for a free one\n",
+        capsys.readouterr().err,
+    )
+
+
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_main_refuses_a_port_out_of_range(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert rehearse.main(["--port", port]) == 1
+    assert capsys.readouterr().err == (f"rehearse: FAILED: --port {port}: expected a port number between 1 and 65535\n")
+
+
+@pytest.mark.usefixtures("fake_cdk")
+def test_main_without_a_synthesized_assembly_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert rehearse.main(["--assembly", str(tmp_path / "nothing")]) == 1
+    assert re.fullmatch(
+        rf"rehearse: FAILED after \d+ s: {re.escape(str(tmp_path / 'nothing' / 'manifest.json'))} not found: "
+        r"run `make synth` first\n",
+        capsys.readouterr().err,
+    )
+
+
+@pytest.mark.usefixtures("fake_cdk")
+def test_main_with_a_bad_configuration_says_so_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert rehearse.main(["--config", str(tmp_path / "missing.toml")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("rehearse: FAILED after ")
+    assert "missing.toml" in error
+    assert error.count("\n") == 1
+
+
+@pytest.mark.usefixtures("fake_cdk")
+@pytest.mark.parametrize(
+    ("stop", "code", "word"), [(KeyboardInterrupt, 130, "interrupted"), (rehearse.Terminated, 143, "terminated")]
+)
+def test_main_reports_ctrl_c_and_sigterm_in_one_line(
+    stop: type[BaseException],
+    code: int,
+    word: str,
+    assembly: Assembly,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def interrupted(*args: Any) -> str:
+        raise stop()
+
+    monkeypatch.setattr(rehearse, "rehearse", interrupted)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert rehearse.main(["--assembly", str(assembly.path)]) == code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert re.fullmatch(rf"rehearse: FAILED after \d+ s: {word}; the server is stopped\n", capsys.readouterr().err)
+
+
+def test_sigterm_unwinds_like_ctrl_c() -> None:
+    with pytest.raises(rehearse.Terminated):
+        rehearse._on_sigterm(signal.SIGTERM, None)
+
+
+# -- the server's version guard (no moto needed) ------------------------------------------------
+
+
+def test_the_extensions_refuse_another_moto_version_in_one_line() -> None:
+    from scripts.rehearsal_server import MOTO_VERSION, ExtensionError, check_moto_version
+
+    check_moto_version(MOTO_VERSION)
+    with pytest.raises(ExtensionError) as failure:
+        check_moto_version("5.2.6")
+    assert str(failure.value) == (
+        f"moto 5.2.6 is installed, the rehearsal's CloudFormation extensions are written for moto {MOTO_VERSION} "
+        "(requirements-rehearse.txt): reinstall the pin or review the extensions"
+    )
+    assert "\n" not in str(failure.value)
+
+
+def test_the_extensions_say_when_moto_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from scripts import rehearsal_server
+
+    def not_installed(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(rehearsal_server.metadata, "version", not_installed)
+    with pytest.raises(rehearsal_server.ExtensionError, match=r"^moto is not installed: `make rehearse` installs"):
+        rehearsal_server.check_moto_version()
+
+
+def test_placeholder_arns_are_well_formed() -> None:
+    from scripts.rehearsal_server import placeholder_arn
+
+    assert placeholder_arn("AWS::CodeBuild::Project", "eu-west-1", "111111111111", "Tools-Pipeline-Build-ABC") == (
+        "arn:aws:codebuild:eu-west-1:111111111111:project/Tools-Pipeline-Build-ABC"
+    )
+
+
+# -- with moto installed (`make rehearse` installs it): the server and its extensions ------------
+
+NO_MOTO = "moto is not installed (only `make rehearse` installs requirements-rehearse.txt)"
+
+
+@pytest.fixture
+def moto_cloudformation(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto in-process with the rehearsal's extensions, and a boto3 session against it."""
+    pytest.importorskip("moto", reason=NO_MOTO)
+    import boto3
+    from moto import mock_aws
+
+    from scripts import rehearsal_server
+
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    rehearsal_server.install()
+    rehearsal_server.LEDGER.clear()
+    with mock_aws():
+        yield boto3.session.Session(region_name="eu-west-1")
+
+
+def create(session: Any, name: str, resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:
+    template: dict[str, Any] = {"Resources": resources}
+    if outputs:
+        template["Outputs"] = outputs
+    session.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+    return str(session.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+
+
+def parameter(name: str, value: Any) -> dict[str, Any]:
+    """A carrier for a resolved value: moto's SSM parameter keeps it as given."""
+    return {"Type": "AWS::SSM::Parameter", "Properties": {"Name": name, "Type": "String", "Value": value}}
+
+
+def parameter_value(session: Any, stack: str, logical_id: str) -> str:
+    name = session.client("cloudformation").describe_stack_resource(StackName=stack, LogicalResourceId=logical_id)[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+    return str(session.client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
+
+
+def ledger_of(stack: str) -> list[dict[str, Any]]:
+    from scripts.rehearsal_server import LEDGER
+
+    return [entry.__dict__ for entry in LEDGER.entries() if entry.stack_name == stack]
+
+
+def test_get_stack_output_reads_the_named_stack_in_the_same_account_and_region(moto_cloudformation: Any) -> None:
+    session = moto_cloudformation
+    outputs = {"VpcId": {"Value": "vpc-0123"}}
+    assert create(session, "Net", {"P": parameter("/net/p", "x")}, outputs) == "CREATE_COMPLETE"
+    reads = {"Fn::GetStackOutput": {"StackName": "Net", "OutputName": "VpcId", "Region": {"Ref": "AWS::Region"}}}
+    assert create(session, "App", {"Reads": parameter("/app/reads", reads)}) == "CREATE_COMPLETE"
+    assert parameter_value(session, "App", "Reads") == "vpc-0123"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"StackName": "Net", "OutputName": "Nope", "Region": "eu-west-1"}, "stack Net has no output Nope"),
+        (
+            {"StackName": "Gone", "OutputName": "VpcId", "Region": "eu-west-1"},
+            "stack Gone does not exist in 123456789012/eu-west-1",
+        ),
+        (
+            {"StackName": "Net", "OutputName": "VpcId", "Region": "eu-west-2"},
+            "stack Net does not exist in 123456789012/eu-west-2",
+        ),
+    ],
+    ids=["missing-output", "missing-stack", "other-region"],
+)
+def test_get_stack_output_fails_the_stack_like_cloudformation(
+    moto_cloudformation: Any, arguments: dict[str, str], message: str
+) -> None:
+    from botocore.exceptions import ClientError
+
+    session = moto_cloudformation
+    create(session, "Net", {"P": parameter("/net/p", "x")}, {"VpcId": {"Value": "vpc-0123"}})
+    with pytest.raises(ClientError, match=re.escape(f"Template error: Fn::GetStackOutput: {message}")):
+        create(session, "App", {"Reads": parameter("/app/reads", {"Fn::GetStackOutput": arguments})})
+
+
+def test_an_unmodelled_type_is_a_recorded_placeholder_with_a_well_formed_arn(moto_cloudformation: Any) -> None:
+    session = moto_cloudformation
+    resources = {
+        "Build": {"Type": "AWS::CodeBuild::Project", "Properties": {"Name": "b"}},
+        "Reports": {"Type": "AWS::CodeBuild::ReportGroup", "DeletionPolicy": "Retain", "Properties": {}},
+        "BuildArn": parameter("/pipe/build-arn", {"Fn::GetAtt": ["Build", "Arn"]}),
+    }
+    assert create(session, "Pipe", resources) == "CREATE_COMPLETE"
+    entries = {e["logical_id"]: e for e in ledger_of("Pipe")}
+    assert {(e["type"], e["kind"]) for e in entries.values()} == {
+        ("AWS::CodeBuild::Project", "placeholder"),
+        ("AWS::CodeBuild::ReportGroup", "placeholder"),
+    }
+    build_id = entries["Build"]["physical_id"]
+    assert build_id.startswith("Pipe-Build-")
+    assert (
+        parameter_value(session, "Pipe", "BuildArn") == f"arn:aws:codebuild:eu-west-1:123456789012:project/{build_id}"
+    )
+    session.client("cloudformation").delete_stack(StackName="Pipe")
+    deleted = {e["logical_id"]: e["deleted"] for e in ledger_of("Pipe")}
+    assert deleted == {"Build": True, "Reports": False}  # DeletionPolicy Retain is kept
+
+
+@pytest.mark.parametrize("custom_type", ["Custom::VpcRestrictDefaultSG", "AWS::CloudFormation::CustomResource"])
+def test_a_custom_resource_is_answered_without_running_its_function(moto_cloudformation: Any, custom_type: str) -> None:
+    session = moto_cloudformation
+    role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    function = session.client("lambda").create_function(
+        FunctionName="provider",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": b"not even a zip: never run"},
+    )["FunctionArn"]
+    resources = {"Restrict": {"Type": custom_type, "Properties": {"ServiceToken": function}}}
+    assert create(session, "Net", resources) == "CREATE_COMPLETE"
+    (entry,) = ledger_of("Net")
+    assert (entry["logical_id"], entry["type"], entry["kind"]) == ("Restrict", custom_type, "custom")
+    session.client("cloudformation").delete_stack(StackName="Net")
+    assert [e["deleted"] for e in ledger_of("Net")] == [True]
+
+
+def test_a_custom_resource_without_its_provider_function_fails(moto_cloudformation: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    token = "arn:aws:lambda:eu-west-1:123456789012:function:missing"
+    with pytest.raises(ClientError, match="missing"):
+        create(moto_cloudformation, "Net", {"R": {"Type": "Custom::X", "Properties": {"ServiceToken": token}}})
+
+
+NETWORK_AND_SERVICE: dict[str, Any] = {
+    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+    "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24"}},
+    "Table": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+    "Association": {
+        "Type": "AWS::EC2::SubnetRouteTableAssociation",
+        "Properties": {"RouteTableId": {"Ref": "Table"}, "SubnetId": {"Ref": "Subnet"}},
+    },
+    "Gateway": {"Type": "AWS::EC2::InternetGateway"},
+    "Attachment": {
+        "Type": "AWS::EC2::VPCGatewayAttachment",
+        "Properties": {"VpcId": {"Ref": "Vpc"}, "InternetGatewayId": {"Ref": "Gateway"}},
+    },
+    "S3Endpoint": {
+        "Type": "AWS::EC2::VPCEndpoint",
+        "Properties": {
+            "VpcId": {"Ref": "Vpc"},
+            "ServiceName": "com.amazonaws.eu-west-1.s3",
+            "VpcEndpointType": "Gateway",
+            "RouteTableIds": [{"Ref": "Table"}],
+        },
+    },
+    "Blue": {
+        "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "Properties": {"Port": 8080, "Protocol": "HTTP", "TargetType": "ip", "VpcId": {"Ref": "Vpc"}},
+    },
+    "BlueName": parameter("/net/blue-name", {"Fn::GetAtt": ["Blue", "TargetGroupFullName"]}),
+    "Cluster": {"Type": "AWS::ECS::Cluster"},
+    "Policy": {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            }
+        },
+    },
+}
+
+
+def test_target_group_attributes_resolve(moto_cloudformation: Any) -> None:
+    session = moto_cloudformation
+    assert create(session, "Net", NETWORK_AND_SERVICE) == "CREATE_COMPLETE"
+    arn = session.client("cloudformation").describe_stack_resource(StackName="Net", LogicalResourceId="Blue")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+    assert parameter_value(session, "Net", "BlueName") == arn.split(":")[-1]
+    assert parameter_value(session, "Net", "BlueName").startswith("targetgroup/")
+
+
+def test_deleting_the_stack_deletes_what_moto_alone_would_leave(moto_cloudformation: Any) -> None:
+    session = moto_cloudformation
+    ec2, ecs, elbv2, iam = (session.client(s) for s in ("ec2", "ecs", "elbv2", "iam"))
+    before_vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    assert create(session, "Net", NETWORK_AND_SERVICE) == "CREATE_COMPLETE"
+    session.client("cloudformation").delete_stack(StackName="Net")
+    assert {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]} == before_vpcs
+    assert [e for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"] != "deleted"] == []
+    assert ec2.describe_internet_gateways()["InternetGateways"] == []
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+    clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
+    assert {c["status"] for c in clusters} <= {"INACTIVE"}
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+
+
+def test_the_server_refuses_a_port_in_use_in_one_line(busy_port: int) -> None:
+    pytest.importorskip("moto", reason=NO_MOTO)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "rehearsal_server.py"), "-p", str(busy_port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr == f"rehearsal server: cannot listen on 127.0.0.1:{busy_port}: Address already in use\n"
+
+
+def test_every_type_the_pinned_moto_does_not_model_is_named_in_docs_rehearsal(assembly: Assembly) -> None:
+    parsing = pytest.importorskip("moto.cloudformation.parsing", reason=NO_MOTO)
     types = {
         resource["Type"] for template in assembly.templates.values() for resource in template["Resources"].values()
     }
-    unmodelled = {t for t in types if not t.startswith("Custom::") and parsing.resource_class_from_type(t) is None}
-    assert unmodelled == NOT_MODELLED_BY_MOTO
+    unmodelled = {t for t in types if not t.startswith("Custom::") and t not in parsing.get_model_map()}
+    doc = (ROOT / "docs" / "rehearsal.md").read_text()
+    assert unmodelled
+    assert sorted(t for t in unmodelled if f"`{t}`" not in doc) == []
+
+
+def test_sigterm_during_a_rehearsal_stops_its_server_and_says_so_in_one_line(assembly: Assembly) -> None:
+    pytest.importorskip("moto", reason=NO_MOTO)
+    if shutil.which("cdk") is None:
+        pytest.skip("the CDK CLI is not on PATH (make test puts node_modules/.bin there)")
+    rehearsal = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "rehearse.py"), "--assembly", str(assembly.path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert rehearsal.stdout is not None
+        first = rehearsal.stdout.readline()  # printed once the server answers
+        port = int(re.search(r"http://localhost:(\d+)", first).group(1))  # type: ignore[union-attr]
+        rehearsal.send_signal(signal.SIGTERM)
+        _, errors = rehearsal.communicate(timeout=60)
+    finally:
+        if rehearsal.poll() is None:
+            rehearsal.kill()
+            rehearsal.wait()
+    assert rehearsal.returncode == 143
+    assert re.fullmatch(r"rehearse: FAILED after \d+ s: terminated; the server is stopped \(logs: \S+\)\n", errors)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server still answers"
+
+
+# -- the destroy checks, against a recorded account (no server) ---------------------------------
+
+
+def destroyed_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config, after: dict[str, set[str]]
+) -> rehearse.Run:
+    """A run whose stack 'S' in account 1 created a VPC and a retained bucket; the account now holds ``after``."""
+    template = {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC"},
+            "Logs": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "DeletionPolicy": "Retain"},
+        }
+    }
+    assembly = Assembly(tmp_path, {"S": "111111111111"}, {"S": template}, {}, {})
+    run = rehearse.Run(config, assembly, tmp_path, Moto("http://localhost:1", "eu-west-1"), [], {})
+    run.records["S"] = StackRecord("S", "111111111111", destroyed=True)
+    run.resources["S"] = [
+        rehearse.Resource("Vpc", "AWS::EC2::VPC", "vpc-1", "modelled", retained=False),
+        rehearse.Resource("Logs", "AWS::S3::Bucket", "s-logs", "modelled", retained=True),
+        rehearse.Resource("Alarm", "AWS::CloudWatch::Alarm", "S-Alarm-X", "placeholder", retained=True),
+    ]
+    run.baseline["111111111111"] = {"AWS::EC2::VPC": {"vpc-default"}, "AWS::S3::Bucket": {"cdk-assets"}}
+    monkeypatch.setattr(rehearse, "inventory", lambda moto, account: after)
+    return run
+
+
+def test_a_destroy_that_leaves_exactly_the_retained_resources_is_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
+    after = {"AWS::EC2::VPC": {"vpc-default"}, "AWS::S3::Bucket": {"cdk-assets", "s-logs"}}
+    run = destroyed_run(tmp_path, monkeypatch, config, after)
+    assert rehearse.check_nothing_left(run) == (
+        "1 resources remain, exactly those the templates retain (DeletionPolicy Retain); "
+        "1 more retained ones were placeholders, never created"
+    )
+
+
+@pytest.mark.parametrize(
+    ("after", "first_problem"),
+    [
+        (
+            {"AWS::EC2::VPC": {"vpc-default", "vpc-1"}, "AWS::S3::Bucket": {"cdk-assets", "s-logs"}},
+            "111111111111: AWS::EC2::VPC vpc-1 left behind",
+        ),
+        (
+            {"AWS::EC2::VPC": {"vpc-default"}, "AWS::S3::Bucket": {"cdk-assets", "s-logs"}, "AWS::KMS::Key": {"k"}},
+            "111111111111: AWS::KMS::Key k left behind",
+        ),
+        (
+            {"AWS::EC2::VPC": {"vpc-default"}, "AWS::S3::Bucket": {"cdk-assets"}},
+            "111111111111: retained AWS::S3::Bucket Logs is gone",
+        ),
+    ],
+    ids=["stack-resource-left", "foreign-resource-left", "retained-resource-gone"],
+)
+def test_anything_else_left_or_a_retained_resource_gone_fails_the_rehearsal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Config, after: dict[str, set[str]], first_problem: str
+) -> None:
+    run = destroyed_run(tmp_path, monkeypatch, config, after)
+    with pytest.raises(RehearsalError) as failure:
+        rehearse.check_nothing_left(run)
+    assert str(failure.value) == f"the destroy was not clean: {first_problem} (1 problems in all)"
+
+
+@pytest.mark.parametrize(
+    ("after", "ledger_deleted", "problems"),
+    [
+        ({"AWS::S3::Bucket": {"s-logs"}}, {"Alarm": False, "Build": True}, []),
+        (
+            {"AWS::S3::Bucket": {"s-logs"}, "AWS::CloudFormation::Stack": {"S"}},
+            {"Alarm": False, "Build": True},
+            ["the stack still exists"],
+        ),
+        (
+            {"AWS::S3::Bucket": set(), "AWS::EC2::VPC": {"vpc-1"}},
+            {"Alarm": False, "Build": True},
+            [
+                "AWS::EC2::VPC Vpc (vpc-1) left behind",
+                "AWS::S3::Bucket Logs has DeletionPolicy Retain but was deleted",
+            ],
+        ),
+        (
+            {"AWS::S3::Bucket": {"s-logs"}},
+            {"Alarm": True, "Build": False},
+            ["placeholder Alarm deleted", "placeholder Build not deleted"],
+        ),
+    ],
+    ids=["clean", "stack-left", "resource-left-and-retained-gone", "placeholders-wrong"],
+)
+def test_each_stack_destroy_is_checked_against_its_own_resources(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config: Config,
+    after: dict[str, set[str]],
+    ledger_deleted: dict[str, bool],
+    problems: list[str],
+) -> None:
+    full_after = {"AWS::CloudFormation::Stack": set(), "AWS::EC2::VPC": set()} | after
+    run = destroyed_run(tmp_path, monkeypatch, config, full_after)
+    run.resources["S"].append(rehearse.Resource("Build", "AWS::CodeBuild::Project", "S-Build-X", "placeholder", False))
+    ledger = [
+        {"stack_name": "S", "account": "111111111111", "logical_id": logical, "kind": "placeholder", "deleted": deleted}
+        for logical, deleted in ledger_deleted.items()
+    ]
+    monkeypatch.setattr(run.moto, "ledger", lambda: ledger)
+    assert rehearse.destroy_problems(run, rehearse.StackStep("S", "111111111111")) == problems

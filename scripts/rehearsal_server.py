@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""The rehearsal's moto server: the pinned moto, with five narrow extensions to its CloudFormation.
+
+``python scripts/rehearsal_server.py -p PORT`` serves moto on 127.0.0.1:PORT, as
+``python -m moto.server`` does, after extending moto's CloudFormation emulation so that every stack
+of the app deploys without changing a template (docs/rehearsal.md explains each one):
+
+1. ``Fn::GetStackOutput`` {StackName, OutputName, Region[, RoleArn]} resolves to the output of the
+   named stack in the same account (or in the account of RoleArn) and region, and fails the stack,
+   as CloudFormation does, when the stack or the output does not exist.
+2. A resource type moto does not model is accepted as a *placeholder*: its Ref is a generated
+   physical id, each of its attributes a well-formed ARN built from it. Nothing is created.
+3. A custom resource (``Custom::*``, ``AWS::CloudFormation::CustomResource``) is answered at once
+   with SUCCESS and no data, without running its Lambda function (moto would run it in Docker):
+   the handler itself is not rehearsed.
+
+Two smaller ones fill gaps in moto's models of types it does create:
+
+4. ``Fn::GetAtt`` on a target group (TargetGroupFullName, TargetGroupName), which moto's
+   FakeTargetGroup does not answer;
+5. deleting, when their stack is deleted, what moto creates from a template but never deletes
+   (ECS services, clusters and task definitions, target groups, VPC endpoints, route tables and
+   their associations, internet gateways and their attachments, flow logs, managed policies);
+   each does what CloudFormation does (a service is deleted with force, a task definition
+   deregistered, a gateway detached).
+
+Placeholders and custom resources are recorded in a ledger, served as JSON on ``GET /rehearsal/ledger``,
+so that the rehearsal can say, per stack, what was modelled and what was only accepted.
+
+The extensions are written against one moto version (``MOTO_VERSION``, the pin of
+requirements-rehearse.txt); any other version stops the server with one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import Any
+
+MOTO_VERSION = "5.2.5"
+LEDGER_PATH = "/rehearsal/ledger"
+PLACEHOLDER = "placeholder"
+CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
+CUSTOM = "custom"
+
+
+@dataclass
+class Entry:
+    """One resource that moto accepted without modelling it."""
+
+    account: str
+    region: str
+    stack_id: str
+    stack_name: str
+    logical_id: str
+    type: str
+    kind: str  # PLACEHOLDER or CUSTOM
+    physical_id: str
+    deleted: bool = False
+
+
+class Ledger:
+    """Placeholders and custom resources, in creation order; safe across the server's threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[Entry] = []
+
+    def add(self, entry: Entry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def mark_deleted(self, stack_id: str, logical_id: str) -> None:
+        with self._lock:
+            for entry in self._entries:
+                if entry.stack_id == stack_id and entry.logical_id == logical_id:
+                    entry.deleted = True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def entries(self) -> list[Entry]:
+        with self._lock:
+            return [Entry(**asdict(entry)) for entry in self._entries]
+
+    def as_json(self) -> bytes:
+        return json.dumps([asdict(entry) for entry in self.entries()]).encode()
+
+
+LEDGER = Ledger()
+
+
+class ExtensionError(Exception):
+    """The installed moto is not the one the extensions were written for."""
+
+
+def check_moto_version(installed: str | None = None) -> None:
+    """Raise unless the installed moto is exactly ``MOTO_VERSION``."""
+    if installed is None:
+        try:
+            installed = metadata.version("moto")
+        except metadata.PackageNotFoundError:
+            raise ExtensionError("moto is not installed: `make rehearse` installs requirements-rehearse.txt") from None
+    if installed != MOTO_VERSION:
+        raise ExtensionError(
+            f"moto {installed} is installed, the rehearsal's CloudFormation extensions are written for "
+            f"moto {MOTO_VERSION} (requirements-rehearse.txt): reinstall the pin or review the extensions"
+        )
+
+
+def placeholder_arn(resource_type: str, region: str, account: str, physical_id: str) -> str:
+    """A well-formed ARN for an unmodelled resource: AWS::CodeBuild::Project -> arn:aws:codebuild:…:project/<id>."""
+    _, service, kind = resource_type.split("::")
+    return f"arn:aws:{service.lower()}:{region}:{account}:{kind.lower()}/{physical_id}"
+
+
+def moto_module(name: str) -> Any:
+    """A module of the pinned moto, untyped: the extensions patch its internals on purpose."""
+    return importlib.import_module(f"moto.{name}")
+
+
+_installed = False
+
+
+def install() -> None:
+    """Apply the five extensions to moto (once per process)."""
+    global _installed
+    if _installed:
+        return
+    check_moto_version()
+
+    parsing = moto_module("cloudformation.parsing")
+    CustomModel = moto_module("cloudformation.custom_model").CustomModel
+    ValidationError = moto_module("cloudformation.exceptions").ValidationError
+    UnformattedGetAttTemplateException = moto_module("cloudformation.exceptions").UnformattedGetAttTemplateException
+    cloudformation_backends = moto_module("cloudformation.models").cloudformation_backends
+    CloudFormationModel = moto_module("core.common_models").CloudFormationModel
+    mock_random = moto_module("moto_api._internal").mock_random
+
+    def stack_name_of(stack_id: str, account: str, region: str) -> str:
+        return str(cloudformation_backends[account][region].get_stack(stack_id).name)
+
+    # -- 1. Fn::GetStackOutput ------------------------------------------------------------------
+
+    def get_stack_output(arguments: Any, resources_map: Any) -> str:
+        arguments = original_clean_json(arguments, resources_map)
+        if not isinstance(arguments, dict) or not {"StackName", "OutputName", "Region"} <= set(arguments):
+            raise ValidationError(
+                message=f"Template error: Fn::GetStackOutput needs StackName, OutputName and Region, got {arguments}"
+            )
+        account = resources_map._account_id
+        if arguments.get("RoleArn"):
+            account = str(arguments["RoleArn"]).split(":")[4]
+        name, output, region = arguments["StackName"], arguments["OutputName"], arguments["Region"]
+        backend = cloudformation_backends[account][region]
+        stack = next((s for s in backend.stacks.values() if s.name == name), None)
+        if stack is None:
+            raise ValidationError(
+                message=f"Template error: Fn::GetStackOutput: stack {name} does not exist in {account}/{region}"
+            )
+        values = {o["OutputKey"]: o["OutputValue"] for o in stack.outputs or []}
+        if output not in values:
+            raise ValidationError(message=f"Template error: Fn::GetStackOutput: stack {name} has no output {output}")
+        return str(values[output])
+
+    original_clean_json: Callable[[Any, Any], Any] = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetStackOutput" in resource_json:
+            return get_stack_output(resource_json["Fn::GetStackOutput"], resources_map)
+        return original_clean_json(resource_json, resources_map)
+
+    # -- 2. placeholders for the types moto does not model ---------------------------------------
+
+    class Placeholder(CloudFormationModel):  # type: ignore[valid-type,misc]
+        """A resource of a type moto does not model: accepted, given ids, created nowhere."""
+
+        # moto files every model under the service named by its module (moto.<service>....).
+        __module__ = "moto.cloudformation.rehearsal"
+
+        def __init__(self, entry: Entry) -> None:
+            self.entry = entry
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.entry.physical_id
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "?"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return True
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return placeholder_arn(self.entry.type, self.entry.region, self.entry.account, self.entry.physical_id)
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> Placeholder:
+            entry = Entry(
+                account=account_id,
+                region=region_name,
+                stack_id=kwargs["StackId"],
+                stack_name=stack_name_of(kwargs["StackId"], account_id, region_name),
+                logical_id=kwargs["LogicalId"],
+                type=kwargs["ResourceType"],
+                kind=PLACEHOLDER,
+                physical_id=resource_name,
+            )
+            LEDGER.add(entry)
+            return cls(entry)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            LEDGER.mark_deleted(self.entry.stack_id, self.entry.logical_id)
+
+    original_resource_class_from_type: Callable[[str], Any] = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type in parsing.NULL_MODELS:  # wait conditions: moto's own no-op, kept
+            return None
+        if resource_type == CUSTOM_RESOURCE_TYPE:  # the long form of Custom::*, which moto does not know
+            return CustomModel
+        if resource_type.startswith("Custom::") or resource_type in parsing.get_model_map():
+            return original_resource_class_from_type(resource_type)
+        return Placeholder
+
+    # -- 3. custom resources answered without their Lambda function ------------------------------
+
+    def create_custom_resource(
+        cls: type[Any],
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        get_lambda_backend = moto_module("awslambda.utils").get_backend
+
+        service_token = cloudformation_json["Properties"]["ServiceToken"]
+        try:  # the provider must exist, as CloudFormation invokes it
+            get_lambda_backend(account_id, region_name).get_function(service_token)
+        except Exception:
+            raise ValidationError(
+                message=f"Custom resource {kwargs['LogicalId']}: ServiceToken {service_token} names no Lambda function"
+            ) from None
+        custom = CustomModel(region_name, str(mock_random.uuid4()), kwargs["LogicalId"], resource_name)
+        cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"]).add_custom_resource(custom)
+        custom.set_data({})  # SUCCESS, no Data: what the rehearsal's answer means is in docs/rehearsal.md
+        custom.rehearsal_stack_id = kwargs["StackId"]
+        LEDGER.add(
+            Entry(
+                account=account_id,
+                region=region_name,
+                stack_id=kwargs["StackId"],
+                stack_name=stack_name_of(kwargs["StackId"], account_id, region_name),
+                logical_id=kwargs["LogicalId"],
+                type=kwargs["ResourceType"],
+                kind=CUSTOM,
+                physical_id=resource_name,
+            )
+        )
+        return custom
+
+    def delete_custom_resource(self: Any, account_id: str, region_name: str) -> None:
+        LEDGER.mark_deleted(self.rehearsal_stack_id, self.logical_id)
+
+    # -- 4. the target group attributes moto's model does not answer ------------------------------
+
+    FakeTargetGroup = moto_module("elbv2.models").FakeTargetGroup
+
+    def target_group_attribute(self: Any, attribute_name: str) -> Any:
+        attributes = {
+            "TargetGroupArn": self.arn,
+            "TargetGroupName": self.name,
+            "TargetGroupFullName": self.arn.split(":")[-1],  # targetgroup/<name>/<id>, as in CloudWatch dimensions
+            "LoadBalancerArns": list(self.load_balancer_arns),
+        }
+        if attribute_name not in attributes:
+            raise UnformattedGetAttTemplateException()
+        return attributes[attribute_name]
+
+    if hasattr(FakeTargetGroup, "get_cfn_attribute"):
+        raise ExtensionError("moto's FakeTargetGroup answers Fn::GetAtt itself now: drop extension 4")
+    FakeTargetGroup.get_cfn_attribute = target_group_attribute
+
+    # -- 5. stack deletion of the modelled types moto never deletes --------------------------------
+
+    DependencyViolationError = moto_module("ec2.exceptions").DependencyViolationError
+    ec2_backends = moto_module("ec2.models").ec2_backends
+    ecs_models, iam_models = moto_module("ecs.models"), moto_module("iam.models")
+    ecs_backends, iam_backends = ecs_models.ecs_backends, iam_models.iam_backends
+    elbv2_backends = moto_module("elbv2.models").elbv2_backends
+
+    def ec2(account_id: str, region_name: str) -> Any:
+        return ec2_backends[account_id][region_name]
+
+    def ecs(account_id: str, region_name: str) -> Any:
+        return ecs_backends[account_id][region_name]
+
+    def delete_route_table(self: Any, account_id: str, region_name: str) -> None:
+        # CloudFormation deletes a gateway endpoint before the route tables it names (they are its
+        # dependencies); moto's deletion ignores dependencies, and its endpoint deletion fails on a
+        # route table that is gone. So a table still named by a live endpoint waits for the next pass.
+        backend = ec2(account_id, region_name)
+        users = [
+            e.id
+            for e in backend.vpc_end_points.values()
+            if e.state != "deleted" and self.id in (e.route_table_ids or [])
+        ]
+        if users:
+            raise DependencyViolationError(f"route table {self.id} is still used by {', '.join(users)}")
+        backend.delete_route_table(self.id)
+
+    # Each does what CloudFormation does on stack deletion. moto retries a deletion that fails
+    # (a route table still used, a cluster with a service) after the others, as CloudFormation
+    # orders them by dependency. Routes and security group rules go with their table or group.
+    deletions: dict[Any, Callable[[Any, str, str], Any]] = {
+        ecs_models.Service: lambda self, a, r: ecs(a, r).delete_service(self.cluster_name, self.name, force=True),
+        ecs_models.Cluster: lambda self, a, r: ecs(a, r).delete_cluster(self.arn),
+        ecs_models.TaskDefinition: lambda self, a, r: ecs(a, r).deregister_task_definition(self.arn),
+        FakeTargetGroup: lambda self, a, r: elbv2_backends[a][r].delete_target_group(self.arn),
+        moto_module("ec2.models.vpcs").VPCEndPoint: lambda self, a, r: ec2(a, r).delete_vpc_endpoints([self.id]),
+        moto_module("ec2.models.subnets").SubnetRouteTableAssociation: lambda self, a, r: ec2(
+            a, r
+        ).subnet_associations.pop(f"{self.route_table_id}:{self.subnet_id}", None),
+        moto_module("ec2.models.route_tables").RouteTable: delete_route_table,
+        moto_module("ec2.models.vpn_gateway").VPCGatewayAttachment: lambda self, a, r: ec2(
+            a, r
+        ).detach_internet_gateway(self.gateway_id, self.vpc_id),
+        moto_module("ec2.models.internet_gateways").InternetGateway: lambda self, a, r: ec2(
+            a, r
+        ).delete_internet_gateway(self.id),
+        moto_module("ec2.models.flow_logs").FlowLogs: lambda self, a, r: ec2(a, r).delete_flow_logs([self.id]),
+        iam_models.ManagedPolicy: lambda self, a, r: iam_backends[a][self.partition].delete_policy(self.arn),
+    }
+    for model, delete in deletions.items():
+        if hasattr(model, "delete"):
+            raise ExtensionError(f"moto's {model.__name__} deletes itself now: drop it from extension 5")
+        model.delete = delete
+
+    parsing.clean_json = clean_json
+    parsing.resource_class_from_type = resource_class_from_type
+    CustomModel.create_from_cloudformation_json = classmethod(create_custom_resource)
+    CustomModel.delete = delete_custom_resource
+    _installed = True
+
+
+def with_ledger(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """Serve the ledger on ``GET /rehearsal/ledger``; everything else goes to moto."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == LEDGER_PATH and environ.get("REQUEST_METHOD") == "GET":
+            body = LEDGER.as_json()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument("-p", "--port", type=int, required=True, help="port to bind")
+    args = parser.parse_args(argv)
+    try:
+        install()
+    except ExtensionError as error:
+        print(f"rehearsal server: {error}", file=sys.stderr)
+        return 1
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    # moto builds the ResponseURL of custom resources from these; set as `python -m moto.server` does.
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # werkzeug would say it in three lines
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as error:
+            print(f"rehearsal server: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+            return 1
+    try:
+        server = make_server(
+            args.host,
+            args.port,
+            with_ledger(DomainDispatcherApplication(create_backend_app)),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+    except OSError as error:
+        print(f"rehearsal server: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"rehearsal server: moto {MOTO_VERSION} on http://{args.host}:{args.port}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
