@@ -150,6 +150,21 @@ def install() -> None:
     def stack_name_of(stack_id: str, account: str, region: str) -> str:
         return str(cloudformation_backends[account][region].get_stack(stack_id).name)
 
+    def record(kind: str, resource_name: str, account_id: str, region_name: str, kwargs: dict[str, Any]) -> Entry:
+        """Put a resource moto accepted without modelling it in the ledger."""
+        entry = Entry(
+            account=account_id,
+            region=region_name,
+            stack_id=kwargs["StackId"],
+            stack_name=stack_name_of(kwargs["StackId"], account_id, region_name),
+            logical_id=kwargs["LogicalId"],
+            type=kwargs["ResourceType"],
+            kind=kind,
+            physical_id=resource_name,
+        )
+        LEDGER.add(entry)
+        return entry
+
     # -- 1. Fn::GetStackOutput ------------------------------------------------------------------
 
     def get_stack_output(arguments: Any, resources_map: Any) -> str:
@@ -219,18 +234,7 @@ def install() -> None:
             region_name: str,
             **kwargs: Any,
         ) -> Placeholder:
-            entry = Entry(
-                account=account_id,
-                region=region_name,
-                stack_id=kwargs["StackId"],
-                stack_name=stack_name_of(kwargs["StackId"], account_id, region_name),
-                logical_id=kwargs["LogicalId"],
-                type=kwargs["ResourceType"],
-                kind=PLACEHOLDER,
-                physical_id=resource_name,
-            )
-            LEDGER.add(entry)
-            return cls(entry)
+            return cls(record(PLACEHOLDER, resource_name, account_id, region_name, kwargs))
 
         def delete(self, account_id: str, region_name: str) -> None:
             LEDGER.mark_deleted(self.entry.stack_id, self.entry.logical_id)
@@ -270,18 +274,7 @@ def install() -> None:
         cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"]).add_custom_resource(custom)
         custom.set_data({})  # SUCCESS, no Data: what the rehearsal's answer means is in docs/rehearsal.md
         custom.rehearsal_stack_id = kwargs["StackId"]
-        LEDGER.add(
-            Entry(
-                account=account_id,
-                region=region_name,
-                stack_id=kwargs["StackId"],
-                stack_name=stack_name_of(kwargs["StackId"], account_id, region_name),
-                logical_id=kwargs["LogicalId"],
-                type=kwargs["ResourceType"],
-                kind=CUSTOM,
-                physical_id=resource_name,
-            )
-        )
+        record(CUSTOM, resource_name, account_id, region_name, kwargs)
         return custom
 
     def delete_custom_resource(self: Any, account_id: str, region_name: str) -> None:
