@@ -390,12 +390,16 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
         check=lambda value: value.split(":")[3:5] == [region, account],
     )
     test_listener_port = table.integer("test_listener_port", minimum=1, maximum=65535, default=9000)
-    production_port = 443 if certificate_arn else 80
-    if test_listener_port == production_port:
+    if certificate_arn and test_listener_port in (443, 80):
+        # With a certificate, port 80 answers with a redirect to HTTPS on 443.
         raise table.error(
             "test_listener_port",
-            f"a port other than the production listener's port {production_port}",
+            "a port other than 443 (the production listener) and 80 (its redirect to HTTPS)",
             test_listener_port,
+        )
+    if not certificate_arn and test_listener_port == 80:
+        raise table.error(
+            "test_listener_port", "a port other than the production listener's port 80", test_listener_port
         )
     test_listener_cidr = table.optional_string(
         "test_listener_cidr",

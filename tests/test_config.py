@@ -216,6 +216,14 @@ CASES = [
         "environments.dev.test_listener_port: expected a port other than the production listener's port 80, got 80",
     ),
     (
+        "test-listener-on-the-https-redirect-port",
+        "test_listener_port = 9000\nlog_retention_days = 30",
+        "test_listener_port = 80\nlog_retention_days = 30\n"
+        'certificate_arn = "arn:aws:acm:eu-west-1:222222222222:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"',
+        "environments.dev.test_listener_port: expected a port other than 443 (the production listener) and 80 "
+        "(its redirect to HTTPS), got 80",
+    ),
+    (
         "connection-arn-not-codestar",
         'connection_arn = "arn:aws:codeconnections:eu-west-1:111111111111:connection/'
         '6f1c2a0e-7b3d-4c59-9a1e-2d8f0b4c7e11"',

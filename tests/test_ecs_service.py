@@ -240,7 +240,27 @@ def test_production_listener_is_https_with_a_tls12_policy_when_a_certificate_is_
         },
     )
     template.has_resource_properties("AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internal"})
-    template.resource_properties_count_is("AWS::ElasticLoadBalancingV2::Listener", {"Port": 80}, 0)
+
+
+def test_with_a_certificate_port_80_only_redirects_to_https(tmp_path: Path, config: Config) -> None:
+    """Users who type http:// reach HTTPS, and no plain-HTTP request reaches a task."""
+    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+    environment = dataclasses.replace(config.environment("dev"), certificate_arn=certificate)
+    template = Template.from_json(build_service_stack(tmp_path, config, environment))
+    listeners = template.find_resources("AWS::ElasticLoadBalancingV2::Listener", {"Properties": {"Port": 80}})
+    assert len(listeners) == 1
+    (redirect,) = listeners.values()
+    assert redirect["Properties"]["Protocol"] == "HTTP"
+    assert redirect["Properties"]["DefaultActions"] == [
+        {"Type": "redirect", "RedirectConfig": {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}}
+    ]
+    _, security_group = next(
+        (i, r)
+        for i, r in template.find_resources("AWS::EC2::SecurityGroup").items()
+        if "Load balancer" in r["Properties"]["GroupDescription"]
+    )
+    ingress = {(rule["FromPort"], rule["CidrIp"]) for rule in security_group["Properties"]["SecurityGroupIngress"]}
+    assert ingress == {(443, "0.0.0.0/0"), (80, "0.0.0.0/0"), (environment.test_listener_port, environment.vpc_cidr)}
 
 
 def test_two_ip_target_groups_with_health_checks(synthesized: SynthesizedApp, config: Config) -> None:

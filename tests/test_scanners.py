@@ -262,8 +262,16 @@ def test_with_a_certificate_the_production_listener_needs_no_exception(tmp_path:
     template = app.synth().get_stack_by_name("Service").template
     production = service.service.production_listener.node.default_child
     security_group = service.service.load_balancer_security_group.node.default_child
-    for construct in (production, security_group):
-        resource = template["Resources"][service.resolve(construct.logical_id)]  # type: ignore[union-attr]
-        assert "checkov" not in resource.get("Metadata", {})
+    resources = {
+        name: template["Resources"][service.resolve(construct.logical_id)]  # type: ignore[union-attr]
+        for name, construct in (("listener", production), ("security group", security_group))
+    }
+    assert "checkov" not in resources["listener"].get("Metadata", {})
+    # Port 80 stays open to the public for the redirect to HTTPS alone, and says so.
+    skipped = [entry["id"] for entry in resources["security group"]["Metadata"]["checkov"]["skip"]]
+    assert skipped == ["CKV_AWS_260"]
     acknowledged = {rule_id for path, rule_id, _ in acknowledgements(app) if "/ProductionListener" in path}
     assert acknowledged == set()
+    # The redirect listener has no certificate of its own: it only sends users to the one that has.
+    redirect = {rule_id for path, rule_id, _ in acknowledgements(app) if "/Redirect80To443" in path}
+    assert redirect == {"NIST.800.53.R5-ELBv2ACMCertificateRequired"}

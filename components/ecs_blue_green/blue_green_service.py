@@ -420,6 +420,7 @@ class BlueGreenFargateService(Construct):
                     "so the public must reach that port; with a certificate the rule opens 443 instead.",
                 )
         if environment.certificate_arn:
+            self._redirect_http_to_https(peer, internet_facing=environment.alb_internet_facing)
             return self.load_balancer.add_listener(
                 "ProductionListener",
                 port=443,
@@ -442,6 +443,30 @@ class BlueGreenFargateService(Construct):
             "with; setting one makes this listener HTTPS on port 443 with the recommended TLS policy.",
         )
         return listener
+
+    def _redirect_http_to_https(self, peer: ec2.IPeer, *, internet_facing: bool) -> None:
+        """Port 80 answers every request with a permanent redirect to HTTPS on 443, and serves nothing.
+
+        Users who type the bare host name reach the HTTPS listener instead of a timeout. No target
+        group sits behind this listener, so no request reaches a task over plain HTTP.
+        """
+        self.load_balancer_security_group.add_ingress_rule(
+            peer, ec2.Port.tcp(80), "Redirect of plain HTTP to the HTTPS production listener"
+        )
+        redirect = self.load_balancer.add_redirect(source_port=80, target_port=443, open=False)
+        acknowledge(
+            redirect,
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+            "This listener answers every request with a permanent redirect to the HTTPS listener, which "
+            "serves the certificate; it has no target group and carries no application data.",
+        )
+        if internet_facing:
+            skip(
+                self.load_balancer_security_group,
+                "CKV_AWS_260",
+                "Port 80 is open to the public only for the listener that answers every request with a "
+                "permanent redirect to HTTPS on 443; it forwards nothing to the tasks.",
+            )
 
     def _acknowledge_plain_http(self, listener: elbv2.ApplicationListener, reason: str) -> None:
         """The findings of every scanner on a listener that serves plain HTTP, for one reason."""
