@@ -51,7 +51,7 @@ if str(ROOT) not in sys.path:  # run as `python scripts/rehearse.py`
 
 from components.naming import Names  # noqa: E402
 from config import Config, ConfigError, load_config  # noqa: E402
-from stacks.delivery_app import stack_names  # noqa: E402
+from stacks.order import stack_names  # noqa: E402  (no CDK import: the rehearsal drives the CLI)
 
 # The policy docs/deploy.md creates in every account before bootstrapping (`aws iam create-policy`).
 EXECUTION_POLICY_NAME = "delivery-cfn-exec"

@@ -15,16 +15,6 @@ from stacks.service_stack import ServiceStack
 from stacks.tools_pipeline_stack import ToolsPipelineStack
 
 
-def stack_names(config: Config) -> list[str]:
-    """The stacks of the app, in the order ``cdk deploy`` must create them (see docs/deploy.md)."""
-    names = ["Tools-GithubOidc", "Tools-PipelineRole"]
-    names += [f"{environment.title}-DeployRole" for environment in config.environments]
-    names += ["Tools-Pipeline"]
-    for environment in config.environments:
-        names += [f"{environment.title}-Network", f"{environment.title}-Service"]
-    return names
-
-
 def add_network_stacks(app: cdk.App, config: Config) -> dict[str, NetworkStack]:
     """One ``<Env>-Network`` stack per target account, by environment name (``dev``, ...).
 

@@ -12,7 +12,7 @@ from aws_cdk.assertions import Match, Template
 from components.naming import Names
 from config import TARGET_ENVIRONMENTS, Config
 from pipelines.image_repository import RELEASE_TAG_PREFIX
-from stacks.delivery_app import stack_names
+from stacks.order import stack_names
 from stacks.tools_pipeline_stack import build_parameter_name
 from tests.support import ROOT, SynthesizedApp
 

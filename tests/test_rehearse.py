@@ -42,7 +42,7 @@ from scripts.rehearse import (
     summary_table,
     trusted_accounts,
 )
-from stacks.delivery_app import stack_names
+from stacks.order import stack_names
 from tests.support import ROOT, SynthesizedApp
 
 
@@ -436,6 +436,16 @@ def test_main_without_the_cdk_cli_says_so_in_one_line(
     captured = capsys.readouterr()
     assert captured.err == "rehearse: FAILED: the CDK CLI is not on PATH (run through `make rehearse`)\n"
     assert captured.out == ""
+
+
+def test_the_rehearsal_never_loads_the_cdk_library() -> None:
+    """It drives the CLI only. Loading aws-cdk-lib would start a Node runtime, which prints its own
+    banner (or fails) before the rehearsal's one line when the CLI is missing."""
+    probe = "import sys, scripts.rehearse; print(sorted(m for m in ('aws_cdk', 'jsii') if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == "[]\n"
 
 
 @pytest.mark.usefixtures("fake_cdk")

@@ -7,7 +7,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from config import DEFAULT_CONFIG_PATH, Config, load_config
-from stacks.delivery_app import stack_names
+from stacks.order import stack_names
 from tests.support import ROOT, SynthesizedApp, normalize_template
 
 STACKS = stack_names(load_config(ROOT / DEFAULT_CONFIG_PATH))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config import Config
-from stacks.delivery_app import stack_names
+from stacks.order import stack_names
 from tests.support import SynthesizedApp
 
 

@@ -18,7 +18,8 @@ import aws_cdk as cdk
 
 from components.compliance.nag import acknowledgements
 from config import Config, load_config
-from stacks.delivery_app import build_app, stack_names
+from stacks.delivery_app import build_app
+from stacks.order import stack_names
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
