@@ -379,6 +379,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     parser.add_argument("-p", "--port", type=int, required=True, help="port to bind")
     args = parser.parse_args(argv)
+    # Before moto loads (about a second): a port in use fails at once, in one line (werkzeug says it in three).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as error:
+            print(f"rehearsal server: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+            return 1
     try:
         install()
     except ExtensionError as error:
@@ -390,12 +397,6 @@ def main(argv: list[str] | None = None) -> int:
 
     # moto builds the ResponseURL of custom resources from these; set as `python -m moto.server` does.
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # werkzeug would say it in three lines
-        try:
-            probe.bind((args.host, args.port))
-        except OSError as error:
-            print(f"rehearsal server: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
-            return 1
     try:
         server = make_server(
             args.host,
