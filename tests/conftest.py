@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import DEFAULT_CONFIG_PATH, Config, load_config
+from scripts.docgen.model import AppModel, build_model
 from tests.support import ROOT, SynthesizedApp, synthesize
 
 
@@ -16,3 +17,9 @@ def config() -> Config:
 @pytest.fixture(scope="session")
 def synthesized(config: Config, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     return synthesize(config, str(tmp_path_factory.mktemp("cdk.out")))
+
+
+@pytest.fixture(scope="session")
+def model(synthesized: SynthesizedApp, config: Config) -> AppModel:
+    """What the docs generator reads from the shared synth (docs pages and the cost page)."""
+    return build_model(synthesized.app, synthesized.assembly, config)

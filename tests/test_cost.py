@@ -7,18 +7,12 @@ from dataclasses import fields
 
 import pytest
 
-from config import Config
 from scripts.docgen import cost
-from scripts.docgen.model import AppModel, build_model
+from scripts.docgen.model import AppModel
 from scripts.network_cost import Prices, Traffic, inventory, this_design
-from tests.support import ROOT, SynthesizedApp
+from tests.support import ROOT
 
 USAGE = cost.Usage()
-
-
-@pytest.fixture(scope="module")
-def model(synthesized: SynthesizedApp, config: Config) -> AppModel:
-    return build_model(synthesized.app, synthesized.assembly, config)
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,12 @@ import pytest
 from config import Config
 from scripts.docgen import diagrams, findings, pages
 from scripts.docgen.mermaid import Flowchart
-from scripts.docgen.model import AppModel, build_model
+from scripts.docgen.model import AppModel
 from scripts.docs import main
-from tests.support import ROOT, SynthesizedApp
+from tests.support import ROOT
 
 PAGES = ("docs/network.md", "docs/ecs-blue-green.md", "docs/deploy.md", "docs/github-oidc.md")
 DIAGRAMS = (diagrams.network, diagrams.ecs_blue_green, diagrams.deploy, diagrams.github_oidc, diagrams.overview)
-
-
-@pytest.fixture(scope="module")
-def model(synthesized: SynthesizedApp, config: Config) -> AppModel:
-    return build_model(synthesized.app, synthesized.assembly, config)
 
 
 def test_every_generated_block_is_current(model: AppModel) -> None:
