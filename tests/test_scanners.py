@@ -21,6 +21,7 @@ from components.compliance import checkov, register_checks, skip
 from components.compliance.cfn_lint import check_ignore, ignore
 from components.compliance.nag import acknowledgements, findings
 from config import Config
+from scripts.docgen.model import AppModel
 from stacks.network_stack import NetworkStack
 from stacks.service_stack import ServiceStack
 from tests.support import ROOT, SynthesizedApp, new_app
@@ -151,42 +152,19 @@ def test_cfn_lint_ignores_only_explained_rules() -> None:
         assert "aws-cdk-lib" in reason
 
 
-def _referenced(node: Any) -> set[str]:
-    """Logical ids a template fragment refers to with Ref, Fn::GetAtt or Fn::Sub."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
-            elif key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) else value
-                found |= set(re.findall(r"\$\{([A-Za-z0-9]+)[.}]", text))
-                found |= _referenced(value[1]) if isinstance(value, list) else set()
-            else:
-                found |= _referenced(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= _referenced(item)
-    return found
-
-
-def test_the_ignored_w3005_is_only_the_lambda_role_dependency_cdk_writes(synthesized: SynthesizedApp) -> None:
+def test_the_ignored_w3005_is_only_the_lambda_role_dependency_cdk_writes(model: AppModel) -> None:
     """The proof behind ignoring W3005: every DependsOn that restates a reference is a Lambda
     function's DependsOn on its own execution role, as aws-cdk-lib writes it. A redundant
     DependsOn anywhere else would be hidden by the ignore, so it fails here instead; and when
     aws-cdk-lib stops writing it, this fails too, and the ignore can go."""
     redundant = set()
-    for name in synthesized.stack_names:
-        resources = synthesized.raw_template(name)["Resources"]
-        for resource in resources.values():
-            depends_on = resource.get("DependsOn", [])
-            for target in set([depends_on] if isinstance(depends_on, str) else depends_on) & _referenced(
-                resource.get("Properties", {})
-            ):
-                own_role = target == resource["Properties"].get("Role", {}).get("Fn::GetAtt", [None])[0]
-                redundant.add((name.split("-")[1], resource["Type"], resources[target]["Type"], own_role))
+    for stack in model.stacks.values():
+        for resource in stack.resources.values():
+            depends_on = stack.template["Resources"][resource.logical_id].get("DependsOn", [])
+            referenced = {ref.logical_id: ref.via for ref in model.references(resource) if ref.stack == stack.name}
+            for target in set([depends_on] if isinstance(depends_on, str) else depends_on) & set(referenced):
+                own_role = referenced[target] == "Role"
+                redundant.add((stack.name.split("-")[1], resource.type, stack.resources[target].type, own_role))
     assert redundant == {
         ("Network", "AWS::Lambda::Function", "AWS::IAM::Role", True),
         ("Service", "AWS::Lambda::Function", "AWS::IAM::Role", True),

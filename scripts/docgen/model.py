@@ -162,7 +162,8 @@ def _construct_paths(stack: cdk.Stack) -> dict[str, str]:
 def build_model(app: cdk.App, assembly: cdk.cx_api.CloudAssembly, config: Config) -> AppModel:
     """The model of an app that ``stacks.delivery_app.build_app`` built and synthesized."""
     stacks: dict[str, Stack] = {}
-    for name in stack_names(config):
+    names = stack_names(config)
+    for name in names:
         construct = app.node.find_child(name)
         assert isinstance(construct, cdk.Stack)
         artifact = assembly.get_stack_by_name(name)
@@ -172,7 +173,7 @@ def build_model(app: cdk.App, assembly: cdk.cx_api.CloudAssembly, config: Config
             name=name,
             account=str(construct.account),
             region=str(construct.region),
-            dependencies=tuple(sorted(d.id for d in artifact.dependencies if d.id in stack_names(config))),
+            dependencies=tuple(sorted(d.id for d in artifact.dependencies if d.id in names)),
             template=template,
         )
         for logical_id, body in template.get("Resources", {}).items():
