@@ -73,6 +73,14 @@ class Names:
         """The AfterAllowTestTraffic lifecycle hook Lambda that the appspec names."""
         return f"{self.config.project}-{self.config.service.name}-release-hook"
 
+    def health_alarm(self, environment: str, alarm: str, colour: str) -> str:
+        """A release health alarm (``target_5xx`` on the ``blue`` target group, ...) of one environment.
+
+        Named, not generated: the release controller in the target account and the pipeline's
+        post-deploy bake in the tools account both watch these alarms by name.
+        """
+        return f"{self.config.project}-{environment}-{self.config.service.name}-{alarm.replace('_', '-')}-{colour}"
+
     @property
     def service_log_group(self) -> str:
         return f"/ecs/{self.config.project}/{self.config.service.name}"

@@ -68,6 +68,7 @@ class BlueGreenFargateService(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         names = Names(config)
+        self._names = names
         spec = TaskSpec.build(config, environment)
         stack = cdk.Stack.of(self)
         log_retention = retention(environment.log_retention_days)
@@ -529,6 +530,7 @@ class BlueGreenFargateService(Construct):
                 alarm = cloudwatch.Alarm(
                     self,
                     "Alarm" + "".join(part.capitalize() for part in name.split("_")) + colour,
+                    alarm_name=self._names.health_alarm(environment.name, name, colour.lower()),
                     metric=metric,
                     threshold=threshold,
                     evaluation_periods=2,
