@@ -1,37 +1,73 @@
-"""CodeDeploy ``AfterAllowTestTraffic`` hook: test the green task set through the test listener.
+"""Test the new (green) revision through the load balancer's test listener, for either deployment controller.
 
-CodeDeploy invokes this Lambda after it has routed the test listener to the replacement (green)
-task set and before production traffic moves. The function sends one GET to the test listener
-(retrying a few times), and reports ``Succeeded`` or ``Failed`` with
-``PutLifecycleEventHookExecutionStatus``. ``Failed`` makes CodeDeploy stop the deployment and
-keep production on the original (blue) task set.
+One Lambda function, two callers:
+
+CodeDeploy (``AfterAllowTestTraffic`` hook). CodeDeploy sends ``{"DeploymentId": ...,
+"LifecycleEventHookExecutionId": ...}`` after it has routed the test listener to the replacement (green)
+task set. The function sends up to ATTEMPTS GETs to the test listener (sleeping RETRY_DELAY_SECONDS
+between them) and reports ``Succeeded`` or ``Failed`` with ``PutLifecycleEventHookExecutionStatus``;
+it returns ``{"status": ..., "reason": ...}``, which CodeDeploy ignores. ``Failed`` makes CodeDeploy stop
+the deployment and keep production on the original (blue) task set.
+
+Amazon ECS (ECS-native blue/green, canary and linear deployments; a Lambda lifecycle hook registered for
+``POST_TEST_TRAFFIC_SHIFT``, when the test listener rule routes to the new service revision). Every
+payload carries ``serviceArn``, ``targetServiceRevisionArn``, ``testTrafficWeights`` and
+``productionTrafficWeights``: AWS's sample hooks read them from ``executionDetails``, next to top-level
+``lifecycleStage``, ``executionId``, ``resourceArn`` and ``hookDetails``; the developer guide's payload
+examples show them at the top level. Both placements are accepted. No API is called to report: ECS reads
+the return value. Each invocation sends ONE GET and returns
+
+  ``{"hookStatus": "SUCCEEDED"}``                          healthy answer;
+  ``{"hookStatus": "IN_PROGRESS", "callBackDelay": d,       unhealthy, attempts left: ECS invokes the
+     "hookDetails": {"attempt": n}}``                       function again after d seconds and passes
+                                                            hookDetails back in the next event;
+  ``{"hookStatus": "FAILED"}``                              unhealthy on attempt ATTEMPTS, bad settings,
+                                                            a malformed event or an unexpected error.
+
+``FAILED`` (and also a raise, or a missing or invalid hookStatus) makes ECS roll the deployment back to
+the last successful service revision. ``attempt`` counts the invocations made so far; other keys found
+in the incoming hookDetails (for example ones set in the service's lifecycle hook configuration) are
+returned with it unchanged. ``d`` is RETRY_DELAY_SECONDS rounded up to a whole number of seconds, at
+least 1 and at most 60 (ECS's default is 30 s and its documented example 60 s; the pages below, as read
+for this change, state no minimum or maximum). A lifecycle stage other than POST_TEST_TRAFFIC_SHIFT
+returns FAILED: at the other stages the test listener does not route all test traffic to the new
+revision, so a pass would prove nothing.
+References:
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/lambda-lifecycle-hooks.html
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-lifecycle-hooks.html
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html (the stages)
+  https://github.com/aws-samples/sample-amazon-ecs-blue-green-deployment-patterns (ecs-bluegreen-lifecycle-hooks)
 
 Runs on Python 3.12 with the standard library and boto3 only: deployed from this folder alone.
 
-Environment:
+Environment (both controllers):
   TEST_LISTENER_URL_HOST         DNS name of the load balancer (required).
   TEST_LISTENER_PORT             port of the test listener (required, 1-65535; plain HTTP).
   CHECK_PATH                     path to request (default "/secret-check": the green task really got its secret).
   EXPECTED_STATUS                HTTP status that means healthy (default 200).
   TIMEOUT_SECONDS                per-request timeout (default 5).
-  ATTEMPTS                       requests before giving up (default 3).
-  RETRY_DELAY_SECONDS            pause between attempts (default 2).
+  ATTEMPTS                       requests before giving up (default 3); for ECS, invocations before FAILED.
+  RETRY_DELAY_SECONDS            pause between attempts (default 2, at most 60); for ECS, the callBackDelay
+                                 (rounded up, at least 1).
   LOAD_BALANCER_ENI_DESCRIPTION  optional, e.g. "ELB app/my-alb/50dc6c495c0c9188". Set it when the load
                                  balancer is internet-facing: its DNS name then resolves to public addresses
                                  that the function's isolated subnets cannot reach, so the function sends the
                                  request to the load balancer's private address (found with
                                  ec2:DescribeNetworkInterfaces) with the Host header set to the DNS name.
+                                 Successive attempts (or ECS invocations) go to successive addresses.
 
-Every outcome is logged as one JSON line on stdout. Nothing raises before a status is reported,
-except an event without the two ids (nothing could be reported for it). If reporting fails, the
-error is logged and re-raised: Lambda retries the invocation, and if every try fails the hook
-times out and CodeDeploy fails the deployment.
+Every outcome is logged as one JSON line on stdout. CodeDeploy path: nothing raises before a status is
+reported, except an event without the two ids (nothing could be reported for it); if reporting fails, the
+error is logged and re-raised: Lambda retries the invocation, and if every try fails the hook times out
+and CodeDeploy fails the deployment. ECS path: nothing raises; every failure is a logged FAILED.
+An event with neither shape (no CodeDeploy id, no ECS field) takes the CodeDeploy path and raises.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import time
 import urllib.error
@@ -46,6 +82,29 @@ from botocore.exceptions import BotoCoreError, ClientError
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
 MAX_BODY_BYTES = 64 * 1024
+
+# Amazon ECS lifecycle hooks: the hookStatus values, the stage this hook is for, and the fields that mark an event.
+ECS_SUCCEEDED = "SUCCEEDED"
+ECS_FAILED = "FAILED"
+ECS_IN_PROGRESS = "IN_PROGRESS"
+ECS_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+ECS_EVENT_FIELDS = frozenset(
+    {
+        "executionDetails",
+        "executionId",
+        "lifecycleStage",
+        "resourceArn",
+        "hookDetails",
+        "serviceArn",
+        "targetServiceRevisionArn",
+        "testTrafficWeights",
+        "productionTrafficWeights",
+    }
+)
+ATTEMPT_KEY = "attempt"
+CALLBACK_DELAY_MIN_SECONDS = 1
+CALLBACK_DELAY_MAX_SECONDS = 60
+CODEDEPLOY_EVENT_FIELDS = ("DeploymentId", "LifecycleEventHookExecutionId")
 
 _clients: dict[str, Any] = {}
 N = TypeVar("N", int, float)
@@ -171,40 +230,147 @@ def load_balancer_private_ips(ec2: Any, description: str) -> list[str]:
         arguments["NextToken"] = token
 
 
+class CheckFailed(Exception):
+    """The test cannot be run at all (the load balancer's addresses are unknown)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def resolve_targets(settings: HookSettings, *, ec2: Callable[[], Any]) -> tuple[list[str], str | None]:
+    """Where to send the requests, and the Host header to send them with (None: the target's own)."""
+    if not settings.eni_description:
+        return [settings.host], None
+    try:
+        targets = load_balancer_private_ips(ec2(), settings.eni_description)
+    except (ClientError, BotoCoreError) as error:
+        raise CheckFailed(f"describe_network_interfaces failed: {error}") from None
+    if not targets:
+        raise CheckFailed(f"no network interface is described as {settings.eni_description!r}")
+    return targets, settings.host
+
+
+def probe_attempt(
+    settings: HookSettings, targets: list[str], host_header: str | None, attempt: int, **log_fields: Any
+) -> ProbeResult:
+    """Attempt number ``attempt`` (from 1), logged; successive attempts go to successive targets."""
+    # Successive attempts go to successive load balancer nodes (one per Availability Zone).
+    target = targets[(attempt - 1) % len(targets)]
+    url = f"http://{target}:{settings.port}{settings.check_path}"
+    result = probe(
+        url, host_header=host_header, timeout=settings.timeout_seconds, expected_status=settings.expected_status
+    )
+    log(
+        "probe",
+        **log_fields,
+        attempt=attempt,
+        target=target,
+        healthy=result.healthy,
+        http_status=result.status,
+        detail=result.detail,
+    )
+    return result
+
+
 def check(settings: HookSettings, *, ec2: Callable[[], Any], sleep: Callable[[float], None]) -> tuple[str, str]:
     """Run the test against the test listener; (status to report, why)."""
-    targets = [settings.host]
-    host_header: str | None = None
-    if settings.eni_description:
-        try:
-            targets = load_balancer_private_ips(ec2(), settings.eni_description)
-        except (ClientError, BotoCoreError) as error:
-            return FAILED, f"describe_network_interfaces failed: {error}"
-        if not targets:
-            return FAILED, f"no network interface is described as {settings.eni_description!r}"
-        host_header = settings.host
+    try:
+        targets, host_header = resolve_targets(settings, ec2=ec2)
+    except CheckFailed as error:
+        return FAILED, error.reason
     detail = "no attempt made"
     for attempt in range(1, settings.attempts + 1):
-        # Successive attempts go to successive load balancer nodes (one per Availability Zone).
-        target = targets[(attempt - 1) % len(targets)]
-        url = f"http://{target}:{settings.port}{settings.check_path}"
-        result = probe(
-            url, host_header=host_header, timeout=settings.timeout_seconds, expected_status=settings.expected_status
-        )
-        log(
-            "probe",
-            attempt=attempt,
-            target=target,
-            healthy=result.healthy,
-            http_status=result.status,
-            detail=result.detail,
-        )
+        result = probe_attempt(settings, targets, host_header, attempt)
         if result.healthy:
             return SUCCEEDED, result.detail
         detail = result.detail
         if attempt < settings.attempts:
             sleep(settings.retry_delay_seconds)
     return FAILED, f"{settings.attempts} attempt(s) failed, last: {detail}"
+
+
+def is_ecs_event(event: Any) -> bool:
+    """An Amazon ECS lifecycle hook event: no CodeDeploy id, and at least one documented ECS field."""
+    if not isinstance(event, Mapping):
+        return False
+    if any(field in event for field in CODEDEPLOY_EVENT_FIELDS):
+        return False
+    return any(field in event for field in ECS_EVENT_FIELDS)
+
+
+def callback_delay(settings: HookSettings) -> int:
+    """RETRY_DELAY_SECONDS as ECS's callBackDelay: whole seconds, within the bounds above."""
+    seconds = math.ceil(settings.retry_delay_seconds)
+    return min(max(seconds, CALLBACK_DELAY_MIN_SECONDS), CALLBACK_DELAY_MAX_SECONDS)
+
+
+def _ecs_revision(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(serviceArn, targetServiceRevisionArn), from executionDetails or, as in the guide's examples, the top level."""
+    details = event.get("executionDetails")
+    source: Mapping[str, Any] = details if isinstance(details, Mapping) else event
+    service, revision = source.get("serviceArn"), source.get("targetServiceRevisionArn")
+    return (
+        service if isinstance(service, str) and service else None,
+        revision if isinstance(revision, str) and revision else None,
+    )
+
+
+def run_ecs(event: Mapping[str, Any], *, environ: Mapping[str, str], ec2: Any | None = None) -> dict[str, Any]:
+    """One Amazon ECS lifecycle hook invocation: one probe, and the hookStatus for ECS to act on. Never raises."""
+    try:
+        return _run_ecs(event, environ=environ, ec2=ec2)
+    except Exception as error:  # last resort: a raise would roll back too, but without this log line
+        log("ecs_hook_result", hook_status=ECS_FAILED, reason=f"unexpected error: {type(error).__name__}: {error}")
+        return {"hookStatus": ECS_FAILED}
+
+
+def _run_ecs(event: Mapping[str, Any], *, environ: Mapping[str, str], ec2: Any | None) -> dict[str, Any]:
+    stage = event.get("lifecycleStage")
+    service_arn, revision = _ecs_revision(event)
+    previous = event.get("hookDetails")
+    fields: dict[str, Any] = {"stage": stage, "service_arn": service_arn, "service_revision": revision}
+
+    def finish(status: str, reason: str, attempt: int | None, **extra: Any) -> dict[str, Any]:
+        log("ecs_hook_result", **fields, attempt=attempt, hook_status=status, reason=reason)
+        return {"hookStatus": status, **extra}
+
+    if revision is None:
+        log("invalid_event", keys=sorted(event), reason="no targetServiceRevisionArn in executionDetails")
+        return {"hookStatus": ECS_FAILED}
+    if stage is not None and stage != ECS_STAGE:
+        return finish(ECS_FAILED, f"lifecycle stage {stage!r}: this hook only tests at {ECS_STAGE}", None)
+    if previous is None:
+        previous = {}
+    if not isinstance(previous, Mapping):
+        return finish(ECS_FAILED, f"hookDetails: expected an object, got {type(previous).__name__}", None)
+    done = previous.get(ATTEMPT_KEY, 0)
+    if isinstance(done, bool) or not isinstance(done, int) or done < 0:
+        return finish(ECS_FAILED, f"hookDetails.{ATTEMPT_KEY}: expected a count, got {done!r}", None)
+    attempt = done + 1
+    try:
+        settings = HookSettings.from_environ(environ)
+    except SettingsError as error:
+        return finish(ECS_FAILED, f"invalid configuration: {error}", attempt)
+    try:
+        targets, host_header = resolve_targets(settings, ec2=lambda: ec2 if ec2 is not None else _client("ec2"))
+        result = probe_attempt(settings, targets, host_header, attempt, **fields)
+    except CheckFailed as error:
+        return finish(ECS_FAILED, error.reason, attempt)
+    except Exception as error:  # a bug here must still end in a clear FAILED, never in an opaque raise
+        return finish(ECS_FAILED, f"unexpected error: {type(error).__name__}: {error}", attempt)
+    if result.healthy:
+        return finish(ECS_SUCCEEDED, result.detail, attempt)
+    if attempt >= settings.attempts:
+        return finish(ECS_FAILED, f"{attempt} attempt(s) failed, last: {result.detail}", attempt)
+    delay = callback_delay(settings)
+    return finish(
+        ECS_IN_PROGRESS,
+        f"attempt {attempt} of {settings.attempts} failed: {result.detail}; next in {delay} s",
+        attempt,
+        callBackDelay=delay,
+        hookDetails={**previous, ATTEMPT_KEY: attempt},
+    )
 
 
 def run(
@@ -214,8 +380,10 @@ def run(
     codedeploy: Any | None = None,
     ec2: Any | None = None,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """The hook with its dependencies passed in (clients default to lazily created boto3 clients)."""
+    if is_ecs_event(event):
+        return run_ecs(event, environ=environ, ec2=ec2)
     deployment_id = event.get("DeploymentId")
     execution_id = event.get("LifecycleEventHookExecutionId")
     if not deployment_id or not execution_id:
@@ -244,5 +412,5 @@ def run(
     return {"status": status, "reason": reason}
 
 
-def handler(event: Mapping[str, Any], context: object) -> dict[str, str]:
+def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     return run(event, environ=os.environ)

@@ -449,3 +449,327 @@ def test_the_handler_file_stands_alone_as_the_lambda_package() -> None:
     code = "import handler, sys; assert callable(handler.handler); assert 'components' not in sys.modules"
     completed = subprocess.run([sys.executable, "-c", code], cwd=folder, env=environ, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
+
+
+# Amazon ECS lifecycle hook (ECS-native blue/green, canary and linear deployments): the return value is the report.
+
+SERVICE_ARN = "arn:aws:ecs:eu-west-1:123456789012:service/example-cluster/example-service"
+REVISION_ARN = "arn:aws:ecs:eu-west-1:123456789012:service-revision/example-cluster/example-service/01275892"
+BLUE_REVISION_ARN = "arn:aws:ecs:eu-west-1:123456789012:service-revision/example-cluster/example-service/78652123"
+
+
+def ecs_event(hook_details: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """The POST_TEST_TRAFFIC_SHIFT payload: executionDetails and top-level stage fields, hookDetails when set."""
+    event: dict[str, Any] = {
+        "executionId": "a1b2c3d4-5678-90ab-cdef-11111EXAMPLE",
+        "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+        "resourceArn": "arn:aws:ecs:eu-west-1:123456789012:service-deployment/example-cluster/example-service/ab12",
+        "executionDetails": {
+            "serviceArn": SERVICE_ARN,
+            "targetServiceRevisionArn": REVISION_ARN,
+            "testTrafficWeights": {REVISION_ARN: 100, BLUE_REVISION_ARN: 0},
+            "productionTrafficWeights": {REVISION_ARN: 0, BLUE_REVISION_ARN: 100},
+        },
+        **overrides,
+    }
+    if hook_details is not None:
+        event["hookDetails"] = hook_details
+    return event
+
+
+class NoCodeDeploy:
+    """Stands in for the CodeDeploy client on the ECS path: any use of it fails the test."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the ECS path used codedeploy.{name}")
+
+
+def run_ecs_hook(event: dict[str, Any], environ: dict[str, str], **clients: Any) -> dict[str, Any]:
+    sleeps = Sleeps()
+    result = hook.run(event, environ=environ, codedeploy=NoCodeDeploy(), sleep=sleeps, **clients)
+    assert sleeps.calls == [], "the ECS path never sleeps: ECS calls back"
+    return result
+
+
+def test_ecs_a_healthy_new_revision_succeeds_on_the_first_invocation(
+    listener: Listener, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_ecs_hook(ecs_event(), environ_for(listener))
+
+    assert result == {"hookStatus": "SUCCEEDED"}
+    assert listener.requests == [{"path": "/secret-check", "host": f"127.0.0.1:{listener.port}"}]
+    lines = log_lines(capsys)
+    assert [line["event"] for line in lines] == ["probe", "ecs_hook_result"]
+    assert lines[-1] == {
+        "event": "ecs_hook_result",
+        "stage": "POST_TEST_TRAFFIC_SHIFT",
+        "service_arn": SERVICE_ARN,
+        "service_revision": REVISION_ARN,
+        "attempt": 1,
+        "hook_status": "SUCCEEDED",
+        "reason": "status 200 with a JSON body",
+    }
+    assert lines[0]["service_revision"] == REVISION_ARN
+    assert lines[0]["attempt"] == 1
+
+
+def test_ecs_an_unhealthy_answer_with_attempts_left_asks_to_be_called_back(
+    listener: Listener, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listener.answers = [(503, b'{"secret_present": false}')]
+
+    result = run_ecs_hook(ecs_event(), environ_for(listener, RETRY_DELAY_SECONDS="15"))
+
+    assert result == {"hookStatus": "IN_PROGRESS", "callBackDelay": 15, "hookDetails": {"attempt": 1}}
+    assert len(listener.requests) == 1, "one probe per invocation"
+    last = log_lines(capsys)[-1]
+    assert last["hook_status"] == "IN_PROGRESS"
+    assert last["reason"] == "attempt 1 of 3 failed: status 503, expected 200; next in 15 s"
+
+
+def test_ecs_hook_details_from_the_previous_invocation_are_honoured(listener: Listener) -> None:
+    listener.answers = [(500, b"{}")]
+
+    result = run_ecs_hook(ecs_event({"attempt": 1}), environ_for(listener, ATTEMPTS="4"))
+
+    assert result == {"hookStatus": "IN_PROGRESS", "callBackDelay": 2, "hookDetails": {"attempt": 2}}
+    assert len(listener.requests) == 1
+
+
+def test_ecs_hook_details_from_the_service_configuration_are_passed_on(listener: Listener) -> None:
+    listener.answers = [(500, b"{}")]
+
+    result = run_ecs_hook(ecs_event({"team": "payments", "attempt": 1}), environ_for(listener))
+
+    assert result == {
+        "hookStatus": "IN_PROGRESS",
+        "callBackDelay": 2,
+        "hookDetails": {"team": "payments", "attempt": 2},
+    }
+
+
+def test_ecs_an_unhealthy_answer_on_the_last_attempt_fails(
+    listener: Listener, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listener.answers = [(500, b'{"error": "boom"}')]
+
+    result = run_ecs_hook(ecs_event({"attempt": 2}), environ_for(listener))
+
+    assert result == {"hookStatus": "FAILED"}
+    assert len(listener.requests) == 1
+    last = log_lines(capsys)[-1]
+    assert last["attempt"] == 3
+    assert last["reason"] == "3 attempt(s) failed, last: status 500, expected 200"
+
+
+def test_ecs_a_single_attempt_fails_at_once(listener: Listener) -> None:
+    listener.answers = [(500, b"{}")]
+
+    assert run_ecs_hook(ecs_event(), environ_for(listener, ATTEMPTS="1")) == {"hookStatus": "FAILED"}
+
+
+def test_ecs_a_healthy_answer_after_earlier_failures_succeeds(listener: Listener) -> None:
+    assert run_ecs_hook(ecs_event({"attempt": 2}), environ_for(listener)) == {"hookStatus": "SUCCEEDED"}
+
+
+@pytest.mark.parametrize(
+    ("retry_delay", "callback_delay"),
+    [("0", 1), ("0.2", 1), ("2", 2), ("2.5", 3), ("60", 60)],
+)
+def test_ecs_the_callback_delay_is_whole_seconds_from_1_to_60(
+    listener: Listener, retry_delay: str, callback_delay: int
+) -> None:
+    listener.answers = [(500, b"{}")]
+
+    result = run_ecs_hook(ecs_event(), environ_for(listener, RETRY_DELAY_SECONDS=retry_delay))
+
+    assert result == {"hookStatus": "IN_PROGRESS", "callBackDelay": callback_delay, "hookDetails": {"attempt": 1}}
+    assert type(result["callBackDelay"]) is int
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"TEST_LISTENER_URL_HOST": ""}, "TEST_LISTENER_URL_HOST: expected the load balancer DNS name, got nothing"),
+        ({"TEST_LISTENER_PORT": "http"}, "TEST_LISTENER_PORT: expected an integer from 1 to 65535, got 'http'"),
+        ({"ATTEMPTS": "0"}, "ATTEMPTS: expected an integer from 1 to 20, got '0'"),
+        ({"RETRY_DELAY_SECONDS": "61"}, "RETRY_DELAY_SECONDS: expected a number from 0 to 60, got '61'"),
+    ],
+)
+def test_ecs_bad_configuration_fails_with_a_logged_reason_without_calling_the_listener(
+    listener: Listener, capsys: pytest.CaptureFixture[str], overrides: dict[str, str], error: str
+) -> None:
+    result = run_ecs_hook(ecs_event(), environ_for(listener, **overrides))
+
+    assert result == {"hookStatus": "FAILED"}
+    assert listener.requests == []
+    last = log_lines(capsys)[-1]
+    assert last["event"] == "ecs_hook_result"
+    assert last["reason"] == f"invalid configuration: {error}"
+
+
+def test_ecs_a_probe_that_raises_fails_with_a_logged_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken_probe(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a bug, not an answer")
+
+    monkeypatch.setattr(hook, "probe", broken_probe)
+    environ = {"TEST_LISTENER_URL_HOST": "127.0.0.1", "TEST_LISTENER_PORT": "8080"}
+
+    assert run_ecs_hook(ecs_event(), environ) == {"hookStatus": "FAILED"}
+    last = log_lines(capsys)[-1]
+    assert last["reason"] == "unexpected error: RuntimeError: a bug, not an answer"
+    assert last["service_revision"] == REVISION_ARN
+
+
+def test_ecs_an_ec2_error_fails(ec2: tuple[Any, Stubber], capsys: pytest.CaptureFixture[str]) -> None:
+    ec2_client, ec2_stubber = ec2
+    ec2_stubber.add_client_error("describe_network_interfaces", "UnauthorizedOperation", "not allowed", 403)
+    environ = {
+        "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
+        "TEST_LISTENER_PORT": "8080",
+        "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
+    }
+
+    assert run_ecs_hook(ecs_event(), environ, ec2=ec2_client) == {"hookStatus": "FAILED"}
+    assert log_lines(capsys)[-1]["reason"].startswith("describe_network_interfaces failed:")
+
+
+def test_ecs_an_internet_facing_load_balancer_is_called_on_its_private_address_with_its_host_name(
+    listener: Listener, ec2: tuple[Any, Stubber]
+) -> None:
+    ec2_client, ec2_stubber = ec2
+    ec2_stubber.add_response(
+        "describe_network_interfaces",
+        {"NetworkInterfaces": [{"NetworkInterfaceId": "eni-0a1b2c3d", "PrivateIpAddress": "127.0.0.1"}]},
+        {"Filters": [{"Name": "description", "Values": [ENI_DESCRIPTION]}]},
+    )
+    environ = {
+        "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
+        "TEST_LISTENER_PORT": str(listener.port),
+        "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
+    }
+
+    assert run_ecs_hook(ecs_event(), environ, ec2=ec2_client) == {"hookStatus": "SUCCEEDED"}
+    # The only_loopback guard proves the public DNS name was never resolved.
+    assert listener.requests == [{"path": "/secret-check", "host": ALB_DNS_NAME}]
+
+
+def test_ecs_successive_invocations_go_to_successive_load_balancer_addresses(
+    monkeypatch: pytest.MonkeyPatch, ec2: tuple[Any, Stubber]
+) -> None:
+    ec2_client, ec2_stubber = ec2
+    ec2_stubber.add_response(
+        "describe_network_interfaces",
+        {"NetworkInterfaces": [{"PrivateIpAddress": "10.0.1.10"}, {"PrivateIpAddress": "10.0.2.10"}]},
+    )
+    calls: list[tuple[str, str | None]] = []
+
+    def recording_probe(url: str, *, host_header: str | None, **_: Any) -> hook.ProbeResult:
+        calls.append((url, host_header))
+        return hook.ProbeResult(False, "status 502, expected 200", 502)
+
+    monkeypatch.setattr(hook, "probe", recording_probe)
+    environ = {
+        "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
+        "TEST_LISTENER_PORT": "8080",
+        "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
+    }
+
+    result = run_ecs_hook(ecs_event({"attempt": 1}), environ, ec2=ec2_client)
+
+    assert result == {"hookStatus": "IN_PROGRESS", "callBackDelay": 2, "hookDetails": {"attempt": 2}}
+    assert calls == [("http://10.0.2.10:8080/secret-check", ALB_DNS_NAME)]
+
+
+def test_ecs_the_guide_s_flat_payload_is_recognised(listener: Listener) -> None:
+    """The developer guide's payload examples put the execution details at the top level."""
+    event = {
+        "serviceArn": SERVICE_ARN,
+        "targetServiceRevisionArn": REVISION_ARN,
+        "testTrafficWeights": {},
+        "productionTrafficWeights": {},
+    }
+
+    assert run_ecs_hook(event, environ_for(listener)) == {"hookStatus": "SUCCEEDED"}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"lifecycleStage": "POST_TEST_TRAFFIC_SHIFT"},
+        {"executionDetails": {"serviceArn": SERVICE_ARN}, "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT"},
+        {"executionDetails": "not an object", "executionId": "x"},
+        {"hookDetails": {"attempt": 1}},
+    ],
+)
+def test_ecs_an_event_of_unknown_shape_fails_without_calling_the_listener(
+    listener: Listener, capsys: pytest.CaptureFixture[str], event: dict[str, Any]
+) -> None:
+    assert run_ecs_hook(event, environ_for(listener)) == {"hookStatus": "FAILED"}
+    assert listener.requests == []
+    assert log_lines(capsys)[-1]["event"] == "invalid_event"
+
+
+@pytest.mark.parametrize(
+    ("hook_details", "reason"),
+    [
+        ("attempt=1", "hookDetails: expected an object, got str"),
+        ({"attempt": "1"}, "hookDetails.attempt: expected a count, got '1'"),
+        ({"attempt": -1}, "hookDetails.attempt: expected a count, got -1"),
+        ({"attempt": True}, "hookDetails.attempt: expected a count, got True"),
+    ],
+)
+def test_ecs_malformed_hook_details_fail(
+    listener: Listener, capsys: pytest.CaptureFixture[str], hook_details: Any, reason: str
+) -> None:
+    event = ecs_event()
+    event["hookDetails"] = hook_details
+
+    assert run_ecs_hook(event, environ_for(listener)) == {"hookStatus": "FAILED"}
+    assert listener.requests == []
+    assert log_lines(capsys)[-1]["reason"] == reason
+
+
+@pytest.mark.parametrize("stage", ["PRE_SCALE_UP", "TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"])
+def test_ecs_a_stage_without_all_test_traffic_on_the_new_revision_fails(
+    listener: Listener, capsys: pytest.CaptureFixture[str], stage: str
+) -> None:
+    assert run_ecs_hook(ecs_event(lifecycleStage=stage), environ_for(listener)) == {"hookStatus": "FAILED"}
+    assert listener.requests == []
+    assert (
+        log_lines(capsys)[-1]["reason"] == f"lifecycle stage {stage!r}: this hook only tests at POST_TEST_TRAFFIC_SHIFT"
+    )
+
+
+def test_ecs_the_lambda_entry_point_returns_the_hook_status_and_never_touches_codedeploy(
+    listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hook, "_clients", {"codedeploy": NoCodeDeploy()})
+
+    def no_new_client(service: str, *_: Any, **__: Any) -> Any:
+        raise AssertionError(f"the ECS path created a {service} client")
+
+    monkeypatch.setattr(boto3, "client", no_new_client)
+    for name, value in environ_for(listener, ATTEMPTS="3", RETRY_DELAY_SECONDS="5").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LOAD_BALANCER_ENI_DESCRIPTION", raising=False)
+    listener.answers = [(503, b"{}")]
+
+    result = hook.handler(ecs_event(), None)
+
+    assert result == {"hookStatus": "IN_PROGRESS", "callBackDelay": 5, "hookDetails": {"attempt": 1}}
+    assert json.loads(json.dumps(result)) == result, "the return value is plain JSON for ECS to read"
+
+
+def test_a_codedeploy_event_still_reports_through_codedeploy_even_with_ecs_fields(
+    listener: Listener, codedeploy: tuple[Any, Stubber]
+) -> None:
+    client, stubber = codedeploy
+    expect_report(stubber, "Succeeded")
+    event = {**EVENT, "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT"}
+
+    result = hook.run(event, environ=environ_for(listener), codedeploy=client, sleep=Sleeps())
+
+    assert result == {"status": "Succeeded", "reason": "status 200 with a JSON body"}
