@@ -122,6 +122,15 @@ class TableReader:
             raise self.error(name, "an array of tables ([[...]])", value)
         return [TableReader(self.source, f"{self.key(name)}[{i}]", item) for i, item in enumerate(value)]
 
+    def has(self, name: str) -> bool:
+        """Whether the file sets ``name`` (for keys that only some other setting allows)."""
+        return name in self._data
+
+    def raw(self, name: str) -> Any:
+        """The value as written, unchecked: only for an error message about a key that is not allowed."""
+        self._seen.add(name)
+        return self._data[name]
+
     def keys(self) -> list[str]:
         """All keys of the table (for tables whose keys are names, like ``environments``)."""
         self._seen.update(self._data)

@@ -11,6 +11,7 @@ import importlib.util
 import ipaddress
 import itertools
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -51,6 +52,16 @@ DEPLOYMENT_CONFIGS = (
     "LINEAR_10PERCENT_EVERY_3MINUTES",
     "ALL_AT_ONCE",
 )
+#: Who runs a release: CodeDeploy (the CODE_DEPLOY controller) or Amazon ECS itself (the ECS controller).
+RELEASE_CONTROLLERS = ("codedeploy", "ecs")
+#: ECS-native strategies (ECS developer guide, deployment-type-blue-green and canary/linear pages).
+ECS_STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
+#: The longest a CodePipeline ECS deploy action waits for a deployment (CodePipeline action
+#: reference, action-reference-ECS: DeploymentTimeout, 1 to 60 minutes).
+ECS_ACTION_TIMEOUT_MINUTES = 60
+#: What an ECS-native release spends besides shifting and baking: the new tasks start and pass
+#: two health checks, and the test-traffic hook probes them (at most about four minutes).
+ECS_RELEASE_OVERHEAD_MINUTES = 15
 #: The alarms a blue/green deployment group can watch; see docs/ecs-blue-green.md.
 ALARMS = ("target_5xx", "unhealthy_hosts", "target_response_time")
 DEFAULT_ALARMS = ("target_5xx", "unhealthy_hosts")
@@ -123,6 +134,33 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True)
+class EcsReleaseConfig:
+    """An ECS-native release: the strategy, its settings, and the bake after the last shift."""
+
+    strategy: str
+    canary_percent: int | None
+    canary_bake_minutes: int | None
+    linear_step_percent: int | None
+    linear_interval_minutes: int | None
+    bake_minutes: int
+
+    @property
+    def shift_minutes(self) -> int:
+        """Minutes from the first production shift to the last one."""
+        if self.strategy == "CANARY":
+            return self.canary_bake_minutes or 0
+        if self.strategy == "LINEAR":
+            assert self.linear_step_percent and self.linear_interval_minutes is not None
+            return math.ceil(100 / self.linear_step_percent) * self.linear_interval_minutes
+        return 0
+
+    @property
+    def longest_minutes(self) -> int:
+        """The longest a release runs before ECS calls it complete: what the pipeline must wait for."""
+        return self.shift_minutes + self.bake_minutes + ECS_RELEASE_OVERHEAD_MINUTES
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     account: str
@@ -140,6 +178,11 @@ class EnvironmentConfig:
     log_retention_days: int
     alarms: tuple[str, ...]
     rollback_on_alarm: bool
+    #: "codedeploy" or "ecs" (see RELEASE_CONTROLLERS); ecs_release is set exactly when it is "ecs".
+    release_controller: str = "codedeploy"
+    ecs_release: EcsReleaseConfig | None = None
+    #: The most tasks Application Auto Scaling may run; desired_count is the fewest.
+    max_count: int = 1
 
     @property
     def title(self) -> str:
@@ -375,6 +418,24 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
     if memory not in FARGATE_MEMORY[cpu]:
         allowed = ", ".join(str(m) for m in FARGATE_MEMORY[cpu])
         raise table.error("memory_mib", f"a Fargate memory size for cpu {cpu} ({allowed})", memory)
+    release_controller = table.choice("release_controller", RELEASE_CONTROLLERS, default="codedeploy")
+    if release_controller == "ecs":
+        for codedeploy_only in ("deployment_config", "termination_wait_minutes"):
+            if table.has(codedeploy_only):
+                raise table.error(
+                    codedeploy_only,
+                    "no CodeDeploy setting when release_controller is 'ecs' (set [environments."
+                    f"{name}.ecs_release] instead)",
+                    _raw(table, codedeploy_only),
+                )
+        ecs_release: EcsReleaseConfig | None = _read_ecs_release(table.table("ecs_release"), name)
+    else:
+        if table.has("ecs_release"):
+            raise ConfigError(
+                f"{table.source}: {table.key('ecs_release')}: expected no [ecs_release] table when "
+                "release_controller is 'codedeploy' (set release_controller = 'ecs' to use it)"
+            )
+        ecs_release = None
     deployment_config = table.choice("deployment_config", DEPLOYMENT_CONFIGS, default="CANARY_10PERCENT_5MINUTES")
     if name == "prod" and deployment_config == "ALL_AT_ONCE":
         raise table.error(
@@ -409,14 +470,18 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
     )
     max_azs = table.integer("max_azs", minimum=2, maximum=3, default=2)
     desired_count = table.integer("desired_count", minimum=1, maximum=50, default=1)
+    max_count = table.integer("max_count", minimum=1, maximum=50, default=desired_count)
+    if max_count < desired_count:
+        raise table.error("max_count", f"at least desired_count ({desired_count})", max_count)
     most_tasks = _most_tasks(vpc_cidr, max_azs)
-    if desired_count > most_tasks:
-        raise table.error(
-            "desired_count",
-            f"at most {most_tasks} tasks for vpc_cidr {vpc_cidr} over {max_azs} AZs "
-            "(a release runs the blue and green task sets side by side)",
-            desired_count,
-        )
+    for key, count in (("desired_count", desired_count), ("max_count", max_count)):
+        if count > most_tasks:
+            raise table.error(
+                key,
+                f"at most {most_tasks} tasks for vpc_cidr {vpc_cidr} over {max_azs} AZs "
+                "(a release runs the blue and green task sets side by side)",
+                count,
+            )
     alarms = table.string_list(
         "alarms",
         pattern="|".join(ALARMS),
@@ -443,6 +508,63 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
         log_retention_days=table.choice("log_retention_days", LOG_RETENTION_DAYS, default=30),
         alarms=alarms,
         rollback_on_alarm=rollback_on_alarm,
+        release_controller=release_controller,
+        ecs_release=ecs_release,
+        max_count=max_count,
     )
     table.done()
     return environment
+
+
+def _raw(table: TableReader, name: str) -> object:
+    """The value the file sets for ``name``, for an error message about a key that is not allowed."""
+    return table.raw(name)
+
+
+def _read_ecs_release(table: TableReader, environment: str) -> EcsReleaseConfig:
+    """``[environments.<name>.ecs_release]``: the strategy and exactly the settings it uses."""
+    strategy = table.choice("strategy", ECS_STRATEGIES)
+    if environment == "prod" and strategy == "BLUE_GREEN":
+        raise table.error("strategy", "'CANARY' or 'LINEAR' in prod (BLUE_GREEN shifts every user at once)", strategy)
+    settings = {
+        "CANARY": ("canary_percent", "canary_bake_minutes"),
+        "LINEAR": ("linear_step_percent", "linear_interval_minutes"),
+        "BLUE_GREEN": (),
+    }
+    for other, keys in settings.items():
+        for key in keys:
+            if other != strategy and table.has(key):
+                raise table.error(
+                    key, f"no {key} with strategy {strategy!r} (it belongs to {other!r})", _raw(table, key)
+                )
+    canary_percent = canary_bake = step = interval = None
+    if strategy == "CANARY":
+        # ECS takes multiples of 0.1 from 0.1 to 100 (API reference, CanaryConfiguration); whole
+        # percents below 100 keep the canary a canary.
+        canary_percent = table.integer("canary_percent", minimum=1, maximum=99)
+        canary_bake = table.integer("canary_bake_minutes", minimum=1, maximum=1440)
+    elif strategy == "LINEAR":
+        # ECS takes 3 to 100 percent per step (API reference, LinearConfiguration); at most 50
+        # keeps it at two steps or more.
+        step = table.integer("linear_step_percent", minimum=3, maximum=50)
+        interval = table.integer("linear_interval_minutes", minimum=1, maximum=1440)
+    bake = table.integer("bake_minutes", minimum=0, maximum=1440)
+    release = EcsReleaseConfig(
+        strategy=strategy,
+        canary_percent=canary_percent,
+        canary_bake_minutes=canary_bake,
+        linear_step_percent=step,
+        linear_interval_minutes=interval,
+        bake_minutes=bake,
+    )
+    if release.longest_minutes > ECS_ACTION_TIMEOUT_MINUTES:
+        longest_bake = ECS_ACTION_TIMEOUT_MINUTES - ECS_RELEASE_OVERHEAD_MINUTES - release.shift_minutes
+        raise table.error(
+            "bake_minutes",
+            f"at most {max(longest_bake, 0)} minutes: the pipeline's ECS deploy action waits "
+            f"{ECS_ACTION_TIMEOUT_MINUTES} minutes at most, and this release shifts traffic for "
+            f"{release.shift_minutes} minutes plus {ECS_RELEASE_OVERHEAD_MINUTES} for start-up and the test hook",
+            bake,
+        )
+    table.done()
+    return release

@@ -62,8 +62,9 @@ CASES = [
         "desired_count = 2\n",
         "desired_cuont = 2\n",
         "environments.staging.desired_cuont: unknown key (expected one of: alarms, alb_internet_facing, "
-        "certificate_arn, cpu, deployment_config, desired_count, log_retention_days, max_azs, memory_mib, "
-        "rollback_on_alarm, termination_wait_minutes, test_listener_cidr, test_listener_port, vpc_cidr)",
+        "certificate_arn, cpu, deployment_config, desired_count, log_retention_days, max_azs, max_count, memory_mib, "
+        "release_controller, rollback_on_alarm, termination_wait_minutes, test_listener_cidr, test_listener_port, "
+        "vpc_cidr)",
     ),
     (
         "project-name-not-usable-in-bucket-names",
@@ -175,6 +176,31 @@ CASES = [
         "(all-at-once shifts every user at once), got 'ALL_AT_ONCE'",
     ),
     (
+        "controller-that-does-not-exist",
+        'deployment_config = "CANARY_10PERCENT_5MINUTES"\ntermination_wait_minutes = 60',
+        'release_controller = "argo"',
+        "environments.prod.release_controller: expected one of 'codedeploy', 'ecs', got 'argo'",
+    ),
+    (
+        "ecs-controller-without-its-table",
+        'deployment_config = "CANARY_10PERCENT_5MINUTES"\ntermination_wait_minutes = 60',
+        'release_controller = "ecs"',
+        "environments.prod.ecs_release: expected a table, got nothing (the key is missing)",
+    ),
+    (
+        "ecs-table-under-codedeploy",
+        "log_retention_days = 365",
+        'log_retention_days = 365\n[environments.prod.ecs_release]\nstrategy = "CANARY"',
+        "environments.prod.ecs_release: expected no [ecs_release] table when release_controller is 'codedeploy' "
+        "(set release_controller = 'ecs' to use it)",
+    ),
+    (
+        "max-count-below-desired-count",
+        "desired_count = 3\n",
+        "desired_count = 3\nmax_count = 2\n",
+        "environments.prod.max_count: expected at least desired_count (3), got 2",
+    ),
+    (
         "rollback-on-alarm-without-alarms",
         "log_retention_days = 365",
         "log_retention_days = 365\nalarms = []\nrollback_on_alarm = true",
@@ -240,11 +266,92 @@ CASES = [
 ]
 
 
-def write_config(tmp_path: Path, old: str, new: str) -> Path:
-    assert SANDBOX.count(old) >= 1, f"the sandbox configuration no longer contains {old!r}"
+ECS_NATIVE = (ROOT / "config" / "ecs-native.toml").read_text()
+PROD_LINEAR = "linear_step_percent = 20\nlinear_interval_minutes = 3\nbake_minutes = 20"
+
+# The same table for config/ecs-native.toml, where every environment releases through ECS.
+ECS_CASES = [
+    (
+        "strategy-that-does-not-exist",
+        'strategy = "LINEAR"',
+        'strategy = "ROLLING"',
+        "environments.prod.ecs_release.strategy: expected one of 'BLUE_GREEN', 'CANARY', 'LINEAR', got 'ROLLING'",
+    ),
+    (
+        "prod-all-at-once-under-ecs",
+        f'strategy = "LINEAR"\n{PROD_LINEAR}',
+        'strategy = "BLUE_GREEN"\nbake_minutes = 20',
+        "environments.prod.ecs_release.strategy: expected 'CANARY' or 'LINEAR' in prod "
+        "(BLUE_GREEN shifts every user at once), got 'BLUE_GREEN'",
+    ),
+    (
+        "linear-without-its-step",
+        PROD_LINEAR,
+        "linear_interval_minutes = 3\nbake_minutes = 20",
+        "environments.prod.ecs_release.linear_step_percent: expected a whole number from 3 to 50, "
+        "got nothing (the key is missing)",
+    ),
+    (
+        "canary-without-its-percent",
+        "canary_percent = 10\n",
+        "",
+        "environments.staging.ecs_release.canary_percent: expected a whole number from 1 to 99, "
+        "got nothing (the key is missing)",
+    ),
+    (
+        "setting-of-another-strategy",
+        PROD_LINEAR,
+        f"{PROD_LINEAR}\ncanary_percent = 10",
+        "environments.prod.ecs_release.canary_percent: expected no canary_percent with strategy 'LINEAR' "
+        "(it belongs to 'CANARY'), got 10",
+    ),
+    (
+        "bake-longer-than-the-pipeline-waits",
+        PROD_LINEAR,
+        "linear_step_percent = 20\nlinear_interval_minutes = 3\nbake_minutes = 40",
+        "environments.prod.ecs_release.bake_minutes: expected at most 30 minutes: the pipeline's ECS deploy action "
+        "waits 60 minutes at most, and this release shifts traffic for 15 minutes plus 15 for start-up and the "
+        "test hook, got 40",
+    ),
+    (
+        "codedeploy-setting-under-ecs",
+        'release_controller = "ecs"\nalb_internet_facing = true\ntest_listener_port = 9000\nlog_retention_days = 365',
+        'release_controller = "ecs"\ntermination_wait_minutes = 60\nalb_internet_facing = true\n'
+        "test_listener_port = 9000\nlog_retention_days = 365",
+        "environments.prod.termination_wait_minutes: expected no CodeDeploy setting when release_controller is "
+        "'ecs' (set [environments.prod.ecs_release] instead), got 60",
+    ),
+]
+
+
+def write_config(tmp_path: Path, old: str, new: str, base: str = SANDBOX) -> Path:
+    assert base.count(old) >= 1, f"the configuration no longer contains {old!r}"
     path = tmp_path / "bad.toml"
-    path.write_text(SANDBOX.replace(old, new, 1))
+    path.write_text(base.replace(old, new, 1))
     return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"), [case[1:] for case in ECS_CASES], ids=[case[0] for case in ECS_CASES]
+)
+def test_bad_ecs_release_gives_one_exact_line(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    path = write_config(tmp_path, old, new, base=ECS_NATIVE)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: {expected}"
+
+
+def test_ecs_native_configuration_releases_every_environment_through_ecs() -> None:
+    config = load_config(ROOT / "config" / "ecs-native.toml")
+    releases = {environment.name: environment.ecs_release for environment in config.environments}
+    assert {name: release.strategy for name, release in releases.items() if release} == {
+        "dev": "BLUE_GREEN",
+        "staging": "CANARY",
+        "prod": "LINEAR",
+    }
+    sandbox = load_config(ROOT / "config" / "sandbox.toml")
+    assert config.accounts == sandbox.accounts, "the second configuration uses the same sandbox accounts"
+    assert all(environment.release_controller == "codedeploy" for environment in sandbox.environments)
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
