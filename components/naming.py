@@ -49,6 +49,16 @@ class Names:
         return f"{self.config.project}-{self.config.service.name}"
 
     @property
+    def ecs_cluster(self) -> str:
+        """The cluster of an ECS-controlled service (the pipeline's ECS deploy action names it)."""
+        return f"{self.config.project}-{self.config.service.name}"
+
+    @property
+    def ecs_service(self) -> str:
+        """The service name under the ECS controller (the pipeline's ECS deploy action names it)."""
+        return f"{self.config.project}-{self.config.service.name}"
+
+    @property
     def task_family(self) -> str:
         return f"{self.config.project}-{self.config.service.name}"
 

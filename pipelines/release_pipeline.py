@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -17,6 +19,7 @@ from constructs import Construct
 
 from components.compliance import acknowledge_inline_policies
 from components.compliance.cfn_lint import ignore
+from components.ecs_blue_green.release_inputs import IMAGE_DEFINITIONS_FILE
 from pipelines.artifact_grants import acknowledge_artifact_access, acknowledge_key_use
 from pipelines.artifact_store import ArtifactStore
 from pipelines.image_build import EXPORTED_VARIABLES
@@ -37,8 +40,19 @@ class GithubSource:
 
 
 @dataclass(frozen=True)
+class EcsServiceRelease:
+    """An ECS-controlled service: the pipeline gives it a new task definition and ECS releases it."""
+
+    cluster_name: str
+    service_name: str
+    #: How long the deploy action waits for ECS to finish (1 to 60 minutes, CodePipeline user
+    #: guide, action-reference-ECS); the configuration keeps every release inside it.
+    timeout_minutes: int
+
+
+@dataclass(frozen=True)
 class DeployTarget:
-    """One target account's CodeDeploy deployment group, and the role the pipeline deploys there as."""
+    """One target account's release controller, and the role the pipeline deploys there as."""
 
     title: str  # "Dev": used in stage names and construct ids
     account: str
@@ -49,13 +63,17 @@ class DeployTarget:
     deploy_role_arn: str
     release_folder: str  # "release/dev": where the build wrote taskdef.json and appspec.yaml
     needs_approval: bool = False
+    #: Set when ECS, not CodeDeploy, releases this environment.
+    ecs_service: EcsServiceRelease | None = None
 
 
 class ReleasePipeline(Construct):
     """CodePipeline V2: Source -> Build (+ ScanGate) -> Deploy-<Env> ... with an approval before the ones that need it.
 
-    Each deploy action is a CodeDeploy ECS blue/green deployment into a deployment group of
-    another account, run as that account's deploy role. The role is imported by ARN and
+    Each deploy action matches the environment's release controller and runs as that
+    account's deploy role: a CodeDeploy ECS blue/green deployment into a deployment group, or
+    the ECS deploy action, which registers the released image in a new task definition revision
+    and updates the service, whose own blue/green, canary or linear strategy then runs. The role is imported by ARN and
     immutable: given a role object, ``CodeDeployEcsDeployAction`` would add its own grants
     (``iam:PassRole`` on ``*``) to it, and the target side grants exactly what a release needs
     (pipelines/deploy_role.py). Execution outcomes and deploy action outcomes go to ``topic``.
@@ -170,13 +188,13 @@ class ReleasePipeline(Construct):
         self.deploy_rule = events.Rule(
             self,
             "DeployOutcomes",
-            description=f"CodeDeploy blue/green deployment outcomes of {pipeline_name}",
+            description=f"Blue/green deployment outcomes of {pipeline_name}",
             event_pattern=events.EventPattern(
                 source=["aws.codepipeline"],
                 detail_type=["CodePipeline Action Execution State Change"],
                 detail={
                     "pipeline": [pipeline_name],
-                    "type": {"category": ["Deploy"], "provider": ["CodeDeployToECS"]},
+                    "type": {"category": ["Deploy"], "provider": ["CodeDeployToECS", "ECS"]},
                     "state": list(NOTIFIED_DEPLOY_STATES),
                 },
             ),
@@ -245,9 +263,11 @@ class ReleasePipeline(Construct):
                         actions=("kms:GenerateDataKey*",),
                     )
 
-    def _deploy_action(
-        self, target: DeployTarget, build_output: codepipeline.Artifact
-    ) -> actions.CodeDeployEcsDeployAction:
+    def _deploy_action(self, target: DeployTarget, build_output: codepipeline.Artifact) -> codepipeline.IAction:
+        # Imported by ARN and immutable: the action cannot attach iam:PassRole on * (or anything else) to it.
+        role = iam.Role.from_role_arn(self, f"{target.title}DeployRole", target.deploy_role_arn, mutable=False)
+        if target.ecs_service is not None:
+            return self._ecs_deploy_action(target, target.ecs_service, build_output, role)
         application = codedeploy.EcsApplication.from_ecs_application_arn(
             self,
             f"{target.title}Application",
@@ -260,8 +280,6 @@ class ReleasePipeline(Construct):
             deployment_group_name=target.deployment_group_name,
             deployment_config=target.deployment_config,
         )
-        # Imported by ARN and immutable: the action cannot attach iam:PassRole on * (or anything else) to it.
-        role = iam.Role.from_role_arn(self, f"{target.title}DeployRole", target.deploy_role_arn, mutable=False)
         return actions.CodeDeployEcsDeployAction(
             action_name=f"BlueGreen{target.title}",
             deployment_group=deployment_group,
@@ -272,5 +290,30 @@ class ReleasePipeline(Construct):
                     input=build_output, task_definition_placeholder=IMAGE_PLACEHOLDER
                 )
             ],
+            role=role,
+        )
+
+    def _ecs_deploy_action(
+        self, target: DeployTarget, release: EcsServiceRelease, build_output: codepipeline.Artifact, role: iam.IRole
+    ) -> actions.EcsDeployAction:
+        """The ECS deploy action: a new revision of the service's task definition with the released image.
+
+        The action copies the revision the service runs and replaces the image from
+        ``imagedefinitions.json`` (CodePipeline user guide, action-reference-ECS), so the
+        revision differs from the last one in its image only; the service's deployment
+        configuration (strategy, bake, alarms, hook) governs the release. If ECS takes longer
+        than ``timeout_minutes`` the action fails while ECS carries on: docs/ecs-blue-green.md.
+        """
+        # The long ARN form names the cluster, so the import needs no VPC or cluster object.
+        service = ecs.FargateService.from_service_arn_with_cluster(
+            self,
+            f"{target.title}EcsService",
+            f"arn:aws:ecs:{target.region}:{target.account}:service/{release.cluster_name}/{release.service_name}",
+        )
+        return actions.EcsDeployAction(
+            action_name=f"Release{target.title}",
+            service=service,
+            image_file=build_output.at_path(f"{target.release_folder}/{IMAGE_DEFINITIONS_FILE}"),
+            deployment_timeout=cdk.Duration.minutes(release.timeout_minutes),
             role=role,
         )

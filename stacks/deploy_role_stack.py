@@ -6,10 +6,10 @@ from typing import Any
 
 from constructs import Construct
 
-from components.ecs_blue_green.blue_green_service import DEPLOYMENT_CONFIGS
+from components.ecs_blue_green.codedeploy_release import DEPLOYMENT_CONFIGS
 from components.naming import Names
 from config import Config, EnvironmentConfig
-from pipelines.deploy_role import CrossAccountDeployRole
+from pipelines.deploy_role import CrossAccountDeployRole, EcsServiceTarget
 from stacks.project_stack import ProjectStack
 
 
@@ -47,4 +47,9 @@ class DeployRoleStack(ProjectStack):
             artifact_bucket_name=names.artifact_bucket,
             artifact_key_alias=names.artifact_key_alias,
             tools_account=config.accounts.tools,
+            ecs_service=(
+                EcsServiceTarget(cluster_name=names.ecs_cluster, service_name=names.ecs_service)
+                if environment.release_controller == "ecs"
+                else None
+            ),
         )

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 from constructs import Construct
 
-from components.ecs_blue_green.blue_green_service import BlueGreenFargateService
+from components.ecs_blue_green.service import ReleasedFargateService
+from components.ecs_blue_green.task_spec import TaskSpec
+from components.naming import Names
 from components.network import PrivateNetwork
 from config import Config, EnvironmentConfig
+from config.settings import IMAGE_TAG
 from stacks.project_stack import ProjectStack
+
+#: Template parameters that the pre-deploy guard (release_guard) sets from the live service.
+IMAGE_TAG_PARAMETER = "ImageTag"
+LIVE_TARGET_GROUP_PARAMETER = "LiveTargetGroup"
+CONTROLLER_TITLES = {"codedeploy": "CodeDeploy", "ecs": "Amazon ECS"}
 
 
 class ServiceStack(ProjectStack):
-    """An ECS Fargate service behind an ALB with CodeDeploy blue/green releases."""
+    """An ECS Fargate service behind an ALB, released blue/green by the configured controller.
+
+    Two parameters carry what only the live environment knows, so that a later ``cdk deploy``
+    writes back what the last release left instead of what the first deploy created:
+
+    * ``ImageTag``: the image the task definition runs. ``make deploy`` passes the tag the
+      live service runs (release_guard), and the CDK CLI keeps the previous value otherwise.
+    * ``LiveTargetGroup``: ``Blue`` or ``Green``, the target group the listeners forward to.
+      Both controllers swap it on every release (docs/ecs-blue-green.md, "Day 2").
+    """
 
     def __init__(
         self,
@@ -32,15 +50,39 @@ class ServiceStack(ProjectStack):
             environment=environment,
             description=(
                 f"{config.project} {environment.name}: ECS Fargate service {config.service.name} "
-                "with CodeDeploy blue/green releases"
+                f"with {CONTROLLER_TITLES[environment.release_controller]} blue/green releases"
             ),
             **kwargs,
         )
-        self.service = BlueGreenFargateService(
+        image_tag = cdk.CfnParameter(
+            self,
+            IMAGE_TAG_PARAMETER,
+            type="String",
+            default=config.service.initial_image_tag,
+            allowed_pattern=IMAGE_TAG,
+            description="The image tag the task definition runs: make deploy sets the one the live service runs",
+        )
+        live_target_group = cdk.CfnParameter(
+            self,
+            LIVE_TARGET_GROUP_PARAMETER,
+            type="String",
+            default="Blue",
+            allowed_values=["Blue", "Green"],
+            description="The target group that serves production now: make deploy reads it from the listeners",
+        )
+        green_is_live = cdk.CfnCondition(
+            self, "GreenIsLive", expression=cdk.Fn.condition_equals(live_target_group.value_as_string, "Green")
+        )
+        self.service = ReleasedFargateService(
             self,
             "Service",
-            config=config,
+            names=Names(config),
+            spec=TaskSpec.build(config, environment),
             environment=environment,
+            secret_name=config.service.secret_name,
+            task_policy_names=config.service.task_policy_names,
+            image_tag=image_tag.value_as_string,
+            green_is_live=green_is_live,
             vpc=network.vpc,
             task_subnets=network.task_subnets,
             load_balancer_subnets=network.load_balancer_subnets,

@@ -10,14 +10,15 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from components.ecs_blue_green.blue_green_service import DEPLOYMENT_CONFIGS
+from components.ecs_blue_green.codedeploy_release import DEPLOYMENT_CONFIGS
 from components.naming import Names
 from config import TARGET_ENVIRONMENTS, Config
+from config.settings import ECS_ACTION_TIMEOUT_MINUTES
 from pipelines.artifact_store import ArtifactStore
 from pipelines.image_build import ImageBuild
 from pipelines.image_repository import ImageRepository
 from pipelines.release_notifications import ReleaseNotifications
-from pipelines.release_pipeline import DeployTarget, GithubSource, ReleasePipeline
+from pipelines.release_pipeline import DeployTarget, EcsServiceRelease, GithubSource, ReleasePipeline
 from pipelines.scan_gate_project import ScanGateProject
 from stacks.project_stack import ProjectStack
 
@@ -132,6 +133,15 @@ class ToolsPipelineStack(ProjectStack):
                     deploy_role_arn=names.role_arn(environment.account, names.deploy_role),
                     release_folder=f"release/{environment.name}",
                     needs_approval=environment.is_production,
+                    ecs_service=(
+                        EcsServiceRelease(
+                            cluster_name=names.ecs_cluster,
+                            service_name=names.ecs_service,
+                            timeout_minutes=ECS_ACTION_TIMEOUT_MINUTES,
+                        )
+                        if environment.release_controller == "ecs"
+                        else None
+                    ),
                 )
                 for environment in environments
             ],

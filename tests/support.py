@@ -20,6 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 
+def logical_id(element: Any) -> str:
+    """The logical id of a CloudFormation element as the template has it.
+
+    ``Stack.get_logical_id`` gives the id CDK allocates from the path; this also honours an
+    override, such as the ids components/logical_ids.py keeps for resources that moved.
+    """
+    resolved = cdk.Stack.of(element).resolve(element.logical_id)
+    assert isinstance(resolved, str)
+    return resolved
+
+
 def cdk_json_context() -> dict[str, Any]:
     """The context committed in cdk.json (feature flags, availability zones)."""
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from components.ecs_blue_green.blue_green_service import NONCURRENT_LOG_DAYS
+from components.ecs_blue_green.load_balancer import NONCURRENT_LOG_DAYS
 from config import Config
 from pipelines.artifact_store import ACCESS_LOG_DAYS, NONCURRENT_VERSION_DAYS
 from tests.support import SynthesizedApp

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.ecs_blue_green.blue_green_service import DEPLOYMENT_CONFIGS
+from components.ecs_blue_green.codedeploy_release import DEPLOYMENT_CONFIGS
 from components.naming import Names
 from config import TARGET_ENVIRONMENTS, Config
 from tests.support import SynthesizedApp

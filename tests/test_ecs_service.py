@@ -16,7 +16,7 @@ from components.naming import Names
 from config import Config, EnvironmentConfig
 from stacks.network_stack import NetworkStack
 from stacks.service_stack import ServiceStack
-from tests.support import SynthesizedApp, new_app
+from tests.support import SynthesizedApp, logical_id, new_app
 
 ENVIRONMENTS = ["dev", "staging", "prod"]
 
@@ -89,8 +89,10 @@ def test_execution_role_pulls_from_the_tools_repository_reads_logs_and_the_secre
 ) -> None:
     template = service_template(synthesized, config, "dev")
     names = Names(config)
-    policy_id = synthesized.stack("Dev-Service").get_logical_id(
-        synthesized.stack("Dev-Service").service.execution_role.node.find_child("DefaultPolicy").node.default_child
+    policy_id = logical_id(
+        synthesized.stack("Dev-Service")
+        .service.tasks.execution_role.node.find_child("DefaultPolicy")
+        .node.default_child
     )
     statements = template.to_json()["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"]
     by_resource = {json.dumps(s["Resource"], sort_keys=True): sorted(_as_list(s["Action"])) for s in statements}
@@ -103,7 +105,7 @@ def test_execution_role_pulls_from_the_tools_repository_reads_logs_and_the_secre
     secret = json.dumps(names.secret_partial_arn(config.accounts.dev) + "-??????")
     assert by_resource[secret] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
     stack = synthesized.stack("Dev-Service")
-    key_arn = json.dumps({"Fn::GetAtt": [stack.get_logical_id(stack.service.key.node.default_child), "Arn"]})
+    key_arn = json.dumps({"Fn::GetAtt": [logical_id(stack.service.key.node.default_child), "Arn"]})
     decrypt = next(s for s in statements if json.dumps(s["Resource"], sort_keys=True) == key_arn)
     assert decrypt["Action"] == "kms:Decrypt", "the secret is encrypted with the stack's key"
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}}
@@ -144,7 +146,8 @@ def test_container_is_hardened_and_reads_its_image_from_the_tools_account(
     assert container["PortMappings"] == [{"ContainerPort": config.service.container_port, "Protocol": "tcp"}]
     image = json.dumps(container["Image"])
     assert f"{config.accounts.tools}.dkr.ecr.{config.region}." in image
-    assert image.endswith(f'/{Names(config).ecr_repository}:{config.service.initial_image_tag}"]]}}')
+    # The tag is the stack's ImageTag parameter: the pre-deploy guard sets it to the released one.
+    assert image.endswith(f'/{Names(config).ecr_repository}:", {{"Ref": "ImageTag"}}]]}}')
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert config.service.health_check_path in " ".join(container["HealthCheck"]["Command"])
 
@@ -291,7 +294,7 @@ def test_service_runs_on_isolated_subnets_without_public_ip_under_codedeploy(
     subnets = json.dumps(properties["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"])
     network_stack = synthesized.stack(f"{config.environment(name).title}-Network")
     for subnet in network_stack.network.vpc.isolated_subnets:
-        assert network_stack.get_logical_id(subnet.node.default_child) in subnets
+        assert logical_id(subnet.node.default_child) in subnets
     assert "Public" not in subnets
 
 
@@ -358,8 +361,11 @@ def test_alarms_watch_5xx_and_unhealthy_hosts_of_both_target_groups(
     template = service_template(synthesized, config, "dev")
     stack = synthesized.stack("Dev-Service")
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
-    for target_group in (stack.service.blue_target_group, stack.service.green_target_group):
-        group_id = stack.get_logical_id(target_group.node.default_child)
+    for target_group in (
+        stack.service.load_balancing.blue_target_group,
+        stack.service.load_balancing.green_target_group,
+    ):
+        group_id = logical_id(target_group.node.default_child)
         watched = {
             a["Properties"]["MetricName"]
             for a in alarms.values()
@@ -392,7 +398,7 @@ def test_hook_lambda_runs_in_the_task_subnets_and_may_only_report_on_this_deploy
         },
     )
     stack = synthesized.stack("Dev-Service")
-    policy_id = stack.get_logical_id(stack.service.hook.role.node.find_child("DefaultPolicy").node.default_child)
+    policy_id = logical_id(stack.service.hook.role.node.find_child("DefaultPolicy").node.default_child)
     statements = template.to_json()["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"]
     codedeploy = [s for s in statements if any(a.startswith("codedeploy:") for a in _as_list(s["Action"]))]
     assert codedeploy == [
@@ -412,8 +418,8 @@ def test_hook_reaches_only_the_test_listener_and_the_api_endpoints(synthesized: 
     environment = config.environment("dev")
     stack = synthesized.stack("Dev-Service")
     template = service_template(synthesized, config, "dev")
-    hook_group = stack.get_logical_id(stack.service.hook.security_group.node.default_child)
-    load_balancer_group = stack.get_logical_id(stack.service.load_balancer_security_group.node.default_child)
+    hook_group = logical_id(stack.service.hook.security_group.node.default_child)
+    load_balancer_group = logical_id(stack.service.load_balancing.security_group.node.default_child)
     inline = template.to_json()["Resources"][hook_group]["Properties"]["SecurityGroupEgress"]
     assert [(rule["CidrIp"], rule["FromPort"], rule["ToPort"]) for rule in inline] == [(environment.vpc_cidr, 443, 443)]
     separate = [
@@ -445,11 +451,11 @@ def test_hook_retries_long_enough_for_green_to_become_healthy_and_stops_before_i
 
 def test_codedeploy_may_invoke_the_hook(synthesized: SynthesizedApp, config: Config) -> None:
     stack = synthesized.stack("Dev-Service")
-    function_id = stack.get_logical_id(stack.service.hook.function.node.default_child)
+    function_id = logical_id(stack.service.hook.function.node.default_child)
     service_template(synthesized, config, "dev").has_resource_properties(
         "AWS::IAM::Policy",
         {
-            "Roles": [{"Ref": stack.get_logical_id(stack.service.deployment_group.role.node.default_child)}],
+            "Roles": [{"Ref": logical_id(stack.service.release.deployment_group.role.node.default_child)}],
             "PolicyDocument": {
                 "Statement": Match.array_with(
                     [
@@ -466,7 +472,7 @@ def test_codedeploy_may_invoke_the_hook(synthesized: SynthesizedApp, config: Con
 def test_deployment_state_changes_reach_an_encrypted_topic(synthesized: SynthesizedApp, config: Config) -> None:
     template = service_template(synthesized, config, "dev")
     stack = synthesized.stack("Dev-Service")
-    key_id = stack.get_logical_id(stack.service.key.node.default_child)
+    key_id = logical_id(stack.service.key.node.default_child)
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
     key_statements = template.to_json()["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
     assert any(
@@ -545,7 +551,7 @@ def test_appspec_names_the_container_port_and_the_deployed_hook(synthesized: Syn
 
 
 def test_release_inputs_are_written_for_every_environment(tmp_path: Path, config: Config) -> None:
-    written = write_release_inputs(config, tmp_path)
+    written = write_release_inputs(config, tmp_path, "111111111111.dkr.ecr.eu-west-1.amazonaws.com/x:release-1")
     assert sorted(str(p.relative_to(tmp_path)) for p in written) == [
         f"{env}/{file}" for env in sorted(ENVIRONMENTS) for file in ("appspec.yaml", "taskdef.json")
     ]

@@ -14,7 +14,7 @@ from config import TARGET_ENVIRONMENTS, Config
 from pipelines.image_repository import RELEASE_TAG_PREFIX
 from stacks.order import stack_names
 from stacks.tools_pipeline_stack import build_parameter_name
-from tests.support import ROOT, SynthesizedApp
+from tests.support import ROOT, SynthesizedApp, logical_id
 
 STACK = "Tools-Pipeline"
 BUILDSPEC = (ROOT / "pipelines" / "buildspec.yml").read_text()
@@ -273,8 +273,8 @@ def test_build_role_pushes_to_the_service_repository_and_can_see_existing_tags(
 ) -> None:
     """buildspec.yml skips the push when the release tag exists: that needs ecr:DescribeImages."""
     stack = synthesized.stack("Tools-Pipeline")
-    repository = stack.get_logical_id(stack.images.repository.node.default_child)
-    role = stack.get_logical_id(stack.build.project.role.node.default_child)
+    repository = logical_id(stack.images.repository.node.default_child)
+    role = logical_id(stack.build.project.role.node.default_child)
     ecr_actions = {
         action
         for policy in raw["Resources"].values()
@@ -351,7 +351,9 @@ def test_report_group_is_the_one_the_buildspec_writes_to(template: Template, con
 
 def test_buildspec_builds_from_the_service_dockerfile_and_writes_the_release_inputs() -> None:
     assert "--file service_app/Dockerfile service_app" in BUILDSPEC
-    assert 'python scripts/release_inputs.py --config "$CONFIG_FILE" --out release' in BUILDSPEC
+    assert (
+        'python scripts/release_inputs.py --config "$CONFIG_FILE" --out release --image-uri "$IMAGE_URI"' in BUILDSPEC
+    )
     assert """printf '{"ImageURI":"%s"}\\n' "$IMAGE_URI" > imageDetail.json""" in BUILDSPEC
     artifacts = BUILDSPEC[BUILDSPEC.index("\nartifacts:") :]
     assert "- imageDetail.json" in artifacts and "- release/**/*" in artifacts
@@ -555,7 +557,7 @@ def test_source_action_may_use_the_connection_under_its_own_service_prefix(
 ) -> None:
     """A codeconnections ARN is authorized by codeconnections:UseConnection, not only codestar-connections."""
     stack = synthesized.stack(STACK)
-    role_id = stack.get_logical_id(stack.release.source_role.node.default_child)
+    role_id = logical_id(stack.release.source_role.node.default_child)
     statements = [
         statement
         for policy in resources(raw, "AWS::IAM::Policy").values()

@@ -33,10 +33,10 @@ EXPECTED_CHECKOV_SKIPS: dict[str, dict[str, set[str]]] = {
         "Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"},
     },
     "Service": {
-        "Service/AccessLogs/Resource": {"CKV_AWS_18"},
-        "Service/LoadBalancerSecurityGroup/Resource": {"CKV_AWS_260"},
-        "Service/LoadBalancer/ProductionListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
-        "Service/LoadBalancer/TestListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
+        "Service/LoadBalancing/AccessLogs/Resource": {"CKV_AWS_18"},
+        "Service/LoadBalancing/LoadBalancerSecurityGroup/Resource": {"CKV_AWS_260"},
+        "Service/LoadBalancing/LoadBalancer/ProductionListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
+        "Service/LoadBalancing/LoadBalancer/TestListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
         "Service/TestTrafficHook/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
         "Service/TestTrafficHook/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_173"},
     },
@@ -280,8 +280,8 @@ def test_with_a_certificate_the_production_listener_needs_no_exception(tmp_path:
     packs = register_checks(app)
     assert findings(packs, app) == set()
     template = app.synth().get_stack_by_name("Service").template
-    production = service.service.production_listener.node.default_child
-    security_group = service.service.load_balancer_security_group.node.default_child
+    production = service.service.load_balancing.production_listener.node.default_child
+    security_group = service.service.load_balancing.security_group.node.default_child
     resources = {
         name: template["Resources"][service.resolve(construct.logical_id)]  # type: ignore[union-attr]
         for name, construct in (("listener", production), ("security group", security_group))

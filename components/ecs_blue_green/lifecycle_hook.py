@@ -1,4 +1,9 @@
-"""The AfterAllowTestTraffic hook: a Lambda in the isolated subnets that tests the green task set."""
+"""The test-traffic hook: a Lambda in the isolated subnets that tests the new revision through the test listener.
+
+One function serves both release controllers (hook/handler.py): CodeDeploy runs it as the
+``AfterAllowTestTraffic`` hook of the appspec, ECS-native releases as the
+``POST_TEST_TRAFFIC_SHIFT`` lifecycle hook of the service.
+"""
 
 from __future__ import annotations
 
@@ -27,12 +32,13 @@ FUNCTION_TIMEOUT = cdk.Duration.minutes(4)
 
 
 class TestTrafficHook(Construct):
-    """Calls the service through the test listener and reports the result to CodeDeploy.
+    """Calls the service through the test listener and tells the release controller the result.
 
     It runs in the task subnets (no NAT): it reaches the test listener inside the VPC and
     CodeDeploy (and EC2, for an internet-facing load balancer) through interface endpoints.
-    Its only AWS permission besides its network interfaces and its log group is
-    ``PutLifecycleEventHookExecutionStatus`` on this deployment group.
+    Under CodeDeploy its only AWS permission besides its network interfaces and its log group
+    is ``PutLifecycleEventHookExecutionStatus`` on ``deployment_group_arn``. Under ECS
+    (``deployment_group_arn=None``) it needs none: ECS reads the function's return value.
     """
 
     def __init__(
@@ -48,7 +54,8 @@ class TestTrafficHook(Construct):
         internet_facing: bool,
         test_listener_port: int,
         check_path: str,
-        deployment_group_arn: str,
+        deployment_group_arn: str | None,
+        description: str,
         log_key: kms.IKey,
         log_retention: logs.RetentionDays,
     ) -> None:
@@ -77,16 +84,21 @@ class TestTrafficHook(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="AfterAllowTestTraffic hook: report the test result to CodeDeploy",
+            description=(
+                "AfterAllowTestTraffic hook: report the test result to CodeDeploy"
+                if deployment_group_arn
+                else "ECS POST_TEST_TRAFFIC_SHIFT hook: probe the new revision through the test listener"
+            ),
         )
         self.log_group.grant_write(self.role)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReportHookStatus",
-                actions=["codedeploy:PutLifecycleEventHookExecutionStatus"],
-                resources=[deployment_group_arn],
+        if deployment_group_arn:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReportHookStatus",
+                    actions=["codedeploy:PutLifecycleEventHookExecutionStatus"],
+                    resources=[deployment_group_arn],
+                )
             )
-        )
         network_interfaces = iam.PolicyStatement(
             sid="ManageOwnNetworkInterfaces",
             actions=[
@@ -115,7 +127,7 @@ class TestTrafficHook(Construct):
             self,
             "Function",
             function_name=function_name,
-            description="CodeDeploy AfterAllowTestTraffic hook: checks the green task set through the test listener",
+            description=description,
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="handler.handler",
             code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["test_*.py", "__pycache__"]),
@@ -140,13 +152,14 @@ class TestTrafficHook(Construct):
         skip(policy, "CKV_AWS_111", network_interfaces)
         acknowledge_inline_policies(self.role)
         no_concurrency_limit = (
-            "CodeDeploy invokes the hook once per release, and a reserved concurrency would take capacity "
-            "from the account's unreserved pool, which AWS refuses to lower below 10 in a new account."
+            "The release controller invokes the hook once or a few times per release, and a reserved "
+            "concurrency would take capacity from the account's unreserved pool, which AWS refuses to "
+            "lower below 10 in a new account."
         )
         acknowledge(self.function, "NIST.800.53.R5-LambdaConcurrency", no_concurrency_limit)
         skip(self.function, "CKV_AWS_115", no_concurrency_limit)
         no_dead_letter_queue = (
-            "CodeDeploy waits for the hook's status report and fails and rolls back the release when none "
+            "The release controller waits for the hook's status and fails and rolls back the release when none "
             "comes, so a failed invocation is already acted upon and a dead-letter queue would hold events "
             "that nobody replays."
         )

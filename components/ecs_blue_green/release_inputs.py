@@ -1,9 +1,13 @@
-"""The files a CodeDeploy ECS blue/green release needs, per target environment.
+"""The files a release needs, per target environment and release controller.
 
 The pipeline's build writes them (``scripts/release_inputs.py``) and the deploy actions
-read them: ``taskdef.json`` (with the image placeholder) and ``appspec.yaml`` (which
-container and port take traffic, and the lifecycle hook to run). Both come from the same
-configuration as the service stack, so a release registers what CDK would have built.
+read them. Under CodeDeploy: ``taskdef.json`` (with the image placeholder) and
+``appspec.yaml`` (which container and port take traffic, and the lifecycle hook to run), both
+from the same configuration as the service stack, so a release registers what CDK would have
+built. Under ECS: ``imagedefinitions.json``, the container and the image just pushed; the ECS
+deploy action copies the service's task definition and replaces that image
+(CodePipeline user guide, file-reference, "imagedefinitions.json file for Amazon ECS standard
+deployment actions").
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from config import Config, EnvironmentConfig
 
 TASK_DEFINITION_FILE = "taskdef.json"
 APPSPEC_FILE = "appspec.yaml"
+IMAGE_DEFINITIONS_FILE = "imagedefinitions.json"
 
 
 def hook_function_arn(config: Config, environment: EnvironmentConfig) -> str:
@@ -48,18 +53,26 @@ def appspec(config: Config, environment: EnvironmentConfig) -> dict[str, Any]:
     }
 
 
-def write_release_inputs(config: Config, out_dir: Path) -> list[Path]:
-    """Write ``<out>/<env>/taskdef.json`` and ``<out>/<env>/appspec.yaml`` for every environment."""
+def image_definitions(config: Config, image_uri: str) -> list[dict[str, str]]:
+    """What the ECS deploy action reads: the image of each container it replaces."""
+    return [{"name": Names(config).container, "imageUri": image_uri}]
+
+
+def write_release_inputs(config: Config, out_dir: Path, image_uri: str) -> list[Path]:
+    """Write the release inputs of every environment into ``<out>/<env>/``, by its release controller."""
     written = []
     for environment in config.environments:
         directory = out_dir / environment.name
         directory.mkdir(parents=True, exist_ok=True)
-        task_definition = TaskSpec.build(config, environment).register_task_definition_input()
-        files = {
-            TASK_DEFINITION_FILE: task_definition,
-            # JSON is valid YAML; CodeDeploy reads either, and it needs no YAML library here.
-            APPSPEC_FILE: appspec(config, environment),
-        }
+        files: dict[str, Any]
+        if environment.release_controller == "ecs":
+            files = {IMAGE_DEFINITIONS_FILE: image_definitions(config, image_uri)}
+        else:
+            files = {
+                TASK_DEFINITION_FILE: TaskSpec.build(config, environment).register_task_definition_input(),
+                # JSON is valid YAML; CodeDeploy reads either, and it needs no YAML library here.
+                APPSPEC_FILE: appspec(config, environment),
+            }
         for name, content in files.items():
             path = directory / name
             path.write_text(json.dumps(content, indent=2) + "\n")

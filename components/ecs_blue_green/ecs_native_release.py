@@ -1,0 +1,190 @@
+"""Releases by Amazon ECS itself: blue/green, canary or linear, with a test hook, alarms and a bake.
+
+Amazon ECS runs the release when the service gets a new task definition: it starts the new
+revision beside the old one behind the alternate target group, points the test listener rule
+at it, runs the lifecycle hook, shifts production traffic on the production listener rule by
+the strategy, waits the bake time, then stops the old revision. An alarm or the circuit
+breaker rolls it back (ECS developer guide, deployment-type-blue-green, and the canary and
+linear pages). AWS's guide recommends this over CodeDeploy ("We recommend that you use the
+Amazon ECS blue/green deployment", ECS developer guide, deployment-type-bluegreen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from components.compliance import acknowledge, acknowledge_inline_policies
+from config.settings import EcsReleaseConfig
+
+STRATEGIES = {
+    "BLUE_GREEN": ecs.DeploymentStrategy.BLUE_GREEN,
+    "CANARY": ecs.DeploymentStrategy.CANARY,
+    "LINEAR": ecs.DeploymentStrategy.LINEAR,
+}
+#: The deployment events that reach the notification topic (ECS developer guide,
+#: ecs_service_deployment_events: "ECS Deployment State Change").
+NOTIFIED_EVENTS = ["SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"]
+
+
+def service_options(release: EcsReleaseConfig, alarm_names: Sequence[str], rollback_on_alarm: bool) -> dict[str, Any]:
+    """The ``FargateService`` arguments that make ECS the release controller with this strategy.
+
+    The circuit breaker rolls back a revision whose tasks keep failing to start; the alarms roll
+    back one that starts but serves badly, during the shift and the bake.
+    """
+    options: dict[str, Any] = {
+        "deployment_controller": ecs.DeploymentController(type=ecs.DeploymentControllerType.ECS),
+        "deployment_strategy": STRATEGIES[release.strategy],
+        "bake_time": cdk.Duration.minutes(release.bake_minutes),
+        "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+        "deployment_alarms": ecs.DeploymentAlarmConfig(
+            alarm_names=list(alarm_names),
+            behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM if rollback_on_alarm else ecs.AlarmBehavior.FAIL_ON_ALARM,
+        ),
+    }
+    if release.strategy == "CANARY":
+        options["canary_configuration"] = ecs.TrafficShiftConfig(
+            step_percent=release.canary_percent,
+            step_bake_time=cdk.Duration.minutes(release.canary_bake_minutes or 0),
+        )
+    elif release.strategy == "LINEAR":
+        options["linear_configuration"] = ecs.TrafficShiftConfig(
+            step_percent=release.linear_step_percent,
+            step_bake_time=cdk.Duration.minutes(release.linear_interval_minutes or 0),
+        )
+    return options
+
+
+class EcsNativeRelease(Construct):
+    """Wires an ECS-controlled service to its two target groups, its listener rules and its hook.
+
+    * ``InfrastructureRole``: what ECS may do to the load balancer during a release, and no
+      more: describe, move targets in and out of the two groups, change the two rules.
+      AWS's managed AmazonECSInfrastructureRolePolicyForLoadBalancers grants the same actions
+      on every listener, rule and target group of the account.
+    * ``HookInvokeRole``: lets ECS invoke the test-traffic hook, that one function only.
+    * Deployment state changes reach ``topic`` through EventBridge.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service: ecs.FargateService,
+        container_name: str,
+        container_port: int,
+        blue_target_group: elbv2.ApplicationTargetGroup,
+        green_target_group: elbv2.ApplicationTargetGroup,
+        production_listener: elbv2.ApplicationListener,
+        test_listener: elbv2.ApplicationListener,
+        production_rule: elbv2.ApplicationListenerRule,
+        test_rule: elbv2.ApplicationListenerRule,
+        hook: lambda_.IFunction,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        ecs_principal = iam.ServicePrincipal(
+            "ecs.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+        )
+        self.infrastructure_role = iam.Role(
+            self,
+            "InfrastructureRole",
+            assumed_by=ecs_principal,
+            description="ECS blue/green: move targets between the two groups and shift the two listener rules",
+        )
+        self.infrastructure_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTheLoadBalancer",
+                actions=[
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeRules",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                ],
+                resources=["*"],
+            )
+        )
+        self.infrastructure_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="MoveTargetsOfTheTwoGroups",
+                actions=["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                resources=[blue_target_group.target_group_arn, green_target_group.target_group_arn],
+            )
+        )
+        self.infrastructure_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ShiftTheTwoRules",
+                actions=["elasticloadbalancing:ModifyRule", "elasticloadbalancing:ModifyListener"],
+                resources=[
+                    production_rule.listener_rule_arn,
+                    test_rule.listener_rule_arn,
+                    production_listener.listener_arn,
+                    test_listener.listener_arn,
+                ],
+            )
+        )
+        acknowledge(
+            self.infrastructure_role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "Elastic Load Balancing's Describe actions support no resource-level permission; every action that "
+            "changes something is limited to this service's two target groups, two listeners and two rules.",
+        )
+        acknowledge_inline_policies(self.infrastructure_role)
+
+        self.hook_invoke_role = iam.Role(
+            self,
+            "HookInvokeRole",
+            assumed_by=ecs_principal,
+            description="ECS blue/green: invoke the test-traffic lifecycle hook",
+        )
+        self.hook_invoke_role.add_to_policy(
+            iam.PolicyStatement(sid="InvokeTheHook", actions=["lambda:InvokeFunction"], resources=[hook.function_arn])
+        )
+        acknowledge_inline_policies(self.hook_invoke_role)
+        service.add_lifecycle_hook(
+            ecs.DeploymentLifecycleLambdaTarget(
+                hook,
+                "TestTrafficHookTarget",
+                lifecycle_stages=[ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT],
+                role=self.hook_invoke_role,
+            )
+        )
+        target = service.load_balancer_target(
+            container_name=container_name,
+            container_port=container_port,
+            protocol=ecs.Protocol.TCP,
+            alternate_target=ecs.AlternateTarget(
+                "AlternateTarget",
+                alternate_target_group=green_target_group,
+                production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(production_rule),
+                test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(test_rule),
+                role=self.infrastructure_role,
+            ),
+        )
+        target.attach_to_application_target_group(blue_target_group)
+
+        events.Rule(
+            self,
+            "DeploymentStateChange",
+            description="ECS deployments of this service that complete or fail (a failed one is rolled back)",
+            event_pattern=events.EventPattern(
+                source=["aws.ecs"],
+                detail_type=["ECS Deployment State Change"],
+                resources=[service.service_arn],
+                detail={"eventName": NOTIFIED_EVENTS},
+            ),
+            targets=[targets.SnsTopic(topic)],
+        )

@@ -1,0 +1,84 @@
+"""The release health alarms: each configured alarm once per target group, named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from constructs import Construct
+
+from components.compliance import acknowledge
+
+#: What each configurable alarm watches: metric, statistic, threshold, and what it means.
+WATCHED = {
+    "target_5xx": ("HTTPCode_Target_5XX_Count", "Sum", 5, "answered with 5xx responses"),
+    "unhealthy_hosts": ("UnHealthyHostCount", "Maximum", 1, "has unhealthy tasks"),
+    "target_response_time": ("TargetResponseTime", "p99", 2, "answers slower than 2 seconds at p99"),
+}
+
+
+class HealthAlarms(Construct):
+    """One CloudWatch alarm per configured alarm and target group.
+
+    Both controllers swap the roles of the two target groups on every release: the new
+    revision of the next release starts in the group that served production before.
+    Watching both means every release is watched, whichever group it lands in. The alarms
+    are named (``alarm_name(alarm, colour)``) because the release controller here and the
+    pipeline in the tools account both refer to them by name.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alarms: Sequence[str],
+        load_balancer: elbv2.ApplicationLoadBalancer,
+        target_groups: Mapping[str, elbv2.ApplicationTargetGroup],
+        alarm_name: Callable[[str, str], str],
+        rolled_back_by: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms: list[cloudwatch.Alarm] = []
+        for name in alarms:
+            metric_name, statistic, threshold, meaning = WATCHED[name]
+            for colour, target_group in target_groups.items():
+                # A target group is attached to a listener only while it serves, so its metrics
+                # are named by dimension rather than through the target group object.
+                metric = cloudwatch.Metric(
+                    namespace="AWS/ApplicationELB",
+                    metric_name=metric_name,
+                    dimensions_map={
+                        "LoadBalancer": load_balancer.load_balancer_full_name,
+                        "TargetGroup": target_group.target_group_full_name,
+                    },
+                    statistic=statistic,
+                    period=cdk.Duration.minutes(1),
+                )
+                alarm = cloudwatch.Alarm(
+                    self,
+                    "Alarm" + "".join(part.capitalize() for part in name.split("_")) + colour,
+                    alarm_name=alarm_name(name, colour.lower()),
+                    metric=metric,
+                    threshold=threshold,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarm_description=(
+                        f"The {colour.lower()} target group {meaning}: {rolled_back_by} rolls a release back."
+                    ),
+                )
+                acknowledge(
+                    alarm,
+                    "NIST.800.53.R5-CloudWatchAlarmAction",
+                    f"{rolled_back_by} watches this alarm during a release and rolls the release back when it fires, "
+                    "and the rollback reaches the deployment topic through EventBridge; it needs no action of its own.",
+                )
+                self.alarms.append(alarm)
+
+    @property
+    def alarm_names(self) -> list[str]:
+        return [alarm.alarm_name for alarm in self.alarms]

@@ -1,0 +1,295 @@
+"""An ECS Fargate service on isolated subnets, released blue/green by CodeDeploy or by ECS itself."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from components.compliance import acknowledge
+from components.ecs_blue_green import ecs_native_release
+from components.ecs_blue_green.codedeploy_release import CodeDeployRelease, hand_task_definition_to_codedeploy
+from components.ecs_blue_green.ecs_native_release import EcsNativeRelease
+from components.ecs_blue_green.health_alarms import HealthAlarms
+from components.ecs_blue_green.lifecycle_hook import TestTrafficHook
+from components.ecs_blue_green.load_balancer import ServiceLoadBalancer
+from components.ecs_blue_green.task_definition import ServiceTaskDefinition
+from components.ecs_blue_green.task_spec import SECRET_VARIABLE, TaskSpec
+from components.kms_policies import allow_cloudwatch_logs
+from components.log_retention import retention
+from components.logical_ids import FoldedIds
+from components.naming import Names
+from config import EnvironmentConfig
+from config.settings import EcsReleaseConfig
+
+#: Tasks scale on CPU between desired_count and max_count.
+CPU_TARGET_PERCENT = 70
+#: The path the test-traffic hook requests: the new tasks really got their secret.
+HOOK_CHECK_PATH = "/secret-check"
+
+
+class ReleasedFargateService(Construct):
+    """The application of one target account and everything a release touches.
+
+    It reads like the diagram in docs/ecs-blue-green.md:
+
+    * ``Tasks``: the task definition from ``TaskSpec`` with its two roles and log group;
+    * ``LoadBalancing``: the ALB, both target groups, the production and test listeners;
+    * ``Service``: the Fargate service in the isolated task subnets, scaled by Application
+      Auto Scaling between ``desired_count`` and ``max_count``;
+    * ``TestTrafficHook``: the Lambda that probes the new revision through the test listener;
+    * ``Alarms``: the health alarms on both target groups;
+    * ``Release``: the release controller, ``CodeDeployRelease`` or ``EcsNativeRelease``.
+
+    The child constructs keep the logical ids their resources had before the split
+    (components/logical_ids.py), so deployed stacks update in place.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Names,
+        spec: TaskSpec,
+        environment: EnvironmentConfig,
+        secret_name: str,
+        task_policy_names: tuple[str, ...],
+        image_tag: str,
+        green_is_live: cdk.CfnCondition,
+        vpc: ec2.IVpc,
+        task_subnets: ec2.SubnetSelection,
+        load_balancer_subnets: ec2.SubnetSelection,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        log_retention = retention(environment.log_retention_days)
+        codedeploy_controls = environment.release_controller == "codedeploy"
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{names.config.project} {environment.name}: service logs, secret and notifications",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        allow_cloudwatch_logs(self.key)
+        # EventBridge's permission to publish to the encrypted topic is added by the SnsTopic target.
+        self.secret = self._secret(secret_name, names.config.service.name)
+        # Named under ECS: the pipeline's ECS deploy action finds the service by cluster and service
+        # name. Not under CodeDeploy, where naming them now would replace a deployed cluster.
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            cluster_name=None if codedeploy_controls else names.ecs_cluster,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+        )
+        repository = ecr.Repository.from_repository_attributes(
+            self, "Repository", repository_arn=names.ecr_repository_arn(), repository_name=names.ecr_repository
+        )
+        self.tasks = ServiceTaskDefinition(
+            self,
+            "Tasks",
+            spec=spec,
+            repository=repository,
+            image_tag=image_tag,
+            execution_role_name=names.execution_role,
+            task_role_name=names.task_role,
+            task_policy_names=task_policy_names,
+            secret=self.secret,
+            key=self.key,
+            log_retention=log_retention,
+        )
+        self.load_balancing = ServiceLoadBalancer(
+            self,
+            "LoadBalancing",
+            vpc=vpc,
+            subnets=load_balancer_subnets,
+            internet_facing=environment.alb_internet_facing,
+            vpc_cidr=environment.vpc_cidr,
+            container_port=spec.container_port,
+            health_check_path=spec.health_check_path,
+            certificate_arn=environment.certificate_arn,
+            test_listener_port=environment.test_listener_port,
+            test_listener_cidr=environment.test_listener_cidr,
+            log_retention_days=environment.log_retention_days,
+            green_is_live=green_is_live,
+            forward_with_rules=not codedeploy_controls,
+        )
+        lb = self.load_balancing
+        self.alarms = HealthAlarms(
+            self,
+            "Alarms",
+            alarms=environment.alarms,
+            load_balancer=lb.load_balancer,
+            target_groups=lb.target_groups,
+            alarm_name=lambda alarm, colour: names.health_alarm(environment.name, alarm, colour),
+            rolled_back_by="CodeDeploy" if codedeploy_controls else "Amazon ECS",
+        )
+
+        # -- service -------------------------------------------------------------------
+        self.service_security_group = ec2.SecurityGroup(
+            self,
+            "ServiceSecurityGroup",
+            vpc=vpc,
+            description="Tasks: traffic from the load balancer only; out to the VPC endpoints",
+            allow_all_outbound=False,
+        )
+        # HTTPS out to anywhere is safe here: the isolated subnets route only to the VPC, so
+        # this reaches the interface endpoints and the S3 gateway endpoint (image layers), whose
+        # addresses come from a managed prefix list rather than the VPC CIDR.
+        self.service_security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "VPC interface endpoints and the S3 gateway endpoint"
+        )
+        controller_options = (
+            {"deployment_controller": ecs.DeploymentController(type=ecs.DeploymentControllerType.CODE_DEPLOY)}
+            if codedeploy_controls
+            else ecs_native_release.service_options(
+                _ecs_release(environment), self.alarms.alarm_names, environment.rollback_on_alarm
+            )
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=self.cluster,
+            task_definition=self.tasks.task_definition,
+            service_name=None if codedeploy_controls else names.ecs_service,
+            # Under CODE_DEPLOY the count stays in the service resource, as first deployed: that
+            # resource takes no CloudFormation update at all, so it never resets what Application
+            # Auto Scaling set. Under ECS it is left out, and the scalable target alone owns it.
+            desired_count=environment.desired_count if codedeploy_controls else None,
+            assign_public_ip=False,
+            vpc_subnets=task_subnets,
+            security_groups=[self.service_security_group],
+            health_check_grace_period=cdk.Duration.seconds(60),
+            # A release starts the full new revision beside the old one; these only govern how
+            # ECS replaces failed tasks: never below the desired count.
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            enable_ecs_managed_tags=True,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            **controller_options,
+        )
+        self._scale(environment.desired_count, environment.max_count)
+        if codedeploy_controls:
+            # Before the rule below, whose description it keeps ("Load balancer to target").
+            self.service.attach_to_application_target_group(lb.blue_target_group)
+        self.service.connections.allow_from(
+            lb.security_group, ec2.Port.tcp(spec.container_port), "Load balancer to tasks"
+        )
+
+        # -- release -------------------------------------------------------------------
+        self.topic = sns.Topic(
+            self,
+            "DeploymentEvents",
+            display_name=f"{names.config.project} {environment.name} deployments",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        deployment_group_arn = cdk.Stack.of(self).format_arn(
+            service="codedeploy",
+            resource="deploymentgroup",
+            resource_name=f"{names.codedeploy_application}/{names.deployment_group}",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.hook = TestTrafficHook(
+            self,
+            "TestTrafficHook",
+            function_name=names.hook_function,
+            vpc=vpc,
+            vpc_cidr=environment.vpc_cidr,
+            subnets=task_subnets,
+            load_balancer=lb.load_balancer,
+            internet_facing=environment.alb_internet_facing,
+            test_listener_port=environment.test_listener_port,
+            check_path=HOOK_CHECK_PATH,
+            deployment_group_arn=deployment_group_arn if codedeploy_controls else None,
+            description=(
+                "CodeDeploy AfterAllowTestTraffic hook: checks the green task set through the test listener"
+                if codedeploy_controls
+                else "ECS POST_TEST_TRAFFIC_SHIFT hook: checks the new revision through the test listener"
+            ),
+            log_key=self.key,
+            log_retention=log_retention,
+        )
+        lb.security_group.connections.allow_from(
+            self.hook.security_group,
+            ec2.Port.tcp(environment.test_listener_port),
+            "Lifecycle hook to test listener",
+        )
+        if codedeploy_controls:
+            hand_task_definition_to_codedeploy(self.service, self.tasks.task_definition)
+            self.release: Construct = CodeDeployRelease(
+                self,
+                "Release",
+                application_name=names.codedeploy_application,
+                deployment_group_name=names.deployment_group,
+                service=self.service,
+                deployment_config=environment.deployment_config,
+                blue_target_group=lb.blue_target_group,
+                green_target_group=lb.green_target_group,
+                production_listener=lb.production_listener,
+                test_listener=lb.test_listener,
+                termination_wait=cdk.Duration.minutes(environment.termination_wait_minutes),
+                alarms=self.alarms.alarms,
+                rollback_on_alarm=environment.rollback_on_alarm,
+                hook=self.hook.function,
+                topic=self.topic,
+            )
+        else:
+            assert lb.production_rule is not None and lb.test_rule is not None
+            self.release = EcsNativeRelease(
+                self,
+                "Release",
+                service=self.service,
+                container_name=spec.container_name,
+                container_port=spec.container_port,
+                blue_target_group=lb.blue_target_group,
+                green_target_group=lb.green_target_group,
+                production_listener=lb.production_listener,
+                test_listener=lb.test_listener,
+                production_rule=lb.production_rule,
+                test_rule=lb.test_rule,
+                hook=self.hook.function,
+                topic=self.topic,
+            )
+        cdk.Aspects.of(self).add(FoldedIds(self.tasks, self.load_balancing, self.alarms, self.release))
+
+    # ----------------------------------------------------------------------------------
+    def _secret(self, secret_name: str, service_name: str) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            "AppSecret",
+            secret_name=secret_name,
+            description=f"Application secret of {service_name}, injected as {SECRET_VARIABLE}",
+            encryption_key=self.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+        )
+        no_rotation = (
+            "The sample application's secret is a generated token that no external system checks, so there is "
+            "nothing to rotate it against; a real application adds a rotation Lambda for its own credential."
+        )
+        acknowledge(secret, "AwsSolutions-SMG4", no_rotation)
+        acknowledge(secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", no_rotation)
+        return secret
+
+    def _scale(self, desired_count: int, max_count: int) -> None:
+        """Capacity lives in Application Auto Scaling: desired_count is the fewest tasks, max_count the most.
+
+        A change of ``max_count`` updates only the scalable target. Under CODE_DEPLOY a change of
+        ``desired_count`` would also update the service, which that controller refuses
+        (aws/aws-cdk#23564): the pre-deploy guard says so before anything changes.
+        """
+        scaling = self.service.auto_scale_task_count(min_capacity=desired_count, max_capacity=max_count)
+        if max_count > desired_count:
+            scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=CPU_TARGET_PERCENT)
+
+
+def _ecs_release(environment: EnvironmentConfig) -> EcsReleaseConfig:
+    assert environment.ecs_release is not None, "the configuration sets ecs_release with release_controller 'ecs'"
+    return environment.ecs_release
