@@ -1,0 +1,196 @@
+"""Check that ``cdk deploy`` of the given stacks is safe now, and print the parameters that keep it safe.
+
+Usage:
+    python -m release_guard --assembly cdk.out STACK [STACK ...]
+        [--image-tag TAG] [--ambient-credentials] [--role-name TEMPLATE]
+
+For each stack, one line on stderr: ``<stack>: deploy: ...`` or the refusal. When every stack
+passes, stdout holds the CDK CLI arguments, one argument per line (``--parameters`` then
+``<stack>:<Key>=<Value>``), for ``cdk deploy``. Exit status: 0 every stack passes; 3 at least
+one is refused (stdout stays empty); 2 bad input (assembly, stack name, option) or an AWS error,
+one line each. STACK is an artifact id or a stack name of ``<assembly>/manifest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from release_guard.live import DEFAULT_ROLE_NAME, AwsCallError, read_deployed, read_live_state, session_for
+from release_guard.plan import Decision, Deploy, GuardError, check_contract, is_service_stack, plan, status_refusal
+
+EXIT_DEPLOY, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 2, 3
+#: A Docker image tag (https://docs.docker.com/reference/cli/docker/image/tag/).
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_ENVIRONMENT = re.compile(r"aws://(\d{12})/([a-z]{2}(?:-[a-z]+)+-\d)")
+
+#: (stack name, account, region, service name) -> a boto3 client for that service.
+ClientFactory = Callable[[str, str, str, str], Any]
+
+
+@dataclass(frozen=True)
+class AssemblyStack:
+    """One ``aws:cloudformation:stack`` artifact of the cloud assembly."""
+
+    artifact_id: str
+    stack_name: str
+    account: str
+    region: str
+    template: dict[str, Any]
+
+
+def load_assembly(directory: Path) -> dict[str, AssemblyStack]:
+    """The stacks of ``directory/manifest.json``, by artifact id."""
+    manifest_file = directory / "manifest.json"
+    if not manifest_file.is_file():
+        raise GuardError(f"{manifest_file}: not found; synthesize first (cdk synth), or pass --assembly")
+    try:
+        manifest = json.loads(manifest_file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise GuardError(
+            f"{manifest_file}: expected a cloud assembly manifest (JSON), got unreadable: {error}"
+        ) from None
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    if not isinstance(artifacts, dict):
+        raise GuardError(f"{manifest_file}: artifacts: expected an object of artifacts, got {artifacts!r}")
+    stacks: dict[str, AssemblyStack] = {}
+    for artifact_id, artifact in artifacts.items():
+        if not isinstance(artifact, dict) or artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        where = f"{manifest_file}: artifacts.{artifact_id}"
+        environment = _ENVIRONMENT.fullmatch(str(artifact.get("environment", "")))
+        if environment is None:
+            raise GuardError(
+                f"{where}.environment: expected aws://<12-digit account>/<region>, got {artifact.get('environment')!r}"
+            )
+        properties = artifact.get("properties") or {}
+        template_file = properties.get("templateFile")
+        if not isinstance(template_file, str):
+            raise GuardError(f"{where}.properties.templateFile: expected a file name, got {template_file!r}")
+        try:
+            template = json.loads((directory / template_file).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise GuardError(
+                f"{directory / template_file}: expected a JSON template, got unreadable: {error}"
+            ) from None
+        if not isinstance(template, dict):
+            raise GuardError(f"{directory / template_file}: expected a JSON object, got {type(template).__name__}")
+        stacks[artifact_id] = AssemblyStack(
+            artifact_id=artifact_id,
+            stack_name=str(properties.get("stackName") or artifact_id),
+            account=environment.group(1),
+            region=environment.group(2),
+            template=template,
+        )
+    return stacks
+
+
+def select(stacks: dict[str, AssemblyStack], names: Sequence[str], manifest: Path) -> list[AssemblyStack]:
+    by_name = {stack.stack_name: stack for stack in stacks.values()} | stacks
+    chosen = []
+    for name in names:
+        if name not in by_name:
+            known = ", ".join(sorted(stacks)) or "no stacks"
+            raise GuardError(f"{manifest}: unknown stack {name!r}: expected one of {known}")
+        chosen.append(by_name[name])
+    return chosen
+
+
+def guard_stack(stack: AssemblyStack, clients: ClientFactory, requested_image_tag: str | None) -> Decision:
+    """The decision for one stack: no AWS call for a stack that is not a service stack."""
+    name, synthesized = stack.stack_name, stack.template
+    if not is_service_stack(synthesized):
+        return plan(name, None, synthesized, None, requested_image_tag)
+    check_contract(name, synthesized)
+    deployed = read_deployed(clients(name, stack.account, stack.region, "cloudformation"), name)
+    if deployed is None:
+        return plan(name, None, synthesized, None, requested_image_tag)
+    refusal = status_refusal(name, deployed.status)
+    if refusal is not None:
+        return refusal
+    elbv2 = clients(name, stack.account, stack.region, "elbv2")
+    ecs = clients(name, stack.account, stack.region, "ecs")
+    live = read_live_state(elbv2, ecs, deployed)
+    return plan(name, deployed.template, synthesized, live, requested_image_tag)
+
+
+def session_clients(*, role_name: str, ambient: bool) -> ClientFactory:
+    """Clients from one session per account and region (the assumed role, or the ambient credentials)."""
+    sessions: dict[tuple[str, str], Any] = {}
+
+    def clients(stack: str, account: str, region: str, service: str) -> Any:
+        if (account, region) not in sessions:
+            sessions[account, region] = session_for(account, region, role_name=role_name, ambient=ambient, stack=stack)
+        return sessions[account, region].client(service, region_name=region)
+
+    return clients
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise GuardError(f"release_guard: {message} (see python -m release_guard --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m release_guard", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("stacks", nargs="+", metavar="STACK", help="stack to check (artifact id or stack name)")
+    parser.add_argument("--assembly", required=True, type=Path, help="the cloud assembly directory (cdk.out)")
+    parser.add_argument("--image-tag", help="refuse unless the live service runs this image tag")
+    parser.add_argument(
+        "--ambient-credentials", action="store_true", help="use the ambient credentials instead of assuming a role"
+    )
+    parser.add_argument(
+        "--role-name", default=DEFAULT_ROLE_NAME, help="role to assume in each account (default: %(default)s)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, clients: ClientFactory | None = None) -> int:
+    """Run the guard; returns the exit status. ``clients`` replaces the boto3 clients (tests)."""
+    try:
+        args = _parser().parse_args(argv)
+        if args.image_tag is not None and not _IMAGE_TAG.fullmatch(args.image_tag):
+            raise GuardError(
+                f"--image-tag: expected a Docker image tag ([A-Za-z0-9_.-], 1-128), got {args.image_tag!r}"
+            )
+        manifest = args.assembly / "manifest.json"
+        stacks = select(load_assembly(args.assembly), args.stacks, manifest)
+    except GuardError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    factory = clients or session_clients(role_name=args.role_name, ambient=args.ambient_credentials)
+    status = EXIT_DEPLOY
+    decisions: list[tuple[str, Deploy]] = []
+    for stack in stacks:
+        try:
+            decision = guard_stack(stack, factory, args.image_tag)
+        except (GuardError, AwsCallError) as error:
+            print(error, file=sys.stderr)
+            status = EXIT_BAD_INPUT
+            continue
+        except Exception as error:  # a bug, or an answer the guard did not expect: still one line
+            detail = " ".join(str(error).split())
+            print(f"{stack.stack_name}: release_guard failed: {type(error).__name__}: {detail}", file=sys.stderr)
+            status = EXIT_BAD_INPUT
+            continue
+        print(decision.line, file=sys.stderr)
+        if isinstance(decision, Deploy):
+            decisions.append((stack.stack_name, decision))
+        elif status == EXIT_DEPLOY:
+            status = EXIT_REFUSED
+    if status == EXIT_DEPLOY:
+        for name, deploy in decisions:
+            for key, value in sorted(deploy.parameters.items()):
+                print("--parameters")
+                print(f"{name}:{key}={value}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

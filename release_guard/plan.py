@@ -1,0 +1,613 @@
+"""Whether ``cdk deploy`` of one stack is safe after releases, and with which parameters (no AWS calls).
+
+Why a guard is needed (day 2, after any number of releases):
+
+- A CodeDeploy ECS release moves production to the replacement task set's target group and
+  leaves the production listener as a weighted forward (new colour 100, old colour 0)
+  (CodeDeploy user guide, "Deployments on an Amazon ECS compute platform":
+  https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-steps-ecs.html; the
+  0-weight leftover is CodeDeploy's answer quoted in
+  https://github.com/traveloka/terraform-aws-alb-single-listener/pull/47). ECS-native
+  blue/green does the same to the production and test listener rules
+  (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html).
+- CloudFormation writes a listener's or rule's template actions back on any update of that
+  resource, so a template that says "forward to Blue" while Green is live sends production to
+  the idle group (https://github.com/aws/aws-cdk/issues/36649). The template therefore forwards
+  to the colour named by the ``LiveTargetGroup`` parameter, and the guard passes the live colour.
+- Under the CODE_DEPLOY controller, UpdateService accepts only desired count, deployment
+  configuration, placement, tags options and health-check grace period
+  (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html), and the
+  CloudFormation handler sends every property on any update of the AWS::ECS::Service, so any
+  change to that resource (a property, or a DependsOn a CDK upgrade adds) fails the stack update
+  with "Unable to update task definition on services with a CODE_DEPLOY deployment controller"
+  (https://github.com/aws/aws-cdk/issues/23564,
+  https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1529,
+  https://github.com/aws/aws-cdk/issues/25777).
+- Changing a target group's Name, Port, Protocol, ProtocolVersion, TargetType, VpcId or
+  IpAddressType replaces it ("Update requires: Replacement",
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-targetgroup.html),
+  with a new ARN that the deployment controller does not hold.
+- Changing an AWS::ECS::TaskDefinition's properties registers a new revision, a replacement
+  (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html),
+  which changes the ``TaskDefinition`` of every service that refers to it. That is why the
+  guard follows parameter changes and replacements through ``Ref``/``Fn::GetAtt``/``Fn::Sub``
+  instead of comparing templates text to text: a new ``ImageTag`` value alone changes the
+  service.
+
+Every refusal is one line: ``<stack>: <LogicalId> (<ResourceType>): <what would happen>; <what to
+do instead>``, or ``<stack>: <what would happen>; <what to do instead>`` when it is not about one
+resource.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Colour = Literal["Blue", "Green"]
+COLOURS: tuple[Colour, Colour] = ("Blue", "Green")
+Template = Mapping[str, Any]
+
+IMAGE_TAG = "ImageTag"
+LIVE_TARGET_GROUP = "LiveTargetGroup"
+TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
+LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+ECS_SERVICE = "AWS::ECS::Service"
+TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+CODE_DEPLOY = "CODE_DEPLOY"
+
+#: "Update requires: Replacement" on the AWS::ElasticLoadBalancingV2::TargetGroup reference page.
+TARGET_GROUP_REPLACEMENT_PROPERTIES = frozenset(
+    {"Name", "Port", "Protocol", "ProtocolVersion", "TargetType", "VpcId", "IpAddressType"}
+)
+#: Statuses the CDK CLI treats as "no stack yet": it deletes a stack whose creation failed
+#: (ROLLBACK_COMPLETE, ROLLBACK_FAILED) before creating it again, and a stack in
+#: REVIEW_IN_PROGRESS only holds an unexecuted change set (aws-cdk CLI, deploy-stack:
+#: ``StackStatus.isCreationFailure`` and the REVIEW_IN_PROGRESS checks, https://github.com/aws/aws-cdk-cli).
+FIRST_DEPLOY_STATUSES = frozenset({"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED"})
+_ATTRIBUTES = ("DependsOn", "Condition", "DeletionPolicy", "UpdateReplacePolicy")
+_SUB_VARIABLE = re.compile(r"\$\{(?!!)([A-Za-z0-9_:]+)(?:\.[A-Za-z0-9_.]+)?\}")
+
+
+class GuardError(Exception):
+    """An input (template, assembly, live answer) is not what the guard can judge. The message is one line."""
+
+
+# -- live state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Forward weights per colour, as one listener or rule (or the maximum over several) carries them."""
+
+    blue: int
+    green: int
+
+    def of(self, colour: Colour) -> int:
+        return self.blue if colour == "Blue" else self.green
+
+    @property
+    def colour(self) -> Colour | None:
+        """The colour carrying all the traffic, or None when the weights are split (or all zero)."""
+        if self.blue > 0 and self.green == 0:
+            return "Blue"
+        if self.green > 0 and self.blue == 0:
+            return "Green"
+        return None
+
+    def __str__(self) -> str:
+        return f"Blue {self.blue} / Green {self.green}"
+
+
+@dataclass(frozen=True)
+class TargetGroupHealth:
+    arn: str
+    healthy: int
+    total: int
+
+    def __str__(self) -> str:
+        return f"{self.healthy}/{self.total} healthy"
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What is running now in one service stack, as :func:`release_guard.live.read_live_state` reads it.
+
+    ``production`` holds the weights of the production listener/rule (the maximum per colour
+    when several forward production traffic, or when production and test cannot be told apart),
+    ``test`` those of the test listener/rule, or None when there is none or it is not known.
+    ``release_in_progress`` is true while ECS has more than one deployment or one not COMPLETED,
+    or (CODE_DEPLOY) a task set other than the PRIMARY one; ``release_detail`` says which.
+    ``stack_parameters`` are the parameter values the stack was last deployed with.
+    """
+
+    stack_status: str
+    controller: str
+    blue: TargetGroupHealth
+    green: TargetGroupHealth
+    production: Weights
+    test: Weights | None
+    release_in_progress: bool
+    live_image_tag: str
+    release_detail: str = ""
+    production_resources: tuple[str, ...] = ()
+    stack_parameters: Mapping[str, str] = field(default_factory=dict)
+
+    def health(self, colour: Colour) -> TargetGroupHealth:
+        return self.blue if colour == "Blue" else self.green
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """``cdk deploy`` may run with these parameters. ``changes`` are one-line descriptions of the
+    resource changes it makes (notes, prefixed ``note:``, come last); ``line`` is the summary."""
+
+    parameters: dict[str, str]
+    changes: tuple[str, ...]
+    line: str
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """``cdk deploy`` must not run; ``line`` says what would happen and what to do instead."""
+
+    line: str
+
+
+Decision = Deploy | Refuse
+
+
+# -- template reading -------------------------------------------------------------------------
+
+
+def is_service_stack(template: Template) -> bool:
+    """A service stack declares the ImageTag or LiveTargetGroup parameter; other stacks pass through."""
+    parameters = template.get("Parameters") or {}
+    return IMAGE_TAG in parameters or LIVE_TARGET_GROUP in parameters
+
+
+def resources(template: Template) -> Mapping[str, Mapping[str, Any]]:
+    value = template.get("Resources") or {}
+    return value if isinstance(value, Mapping) else {}
+
+
+def colour_target_groups(stack: str, template: Template, *, source: str = "template") -> dict[Colour, str]:
+    """Logical id of the target group whose Metadata is ``{"Release": {"Colour": <colour>}}``, per colour."""
+    found: dict[Colour, list[str]] = {colour: [] for colour in COLOURS}
+    for logical_id, resource in resources(template).items():
+        if resource.get("Type") != TARGET_GROUP:
+            continue
+        release = (resource.get("Metadata") or {}).get("Release") or {}
+        colour = release.get("Colour") if isinstance(release, Mapping) else None
+        if colour in found:
+            found[colour].append(logical_id)
+    result: dict[Colour, str] = {}
+    for colour, ids in found.items():
+        if len(ids) != 1:
+            raise GuardError(
+                f"{stack}: {source} Resources: expected one {TARGET_GROUP} with Metadata Release.Colour "
+                f"{colour}, found {len(ids)}{' (' + ', '.join(sorted(ids)) + ')' if ids else ''}"
+            )
+        result[colour] = ids[0]
+    return result
+
+
+def service_resource(stack: str, template: Template, *, source: str = "template") -> str:
+    """The logical id of the one AWS::ECS::Service of a service stack."""
+    ids = sorted(lid for lid, resource in resources(template).items() if resource.get("Type") == ECS_SERVICE)
+    if len(ids) != 1:
+        raise GuardError(f"{stack}: {source} Resources: expected one {ECS_SERVICE}, found {len(ids)}")
+    return ids[0]
+
+
+def check_contract(stack: str, template: Template) -> None:
+    """A service stack has both parameters, LiveTargetGroup allows Blue and Green, two colour groups, one service."""
+    parameters = template.get("Parameters") or {}
+    missing = [name for name in (IMAGE_TAG, LIVE_TARGET_GROUP) if name not in parameters]
+    if missing:
+        raise GuardError(
+            f"{stack}: template Parameters: expected both {IMAGE_TAG} and {LIVE_TARGET_GROUP}, {missing[0]} is missing"
+        )
+    allowed = (parameters[LIVE_TARGET_GROUP] or {}).get("AllowedValues")
+    if not isinstance(allowed, list) or sorted(allowed) != list(COLOURS):
+        raise GuardError(
+            f"{stack}: template Parameters.{LIVE_TARGET_GROUP}.AllowedValues: "
+            f"expected ['Blue', 'Green'], got {allowed!r}"
+        )
+    colour_target_groups(stack, template)
+    service_resource(stack, template)
+
+
+def references(value: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The names a template value refers to (Ref, Fn::GetAtt, Fn::Sub) and the conditions it uses (Fn::If)."""
+    names: set[str] = set()
+    conditions: set[str] = set()
+    _walk(value, names, conditions)
+    return frozenset(names), frozenset(conditions)
+
+
+def _walk(value: Any, names: set[str], conditions: set[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _walk(item, names, conditions)
+        return
+    if not isinstance(value, Mapping):
+        return
+    for key, item in value.items():
+        if key == "Ref" and isinstance(item, str):
+            names.add(item)
+        elif key == "Fn::GetAtt" and isinstance(item, str):
+            names.add(item.split(".", 1)[0])
+        elif key == "Fn::GetAtt" and isinstance(item, list) and item and isinstance(item[0], str):
+            names.add(item[0])
+            _walk(item[1:], names, conditions)
+        elif key == "Fn::Sub":
+            variables: Any
+            if isinstance(item, str):
+                text, variables = item, {}
+            else:
+                text, variables = item[0], item[1] if len(item) > 1 else {}
+            names.update(name for name in _SUB_VARIABLE.findall(str(text)) if name not in variables)
+            _walk(variables, names, conditions)
+        elif key == "Fn::If" and isinstance(item, list) and item and isinstance(item[0], str):
+            conditions.add(item[0])
+            _walk(item[1:], names, conditions)
+        elif key == "Condition" and isinstance(item, str):
+            conditions.add(item)
+        else:
+            _walk(item, names, conditions)
+
+
+def condition_parameters(template: Template) -> dict[str, frozenset[str]]:
+    """For each condition of the template, every name it depends on, through the conditions it uses."""
+    direct = {name: references(body) for name, body in (template.get("Conditions") or {}).items()}
+    resolved = {name: set(refs[0]) for name, refs in direct.items()}
+    changed = True
+    while changed:
+        changed = False
+        for name, (_, used) in direct.items():
+            for other in used:
+                extra = resolved.get(other, set()) - resolved[name]
+                if extra:
+                    resolved[name] |= extra
+                    changed = True
+    return {name: frozenset(values) for name, values in resolved.items()}
+
+
+# -- the resource diff ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One resource that ``cdk deploy`` would add, remove, modify in place or replace, and why."""
+
+    logical_id: str
+    resource_type: str
+    action: Literal["added", "removed", "modified", "replaced"]
+    causes: tuple[str, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return f"{self.logical_id} ({self.resource_type})"
+
+    def describe(self) -> str:
+        causes = f": {', '.join(self.causes)}" if self.causes else ""
+        return f"{self.action} {self.subject}{causes}"
+
+
+def _normalise(attribute: str, value: Any) -> Any:
+    if attribute == "DependsOn":
+        if value is None:
+            return []
+        return sorted([value] if isinstance(value, str) else value)
+    return value
+
+
+def _is_replaced(resource_type: str, type_changed: bool, properties: set[str]) -> bool:
+    if type_changed:
+        return True
+    if resource_type == TARGET_GROUP:
+        return bool(properties & TARGET_GROUP_REPLACEMENT_PROPERTIES)
+    if resource_type == TASK_DEFINITION:
+        return bool(properties - {"Tags"})
+    return False
+
+
+def diff_resources(
+    deployed: Template,
+    synthesized: Template,
+    *,
+    parameter_changes: Mapping[str, tuple[str | None, str]] | None = None,
+) -> tuple[ResourceChange, ...]:
+    """What a stack update from ``deployed`` to ``synthesized`` changes, by logical id.
+
+    Compared: Properties (by top-level key), DependsOn (as a sorted list), Condition,
+    DeletionPolicy and UpdateReplacePolicy; Metadata is ignored. A property whose expression is
+    unchanged still changes when it refers to a parameter in ``parameter_changes`` (name → old
+    and new value), to a condition that depends on one, or to a resource that is replaced. Target
+    groups whose replacement properties change, task definitions whose properties change and
+    resources whose Type changes are "replaced". An in-place change of a referenced resource is
+    not followed (its Ref is unchanged; a GetAtt of it could change, which the guard does not
+    model).
+    """
+    changed_parameters = dict(parameter_changes or {})
+    depends = condition_parameters(synthesized)
+    old_resources, new_resources = resources(deployed), resources(synthesized)
+
+    def parameter_cause(names: frozenset[str], conditions: frozenset[str]) -> str | None:
+        hits = sorted(
+            name
+            for name in changed_parameters
+            if name in names or any(name in depends.get(condition, frozenset()) for condition in conditions)
+        )
+        if not hits:
+            return None
+        return ", ".join(
+            f"parameter {name} {changed_parameters[name][0] or '(unset)'} -> {changed_parameters[name][1]}"
+            for name in hits
+        )
+
+    common = sorted(set(old_resources) & set(new_resources))
+    property_causes: dict[str, dict[str, str]] = {}
+    attribute_causes: dict[str, dict[str, str]] = {}
+    property_references: dict[str, dict[str, frozenset[str]]] = {}
+    type_changed: dict[str, bool] = {}
+    for logical_id in common:
+        old, new = old_resources[logical_id], new_resources[logical_id]
+        old_properties, new_properties = old.get("Properties") or {}, new.get("Properties") or {}
+        causes: dict[str, str] = {}
+        property_references[logical_id] = {}
+        for key in sorted(set(old_properties) | set(new_properties)):
+            names, conditions = references(new_properties.get(key))
+            property_references[logical_id][key] = names
+            if old_properties.get(key) != new_properties.get(key):
+                causes[key] = ""
+            elif (cause := parameter_cause(names, conditions)) is not None:
+                causes[key] = cause
+        attributes: dict[str, str] = {}
+        for attribute in _ATTRIBUTES:
+            if _normalise(attribute, old.get(attribute)) != _normalise(attribute, new.get(attribute)):
+                attributes[attribute] = ""
+        condition = new.get("Condition")
+        if "Condition" not in attributes and isinstance(condition, str):
+            cause = parameter_cause(frozenset(), frozenset({condition}))
+            if cause is not None:
+                attributes["Condition"] = cause
+        property_causes[logical_id], attribute_causes[logical_id] = causes, attributes
+        type_changed[logical_id] = old.get("Type") != new.get("Type")
+
+    def replaced_now(logical_id: str) -> bool:
+        resource_type = str(new_resources[logical_id].get("Type"))
+        return _is_replaced(resource_type, type_changed[logical_id], set(property_causes[logical_id]))
+
+    replaced = {logical_id for logical_id in common if replaced_now(logical_id)}
+    growing = True
+    while growing:
+        growing = False
+        for logical_id in common:
+            for key, names in property_references[logical_id].items():
+                hits = sorted(names & replaced)
+                if hits and key not in property_causes[logical_id]:
+                    property_causes[logical_id][key] = f"{hits[0]} is replaced"
+                    growing = True
+            if logical_id not in replaced and replaced_now(logical_id):
+                replaced.add(logical_id)
+                growing = True
+
+    changes: list[ResourceChange] = []
+    for logical_id in sorted(set(old_resources) | set(new_resources)):
+        if logical_id not in new_resources:
+            changes.append(ResourceChange(logical_id, str(old_resources[logical_id].get("Type")), "removed"))
+            continue
+        resource_type = str(new_resources[logical_id].get("Type"))
+        if logical_id not in old_resources:
+            changes.append(ResourceChange(logical_id, resource_type, "added"))
+            continue
+        rendered = (["Type"] if type_changed[logical_id] else []) + [
+            f"{key} ({cause})" if cause else key
+            for key, cause in [*property_causes[logical_id].items(), *attribute_causes[logical_id].items()]
+        ]
+        if rendered:
+            action: Literal["modified", "replaced"] = "replaced" if logical_id in replaced else "modified"
+            changes.append(ResourceChange(logical_id, resource_type, action, tuple(rendered)))
+    return tuple(changes)
+
+
+# -- the decision -----------------------------------------------------------------------------
+
+
+def _count(changes: tuple[ResourceChange, ...]) -> str:
+    if not changes:
+        return "no changes"
+    return "1 change" if len(changes) == 1 else f"{len(changes)} changes"
+
+
+def status_refusal(stack: str, status: str) -> Refuse | None:
+    """A refusal when CloudFormation would not accept (or would compound) an update in this status.
+
+    UPDATE_ROLLBACK_FAILED is left with ContinueUpdateRollback
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ContinueUpdateRollback.html).
+    """
+    if status in FIRST_DEPLOY_STATUSES or status.endswith("_COMPLETE"):
+        return None
+    if status.endswith("_IN_PROGRESS"):
+        return Refuse(
+            f"{stack}: stack status is {status}: another CloudFormation operation is running and would reject "
+            "this update; wait until the stack reaches a *_COMPLETE status, then run the guard again"
+        )
+    if status == "UPDATE_ROLLBACK_FAILED":
+        return Refuse(
+            f"{stack}: stack status is {status}: CloudFormation accepts no update until the rollback is finished; "
+            "continue the rollback (aws cloudformation continue-update-rollback) until UPDATE_ROLLBACK_COMPLETE, "
+            "then run the guard again"
+        )
+    return Refuse(
+        f"{stack}: stack status is {status}, not a *_COMPLETE status, so the update would fail; "
+        "resolve the stack in CloudFormation first, then run the guard again"
+    )
+
+
+def _first_deploy(stack: str, synthesized: Template, requested_image_tag: str | None) -> Deploy:
+    changes = tuple(
+        ResourceChange(logical_id, str(resource.get("Type")), "added")
+        for logical_id, resource in sorted(resources(synthesized).items())
+    )
+    parameters = {IMAGE_TAG: requested_image_tag} if requested_image_tag else {}
+    image = f", image {requested_image_tag}" if requested_image_tag else ""
+    return Deploy(
+        parameters=parameters,
+        changes=tuple(change.describe() for change in changes),
+        line=f"{stack}: deploy: first deployment, template defaults{image}; {_count(changes)}",
+    )
+
+
+def plan(
+    stack: str,
+    deployed: Template | None,
+    synthesized: Template,
+    live: LiveState | None,
+    requested_image_tag: str | None = None,
+) -> Decision:
+    """Deploy (with the parameters that keep production where it is) or Refuse, for one stack.
+
+    ``deployed`` is None when the stack does not exist yet; ``live`` may then be None too. A
+    stack without the ImageTag and LiveTargetGroup parameters passes through untouched. On a
+    first deployment the template defaults apply (and ``requested_image_tag``, when given).
+
+    Under CODE_DEPLOY the running image comes from CodeDeploy's own task definition revision,
+    and a new ``ImageTag`` value would replace the stack's task definition and so change the
+    service, which that controller rejects. When keeping the deployed ``ImageTag`` leaves the
+    service unchanged, the guard keeps it (and says so) rather than refuse.
+    """
+    if not is_service_stack(synthesized):
+        reason = f"not a service stack (no {IMAGE_TAG} or {LIVE_TARGET_GROUP} parameter)"
+        return Deploy({}, (), f"{stack}: deploy: {reason}, passed through")
+    check_contract(stack, synthesized)
+    if deployed is None or (live is not None and live.stack_status in FIRST_DEPLOY_STATUSES):
+        return _first_deploy(stack, synthesized, requested_image_tag)
+    if live is None:
+        raise ValueError(f"{stack}: a deployed service stack needs its live state")
+    refusal = status_refusal(stack, live.stack_status)
+    if refusal is not None:
+        return refusal
+    service = service_resource(stack, deployed, source="deployed template")
+    colours = colour_target_groups(stack, deployed, source="deployed template")
+    if live.release_in_progress:
+        detail = f" ({live.release_detail})" if live.release_detail else ""
+        return Refuse(
+            f"{stack}: {service} ({ECS_SERVICE}): a release is in progress{detail}, and a stack update now would "
+            "write the template's forward actions over the weights the release is shifting; wait until the release "
+            "completes or rolls back, then run the guard again"
+        )
+    colour = live.production.colour
+    if colour is None:
+        subject = ""
+        if live.production_resources:
+            first = live.production_resources[0]
+            subject = f"{first} ({resources(deployed).get(first, {}).get('Type', 'unknown type')}): "
+        return Refuse(
+            f"{stack}: {subject}production forwards {live.production}, and a stack update would write one target "
+            "group back at full weight; let the release finish or roll back so that one colour carries all "
+            "production traffic, then run the guard again"
+        )
+    if requested_image_tag is not None and requested_image_tag != live.live_image_tag:
+        return Refuse(
+            f"{stack}: {IMAGE_TAG}: --image-tag {requested_image_tag} differs from the live image "
+            f"{live.live_image_tag}, and a deploy would change the running image outside the pipeline; leave out "
+            "--image-tag (the guard keeps the live image): images are released by the pipeline"
+        )
+    health = live.health(colour)
+    if health.healthy == 0:
+        return Refuse(
+            f"{stack}: {colours[colour]} ({TARGET_GROUP}): production is on {colour} with {health}, and a deploy "
+            "would keep production on a group with no healthy target; restore the service's health (or release a "
+            "fixed image through the pipeline), then run the guard again"
+        )
+
+    parameters = {IMAGE_TAG: live.live_image_tag, LIVE_TARGET_GROUP: colour}
+    changes = _changes(deployed, synthesized, live, parameters)
+    notes: list[str] = []
+    for change in changes:
+        refusal = _target_group_refusal(stack, change, live.controller, colours)
+        if refusal is not None:
+            return refusal
+    service_change = _find(changes, service)
+    if service_change is not None and service_change.action == "removed":
+        return Refuse(
+            f"{stack}: {service_change.subject}: the update would delete the running service; keep the service in "
+            "the template under its logical id (cdk destroy removes an environment on purpose)"
+        )
+    kept_image = ""
+    if live.controller == CODE_DEPLOY and service_change is not None:
+        deployed_tag = live.stack_parameters.get(IMAGE_TAG)
+        if deployed_tag and deployed_tag != live.live_image_tag:
+            kept = {IMAGE_TAG: deployed_tag, LIVE_TARGET_GROUP: colour}
+            kept_changes = _changes(deployed, synthesized, live, kept)
+            if _find(kept_changes, service) is None:
+                parameters, changes, kept_image = kept, kept_changes, deployed_tag
+                notes.append(
+                    f"note: {IMAGE_TAG} stays {deployed_tag}: under CODE_DEPLOY the service runs "
+                    f"{live.live_image_tag} from CodeDeploy's task definition revision, and a new stack revision "
+                    "would change the service"
+                )
+                service_change = None
+        if service_change is not None:
+            return Refuse(
+                f"{stack}: {service_change.subject}: {', '.join(service_change.causes)} would change, and "
+                "CloudFormation sends every service property to UpdateService, which a CODE_DEPLOY service rejects "
+                "(Unable to update task definition on services with a CODE_DEPLOY deployment controller); revert "
+                "the change to the service (a DependsOn a CDK upgrade adds included), change capacity through the "
+                "scalable target, and release task definition changes through CodeDeploy"
+            )
+    if live.test is not None and live.test.colour not in (None, colour):
+        notes.append(f"note: test traffic forwards {live.test}; an update of the test listener/rule writes {colour}")
+    image = f"image {live.live_image_tag}"
+    if kept_image:
+        image += f" (CodeDeploy's revision; {IMAGE_TAG} stays {kept_image})"
+    return Deploy(
+        parameters=parameters,
+        changes=tuple(change.describe() for change in changes) + tuple(notes),
+        line=f"{stack}: deploy: production stays on {colour} ({health}), {image}; {_count(changes)}",
+    )
+
+
+def _changes(
+    deployed: Template, synthesized: Template, live: LiveState, parameters: Mapping[str, str]
+) -> tuple[ResourceChange, ...]:
+    parameter_changes = {
+        name: (live.stack_parameters.get(name), value)
+        for name, value in parameters.items()
+        if live.stack_parameters.get(name) != value
+    }
+    return diff_resources(deployed, synthesized, parameter_changes=parameter_changes)
+
+
+def _find(changes: tuple[ResourceChange, ...], logical_id: str) -> ResourceChange | None:
+    return next((change for change in changes if change.logical_id == logical_id), None)
+
+
+def _target_group_refusal(
+    stack: str, change: ResourceChange, controller: str, colours: Mapping[Colour, str]
+) -> Refuse | None:
+    if change.resource_type != TARGET_GROUP or change.action not in ("removed", "replaced"):
+        return None
+    colour = next((f" {c}" for c, logical_id in colours.items() if logical_id == change.logical_id), "")
+    if change.action == "removed":
+        return Refuse(
+            f"{stack}: {change.subject}: the update would delete the{colour} target group, which the {controller} "
+            "deployment controller routes releases to; keep both Release target groups in the template under "
+            "their logical ids"
+        )
+    changed = [cause.split(" ", 1)[0] for cause in change.causes]
+    return Refuse(
+        f"{stack}: {change.subject}: {', '.join(changed)} would change, which replaces the{colour} target group "
+        f"with a new ARN that the {controller} deployment controller does not hold; keep "
+        f"{', '.join(sorted(TARGET_GROUP_REPLACEMENT_PROPERTIES))} as deployed, or move to a new target group "
+        "pair in a planned migration"
+    )
