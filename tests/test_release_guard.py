@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from release_guard.__main__ import main
+from release_guard.__main__ import main, with_colours_of
 from release_guard.live import (
     AwsCallError,
     DeployedStack,
@@ -1003,3 +1003,25 @@ def test_cli_unreadable_manifest_is_one_line_and_exit_2(tmp_path: Path, capsys: 
     assert out == ""
     assert err.startswith(f"{tmp_path}/manifest.json: expected a cloud assembly manifest (JSON), got unreadable: ")
     assert err.count("\n") == 1
+
+
+def test_a_stack_deployed_before_the_colour_metadata_takes_the_colours_of_the_new_template() -> None:
+    """The construct split kept the logical ids, so the deployed blue group is the synthesized blue group."""
+    old = copy.deepcopy(CD)
+    for resource in old["Resources"].values():
+        resource.pop("Metadata", None)
+    deployed = DeployedStack(name=STACK, status="UPDATE_COMPLETE", parameters={}, template=old, physical_ids={})
+    mended = with_colours_of(deployed, CD)
+    colours = {
+        logical_id: resource["Metadata"]["Release"]["Colour"]
+        for logical_id, resource in mended.template["Resources"].items()
+        if "Release" in resource.get("Metadata", {})
+    }
+    assert sorted(colours.values()) == ["Blue", "Green"]
+    assert colours == {
+        logical_id: resource["Metadata"]["Release"]["Colour"]
+        for logical_id, resource in CD["Resources"].items()
+        if "Release" in resource.get("Metadata", {})
+    }
+    assert all("Metadata" not in resource for resource in old["Resources"].values()), "the deployed copy is untouched"
+    assert with_colours_of(mended, CD) is mended, "a stack that has its colours keeps them"
