@@ -22,7 +22,7 @@ CANARY := scanners/canary
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help synth test lint scan snapshot-update bench network-cost rehearse clean
+.PHONY: help synth test lint scan snapshot-update bench network-cost rehearse deploy clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -85,6 +85,13 @@ $(REHEARSE_STAMP): $(PY_STAMP) requirements-rehearse.txt
 
 rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: deploy and destroy every stack in a local moto server (REHEARSE_PORT=n to choose its port)
 	python scripts/rehearse.py --config $(CONFIG) --assembly cdk.out$(if $(REHEARSE_PORT), --port $(REHEARSE_PORT))
+
+# The guard reads the live accounts (through the CDK lookup roles) and prints the --parameters that
+# keep production where the last release left it, or refuses with one line and exit 3. cdk deploy
+# then deploys exactly the assembly the guard checked (--app cdk.out: no second synth).
+deploy: synth ## Pre-deploy guard (release_guard) against the live accounts, then cdk deploy (STACKS="A B", default every stack)
+	@parameters=$$(python -m release_guard --assembly cdk.out $(or $(STACKS),--all) $(GUARD_OPTIONS)) || exit $$?; \
+	cdk deploy --app cdk.out $(or $(STACKS),--all) --require-approval never $$parameters
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out release reports imageDetail.json .pytest_cache .mypy_cache .ruff_cache

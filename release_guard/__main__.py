@@ -1,7 +1,7 @@
 """Check that ``cdk deploy`` of the given stacks is safe now, and print the parameters that keep it safe.
 
 Usage:
-    python -m release_guard --assembly cdk.out STACK [STACK ...]
+    python -m release_guard --assembly cdk.out (--all | STACK [STACK ...])
         [--image-tag TAG] [--ambient-credentials] [--role-name TEMPLATE]
 
 For each stack, one line on stderr: ``<stack>: deploy: ...`` or the refusal. When every stack
@@ -168,7 +168,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m release_guard", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("stacks", nargs="+", metavar="STACK", help="stack to check (artifact id or stack name)")
+    parser.add_argument("stacks", nargs="*", metavar="STACK", help="stack to check (artifact id or stack name)")
+    parser.add_argument("--all", action="store_true", help="check every stack of the assembly, in manifest order")
     parser.add_argument("--assembly", required=True, type=Path, help="the cloud assembly directory (cdk.out)")
     parser.add_argument("--image-tag", help="refuse unless the live service runs this image tag")
     parser.add_argument(
@@ -189,7 +190,10 @@ def main(argv: Sequence[str] | None = None, *, clients: ClientFactory | None = N
                 f"--image-tag: expected a Docker image tag ([A-Za-z0-9_.-], 1-128), got {args.image_tag!r}"
             )
         manifest = args.assembly / "manifest.json"
-        stacks = select(load_assembly(args.assembly), args.stacks, manifest)
+        if bool(args.all) == bool(args.stacks):
+            raise GuardError("release_guard: name the stacks to check, or --all (see python -m release_guard --help)")
+        assembly = load_assembly(args.assembly)
+        stacks = list(assembly.values()) if args.all else select(assembly, args.stacks, manifest)
     except GuardError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT

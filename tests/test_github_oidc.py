@@ -125,7 +125,8 @@ def test_the_deploy_role_never_trusts_pull_requests(synthesized: SynthesizedApp)
 @pytest.mark.parametrize(
     ("role_name", "kinds"),
     [
-        ("github-deploy", ("deploy", "file-publishing", "image-publishing")),
+        # lookup: the pre-deploy guard reads the live listeners and service through it.
+        ("github-deploy", ("deploy", "file-publishing", "image-publishing", "lookup")),
         ("github-diff", ("lookup",)),
     ],
 )
@@ -283,7 +284,11 @@ def test_deploy_workflow_runs_in_the_environment_the_deploy_role_trusts(config: 
     assert expected_subject in deploy.subjects
     assert f"AWS_ROLE_ARN: {role_arn(config, 'github-deploy')}" in text
     assert f"AWS_REGION: {config.region}" in text
-    assert "cdk deploy --app cdk.out --all" in text
+    # Every stack, after the pre-deploy guard, with the parameters it prints (Makefile: deploy).
+    assert "run: make deploy" in text
+    makefile = (ROOT / "Makefile").read_text()
+    assert "python -m release_guard --assembly cdk.out $(or $(STACKS),--all)" in makefile
+    assert "cdk deploy --app cdk.out $(or $(STACKS),--all) --require-approval never $$parameters" in makefile
 
 
 def test_deploy_workflow_is_started_by_hand_so_it_never_races_a_release() -> None:

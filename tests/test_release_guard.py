@@ -977,7 +977,12 @@ BAD_INPUT = [
     (
         "no stack",
         lambda d: ["--assembly", str(d)],
-        "release_guard: the following arguments are required: STACK (see python -m release_guard --help)",
+        "release_guard: name the stacks to check, or --all (see python -m release_guard --help)",
+    ),
+    (
+        "stacks and --all",
+        lambda d: ["--assembly", str(d), STACK, "--all"],
+        "release_guard: name the stacks to check, or --all (see python -m release_guard --help)",
     ),
     (
         "bad image tag",
@@ -1025,3 +1030,13 @@ def test_a_stack_deployed_before_the_colour_metadata_takes_the_colours_of_the_ne
     }
     assert all("Metadata" not in resource for resource in old["Resources"].values()), "the deployed copy is untouched"
     assert with_colours_of(mended, CD) is mended, "a stack that has its colours keeps them"
+
+
+def test_cli_all_checks_every_stack_of_the_assembly(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clients = Clients()
+    queue_cloudformation(clients.stubs["cloudformation"], CD)
+    queue_code_deploy_live(clients.stubs["elbv2"], clients.stubs["ecs"])
+    assert main(["--assembly", str(assembly), "--all"], clients=clients) == 0
+    clients.done()
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":", 1)[0] for line in err] == ["Dev-Network", STACK]

@@ -16,7 +16,8 @@ BOOTSTRAP_QUALIFIER = "hnb659fds"
 #: ``diff`` gets the lookup role only, so pull requests run ``cdk diff --method=template``:
 #: the default ``auto`` method creates a change set through the deploy role.
 PRESET_BOOTSTRAP_ROLES: dict[str, tuple[str, ...]] = {
-    "deploy": ("deploy", "file-publishing", "image-publishing"),
+    # lookup: the pre-deploy guard (release_guard) reads the live listeners and service through it.
+    "deploy": ("deploy", "file-publishing", "image-publishing", "lookup"),
     "diff": ("lookup",),
 }
 
