@@ -85,12 +85,11 @@ class FoldedIds:
             return
         components = [self._mend(component) for component in self._path_without_folded(node)[1:]]
         logical_id = unique_id(components)
-        if logical_id == cdk.Stack.of(node).resolve(node.logical_id):
-            return
         claimed_by = self._claimed.setdefault(logical_id, node.node.path)
         if claimed_by != node.node.path:
             raise ValueError(f"{node.node.path} and {claimed_by} both fold onto the logical id {logical_id}")
-        node.override_logical_id(logical_id)
+        if logical_id != cdk.Stack.of(node).resolve(node.logical_id):
+            node.override_logical_id(logical_id)
 
     def _path_without_folded(self, node: IConstruct) -> list[str]:
         """The ids from the stack down to ``node``, without the folded constructs."""

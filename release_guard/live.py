@@ -344,7 +344,9 @@ def read_live_state(elbv2: Any, ecs: Any, deployed: DeployedStack) -> LiveState:
             f"{stack}: live task definition {task_definition}: expected the load-balanced container"
             f"{' ' + wanted if wanted else ''}, found {len(chosen)} candidates"
         )
+    primary = next((str(b["targetGroupArn"]) for b in balancers if b.get("targetGroupArn")), None)
     return LiveState(
+        service_colour=arn_colour.get(primary) if primary else None,
         stack_status=deployed.status,
         controller=controller,
         blue=health["Blue"],

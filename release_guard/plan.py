@@ -52,6 +52,8 @@ Template = Mapping[str, Any]
 
 IMAGE_TAG = "ImageTag"
 LIVE_TARGET_GROUP = "LiveTargetGroup"
+#: Under the ECS controller: the target group the service itself names as its primary one.
+SERVICE_TARGET_GROUP = "ServiceTargetGroup"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
@@ -63,6 +65,17 @@ CODE_DEPLOY = "CODE_DEPLOY"
 TARGET_GROUP_REPLACEMENT_PROPERTIES = frozenset(
     {"Name", "Port", "Protocol", "ProtocolVersion", "TargetType", "VpcId", "IpAddressType"}
 )
+#: "Update requires: Replacement" on the reference pages of the other resources a release
+#: controller holds by ARN or name (AWS::ECS::Service, AWS::ElasticLoadBalancingV2::Listener and
+#: ::ListenerRule). A replaced service with a fixed ServiceName cannot be created beside the old
+#: one ("You can't perform an update that causes a custom-named resource to be replaced",
+#: CloudFormation user guide, aws-properties-name).
+REPLACEMENT_PROPERTIES = {
+    TARGET_GROUP: TARGET_GROUP_REPLACEMENT_PROPERTIES,
+    ECS_SERVICE: frozenset({"Cluster", "LaunchType", "Role", "SchedulingStrategy", "ServiceName"}),
+    LISTENER: frozenset({"LoadBalancerArn"}),
+    LISTENER_RULE: frozenset({"ListenerArn"}),
+}
 #: Statuses the CDK CLI treats as "no stack yet": it deletes a stack whose creation failed
 #: (ROLLBACK_COMPLETE, ROLLBACK_FAILED) before creating it again, and a stack in
 #: REVIEW_IN_PROGRESS only holds an unexecuted change set (aws-cdk CLI, deploy-stack:
@@ -133,6 +146,8 @@ class LiveState:
     release_in_progress: bool
     live_image_tag: str
     release_detail: str = ""
+    #: The colour of the target group the ECS service names as primary (``loadBalancers``), if any.
+    service_colour: Colour | None = None
     production_resources: tuple[str, ...] = ()
     stack_parameters: Mapping[str, str] = field(default_factory=dict)
 
@@ -312,8 +327,8 @@ def _normalise(attribute: str, value: Any) -> Any:
 def _is_replaced(resource_type: str, type_changed: bool, properties: set[str]) -> bool:
     if type_changed:
         return True
-    if resource_type == TARGET_GROUP:
-        return bool(properties & TARGET_GROUP_REPLACEMENT_PROPERTIES)
+    if resource_type in REPLACEMENT_PROPERTIES:
+        return bool(properties & REPLACEMENT_PROPERTIES[resource_type])
     if resource_type == TASK_DEFINITION:
         return bool(properties - {"Tags"})
     return False
@@ -533,8 +548,19 @@ def plan(
     parameters = {IMAGE_TAG: live.live_image_tag, LIVE_TARGET_GROUP: colour}
     changes = _changes(deployed, synthesized, live, parameters)
     notes: list[str] = []
+    if SERVICE_TARGET_GROUP in (synthesized.get("Parameters") or {}):
+        if live.service_colour is None:
+            return Refuse(
+                f"{stack}: {service} ({ECS_SERVICE}): the live service names neither Release target group as its "
+                "primary one; restore its load balancer configuration, then run the guard again"
+            )
+        # What ECS itself records, so that an update sends the service's load balancers unchanged.
+        parameters[SERVICE_TARGET_GROUP] = live.service_colour
+        changes = _changes(deployed, synthesized, live, parameters)
     for change in changes:
-        refusal = _target_group_refusal(stack, change, live.controller, colours)
+        refusal = _target_group_refusal(stack, change, live.controller, colours) or _replacement_refusal(
+            stack, change, live.controller
+        )
         if refusal is not None:
             return refusal
     service_change = _find(changes, service)
@@ -610,4 +636,17 @@ def _target_group_refusal(
         f"with a new ARN that the {controller} deployment controller does not hold; keep "
         f"{', '.join(sorted(TARGET_GROUP_REPLACEMENT_PROPERTIES))} as deployed, or move to a new target group "
         "pair in a planned migration"
+    )
+
+
+def _replacement_refusal(stack: str, change: ResourceChange, controller: str) -> Refuse | None:
+    """A replaced service, listener or rule: the controller holds the old one by ARN or name."""
+    if change.action != "replaced" or change.resource_type not in (ECS_SERVICE, LISTENER, LISTENER_RULE):
+        return None
+    changed = [cause.split(" ", 1)[0] for cause in change.causes]
+    return Refuse(
+        f"{stack}: {change.subject}: {', '.join(changed) or 'its type'} would change, which replaces it, and the "
+        f"{controller} deployment controller holds the deployed one; keep "
+        f"{', '.join(sorted(REPLACEMENT_PROPERTIES.get(change.resource_type, frozenset())))} as deployed, or "
+        "recreate the service stack in a planned migration"
     )

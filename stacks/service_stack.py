@@ -18,6 +18,7 @@ from stacks.project_stack import ProjectStack
 #: Template parameters that the pre-deploy guard (release_guard) sets from the live service.
 IMAGE_TAG_PARAMETER = "ImageTag"
 LIVE_TARGET_GROUP_PARAMETER = "LiveTargetGroup"
+SERVICE_TARGET_GROUP_PARAMETER = "ServiceTargetGroup"
 CONTROLLER_TITLES = {"codedeploy": "CodeDeploy", "ecs": "Amazon ECS"}
 
 
@@ -31,6 +32,8 @@ class ServiceStack(ProjectStack):
       live service runs (release_guard), and the CDK CLI keeps the previous value otherwise.
     * ``LiveTargetGroup``: ``Blue`` or ``Green``, the target group the listeners forward to.
       Both controllers swap it on every release (docs/ecs-blue-green.md, "Day 2").
+    * ``ServiceTargetGroup`` (ECS controller only): the group the service names as primary, as
+      ECS records it, so that a stack update sends the service's load balancers unchanged.
     """
 
     def __init__(
@@ -73,6 +76,21 @@ class ServiceStack(ProjectStack):
         green_is_live = cdk.CfnCondition(
             self, "GreenIsLive", expression=cdk.Fn.condition_equals(live_target_group.value_as_string, "Green")
         )
+        service_on_green = None
+        if environment.release_controller == "ecs":
+            service_target_group = cdk.CfnParameter(
+                self,
+                SERVICE_TARGET_GROUP_PARAMETER,
+                type="String",
+                default="Blue",
+                allowed_values=["Blue", "Green"],
+                description="The target group the ECS service names as primary now: make deploy reads it from ECS",
+            )
+            service_on_green = cdk.CfnCondition(
+                self,
+                "ServiceOnGreen",
+                expression=cdk.Fn.condition_equals(service_target_group.value_as_string, "Green"),
+            )
         self.service = ReleasedFargateService(
             self,
             "Service",
@@ -83,6 +101,7 @@ class ServiceStack(ProjectStack):
             task_policy_names=config.service.task_policy_names,
             image_tag=image_tag.value_as_string,
             green_is_live=green_is_live,
+            service_on_green=service_on_green,
             vpc=network.vpc,
             task_subnets=network.task_subnets,
             load_balancer_subnets=network.load_balancer_subnets,

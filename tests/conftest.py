@@ -19,6 +19,21 @@ def synthesized(config: Config, tmp_path_factory: pytest.TempPathFactory) -> Syn
     return synthesize(config, str(tmp_path_factory.mktemp("cdk.out")))
 
 
+#: The second committed configuration: every environment released by ECS itself.
+ECS_NATIVE_CONFIG_PATH = "config/ecs-native.toml"
+
+
+@pytest.fixture(scope="session")
+def ecs_native_config() -> Config:
+    return load_config(ROOT / ECS_NATIVE_CONFIG_PATH)
+
+
+@pytest.fixture(scope="session")
+def ecs_native(ecs_native_config: Config, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """One synth of the whole app with config/ecs-native.toml, shared by the tests of that design."""
+    return synthesize(ecs_native_config, str(tmp_path_factory.mktemp("cdk.out.ecs-native")))
+
+
 @pytest.fixture(scope="session")
 def model(synthesized: SynthesizedApp, config: Config) -> AppModel:
     """What the docs generator reads from the shared synth (docs pages and the cost page)."""

@@ -22,7 +22,17 @@ def test_synth_installs_nothing_when_nothing_changed() -> None:
 
 def test_help_lists_every_documented_target() -> None:
     listed = {line.split()[1] for line in make("help").splitlines() if line.strip().startswith("make ")}
-    assert {"synth", "test", "lint", "snapshot-update", "bench", "network-cost", "rehearse", "deploy", "clean"} <= listed
+    assert {
+        "synth",
+        "test",
+        "lint",
+        "snapshot-update",
+        "bench",
+        "network-cost",
+        "rehearse",
+        "deploy",
+        "clean",
+    } <= listed
 
 
 def test_ci_runs_the_readme_test_command() -> None:

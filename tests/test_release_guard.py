@@ -8,6 +8,7 @@ parameters, Release colour metadata on the two target groups, forward actions th
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterator
@@ -1040,3 +1041,43 @@ def test_cli_all_checks_every_stack_of_the_assembly(assembly: Path, capsys: pyte
     clients.done()
     err = capsys.readouterr().err.splitlines()
     assert [line.split(":", 1)[0] for line in err] == ["Dev-Network", STACK]
+
+
+def _with_service_target_group(template: dict[str, Any]) -> dict[str, Any]:
+    """An ECS template whose service names its primary group by the ServiceTargetGroup parameter."""
+    result = copy.deepcopy(template)
+    result["Parameters"]["ServiceTargetGroup"] = {
+        "Type": "String",
+        "Default": "Blue",
+        "AllowedValues": ["Blue", "Green"],
+    }
+    return result
+
+
+def test_under_ecs_the_guard_passes_the_primary_group_the_live_service_names() -> None:
+    template = _with_service_target_group(ECS)
+    state = dataclasses.replace(live(controller="ECS"), service_colour="Green")
+    decision = plan(STACK, template, template, state)
+    assert isinstance(decision, Deploy)
+    assert decision.parameters["ServiceTargetGroup"] == "Green"
+    assert decision.parameters["LiveTargetGroup"] == "Green"
+
+
+def test_under_ecs_a_service_without_a_release_primary_group_is_refused() -> None:
+    template = _with_service_target_group(ECS)
+    decision = plan(STACK, template, template, live(controller="ECS"))
+    assert decision == Refuse(
+        "Dev-Service: Service (AWS::ECS::Service): the live service names neither Release target group as its "
+        "primary one; restore its load balancer configuration, then run the guard again"
+    )
+
+
+def test_a_change_that_replaces_the_named_ecs_service_is_refused() -> None:
+    renamed = changed(ECS, _set(["Service", "Properties", "ServiceName"], "another-name"))
+    decision = plan(STACK, ECS, renamed, live(controller="ECS"))
+    assert isinstance(decision, Refuse)
+    assert decision.line.startswith(
+        "Dev-Service: Service (AWS::ECS::Service): ServiceName would change, which replaces it, and the ECS "
+        "deployment controller holds the deployed one; keep Cluster, LaunchType, Role, SchedulingStrategy, "
+        "ServiceName as deployed"
+    )

@@ -93,12 +93,14 @@ class EcsNativeRelease(Construct):
         test_rule: elbv2.ApplicationListenerRule,
         hook: lambda_.IFunction,
         topic: sns.ITopic,
+        service_on_green: cdk.CfnCondition,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
-        ecs_principal = iam.ServicePrincipal(
-            "ecs.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-        )
+        # The trust AWS documents for both roles, without a source condition: AWS does not say that
+        # ECS sends aws:SourceAccount when it assumes them (ECS developer guide,
+        # AmazonECSInfrastructureRolePolicyForLoadBalancers and blue-green-permissions), and a
+        # condition it does not meet would fail every release.
+        ecs_principal = iam.ServicePrincipal("ecs.amazonaws.com")
         self.infrastructure_role = iam.Role(
             self,
             "InfrastructureRole",
@@ -175,6 +177,9 @@ class EcsNativeRelease(Construct):
             ),
         )
         target.attach_to_application_target_group(blue_target_group)
+        self._follow_the_services_own_primary(service, blue_target_group, green_target_group, service_on_green)
+        # ECS assumes both roles when the service is created: their policies must exist by then.
+        service.node.add_dependency(self.infrastructure_role, self.hook_invoke_role)
 
         events.Rule(
             self,
@@ -187,4 +192,31 @@ class EcsNativeRelease(Construct):
                 detail={"eventName": NOTIFIED_EVENTS},
             ),
             targets=[targets.SnsTopic(topic)],
+        )
+
+    @staticmethod
+    def _follow_the_services_own_primary(
+        service: ecs.FargateService,
+        blue: elbv2.ApplicationTargetGroup,
+        green: elbv2.ApplicationTargetGroup,
+        service_on_green: cdk.CfnCondition,
+    ) -> None:
+        """Name as primary the target group ECS records as primary now (the ``ServiceTargetGroup`` parameter).
+
+        "When you add, update, or remove a load balancer configuration, Amazon ECS starts a new
+        deployment" (ECS API reference, LoadBalancer), and the primary group is the one with
+        "current production traffic" (ECS developer guide, alb-resources-for-blue-green). The
+        pre-deploy guard reads ``loadBalancers`` from the live service, so a stack update sends
+        them unchanged, whichever group the last release left primary.
+        """
+        cfn_service = service.node.default_child
+        assert isinstance(cfn_service, ecs.CfnService)
+        on_green = service_on_green.logical_id
+        cfn_service.add_property_override(
+            "LoadBalancers.0.TargetGroupArn",
+            cdk.Fn.condition_if(on_green, green.target_group_arn, blue.target_group_arn),
+        )
+        cfn_service.add_property_override(
+            "LoadBalancers.0.AdvancedConfiguration.AlternateTargetGroupArn",
+            cdk.Fn.condition_if(on_green, blue.target_group_arn, green.target_group_arn),
         )

@@ -27,7 +27,7 @@ class ServiceLoadBalancer(Construct):
       it at the new revision before any user sees it.
     * ``forward_with_rules``: CodeDeploy shifts traffic on the listeners' default actions;
       ECS-native releases shift it on listener *rules* (``ecs.ListenerRuleConfiguration``), so
-      each listener then answers 404 by default and forwards through one rule.
+      each listener then also forwards through one rule that matches every path.
     * Every forward is a weighted forward over both target groups, and the weights come from
       ``green_is_live``: the shape both controllers leave behind after a release. A
       CloudFormation update of a listener or rule writes its template action back
@@ -166,13 +166,12 @@ class ServiceLoadBalancer(Construct):
         """Point ``listener`` at the live target group: on its default action, or through one rule."""
         cfn_listener = listener.node.default_child
         assert isinstance(cfn_listener, elbv2.CfnListener)
+        cfn_listener.add_property_override("DefaultActions", [self._weighted_forward()])
         if not self._forward_with_rules:
-            cfn_listener.add_property_override("DefaultActions", [self._weighted_forward()])
             return None
-        cfn_listener.add_property_override(
-            "DefaultActions",
-            [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"}}],
-        )
+        # Under ECS the rule below matches every request; the default action stays the same
+        # weighted forward, so that the listener holds forward actions only (ECS developer guide,
+        # alb-resources-for-blue-green) and never answers with anything but the live group.
         rule = elbv2.ApplicationListenerRule(
             self,
             rule_id,

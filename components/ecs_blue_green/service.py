@@ -62,6 +62,7 @@ class ReleasedFargateService(Construct):
         task_policy_names: tuple[str, ...],
         image_tag: str,
         green_is_live: cdk.CfnCondition,
+        service_on_green: cdk.CfnCondition | None,
         vpc: ec2.IVpc,
         task_subnets: ec2.SubnetSelection,
         load_balancer_subnets: ec2.SubnetSelection,
@@ -243,6 +244,7 @@ class ReleasedFargateService(Construct):
             )
         else:
             assert lb.production_rule is not None and lb.test_rule is not None
+            assert service_on_green is not None, "an ECS-controlled service names its primary target group"
             self.release = EcsNativeRelease(
                 self,
                 "Release",
@@ -257,6 +259,7 @@ class ReleasedFargateService(Construct):
                 test_rule=lb.test_rule,
                 hook=self.hook.function,
                 topic=self.topic,
+                service_on_green=service_on_green,
             )
         cdk.Aspects.of(self).add(FoldedIds(self.tasks, self.load_balancing, self.alarms, self.release))
 

@@ -53,7 +53,15 @@ ECR_API = InterfaceEndpoint(
     construct_id="EcrApiEndpoint",
     service=ec2.InterfaceVpcEndpointAwsService.ECR,
     policy=EndpointPolicy.IMAGE_PULL,
-    without_it="Fargate cannot call ecr:GetAuthorizationToken, so the task stops with CannotPullContainerError.",
+    # Fargate calls ecr:GetAuthorizationToken with the execution role through its own, Fargate-owned
+    # network interface, not the task's (ECS developer guide, task_execution_IAM_role); the ECR
+    # API endpoint is still one of the three a Fargate 1.4.0 task on a private subnet needs
+    # (ECS developer guide, platform-version-migration; ECR user guide, vpc-endpoints).
+    without_it=(
+        "Fargate tasks on platform version 1.4.0 in subnets without internet access need the ECR API endpoint "
+        "beside ecr.dkr and the S3 gateway (ECS developer guide, platform-version-migration), or the image "
+        "pull stops with CannotPullContainerError."
+    ),
 )
 ECR_DOCKER = InterfaceEndpoint(
     construct_id="EcrDockerEndpoint",
