@@ -9,7 +9,10 @@ Prints, side by side and from the same environment:
 * ``synth ratio: X.XX`` (full app / empty app; target: at most 2.0) and
   ``test ratio: Y.YY`` (test suite / one full synth; target: at most 3.0);
 * for the record, the full synth without the CloudFormation template validation gate,
-  whose rule engine loads once per synth (about a second) whatever the app's size.
+  whose rule engine loads once per synth (about a second) whatever the app's size;
+* the full synth of the second committed configuration (``config/ecs-native.toml``), and what
+  its tests (one more session synth, the day-2 template diffs) add to the suite: the target is
+  that the second configuration does not double the suite.
 """
 
 from __future__ import annotations
@@ -26,29 +29,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
+SECOND_CONFIG = "config/ecs-native.toml"
+#: The tests that exist because of the second configuration.
+SECOND_CONFIG_TESTS = ("tests/test_ecs_native.py", "tests/test_day2_templates.py")
 
 
-def cli_context() -> str:
+def cli_context(config: str | None = None) -> str:
     """The context the CDK CLI hands the app (feature flags, availability zones from cdk.json)."""
-    return json.dumps(json.loads((ROOT / "cdk.json").read_text())["context"])
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    if config:
+        context["config"] = config
+    return json.dumps(context)
 
 
-def timed(command: list[str], *, outdir: str | None = None, extra_env: dict[str, str] | None = None) -> float:
+def timed(
+    command: list[str],
+    *,
+    outdir: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    config: str | None = None,
+) -> float:
     env = {**os.environ, **(extra_env or {})}
     if outdir is not None:
         # Run the app as `cdk synth` does, without the CLI's own start-up in the figure.
         env["CDK_OUTDIR"] = outdir
-        env["CDK_CONTEXT_JSON"] = cli_context()
+        env["CDK_CONTEXT_JSON"] = cli_context(config)
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
-def median_of(runs: int, command: list[str], extra_env: dict[str, str] | None = None) -> float:
+def median_of(
+    runs: int, command: list[str], extra_env: dict[str, str] | None = None, config: str | None = None
+) -> float:
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as outdir:
-            times.append(timed(command, outdir=outdir, extra_env=extra_env))
+            times.append(timed(command, outdir=outdir, extra_env=extra_env, config=config))
     return statistics.median(times)
 
 
@@ -68,10 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     unvalidated = median_of(args.runs, [sys.executable, "app.py"], {"CDK_VALIDATION": "false"})
     print(f"full app synth without CloudFormation template validation: {unvalidated:6.2f} s")
     print(f"synth ratio without template validation: {unvalidated / empty:.2f}")
+    second = median_of(args.runs, [sys.executable, "app.py"], config=SECOND_CONFIG)
+    print(f"full app synth of {SECOND_CONFIG}: {second:6.2f} s")
     if not args.skip_tests:
         suite = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
         print(f"test suite:      {suite:6.2f} s")
         print(f"test ratio: {suite / full:.2f}")
+        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        without = timed([*pytest, *(f"--ignore={path}" for path in SECOND_CONFIG_TESTS)])
+        print(f"test suite without the second configuration's tests: {without:6.2f} s")
+        print(f"second configuration adds: {suite - without:6.2f} s ({(suite - without) / without:.0%} of the rest)")
     return 0
 
 
