@@ -11,6 +11,10 @@ from tests.support import ROOT
 
 SANDBOX = (ROOT / "config" / "sandbox.toml").read_text()
 
+PROD_CODEDEPLOY = (
+    'release_controller = "codedeploy"\ndeployment_config = "CANARY_10PERCENT_5MINUTES"\ntermination_wait_minutes = 60'
+)
+
 # (case id, text in sandbox.toml, replacement, expected error after "<file>: ")
 CASES = [
     (
@@ -177,13 +181,13 @@ CASES = [
     ),
     (
         "controller-that-does-not-exist",
-        'deployment_config = "CANARY_10PERCENT_5MINUTES"\ntermination_wait_minutes = 60',
+        PROD_CODEDEPLOY,
         'release_controller = "argo"',
         "environments.prod.release_controller: expected one of 'codedeploy', 'ecs', got 'argo'",
     ),
     (
         "ecs-controller-without-its-table",
-        'deployment_config = "CANARY_10PERCENT_5MINUTES"\ntermination_wait_minutes = 60',
+        PROD_CODEDEPLOY,
         'release_controller = "ecs"',
         "environments.prod.ecs_release: expected a table, got nothing (the key is missing)",
     ),
