@@ -8,6 +8,7 @@ not be silently ignored.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -47,9 +48,20 @@ class TableReader:
         self._seen.add(name)
         if name in self._data:
             return self._data[name]
-        if default is _MISSING:
-            raise self.error(name, expected)
-        return default
+        if default is not _MISSING:
+            # A misspelt optional key is reported by done(), once every valid key has been read.
+            return default
+        misspelt = self._misspelling_of(name)
+        if misspelt is not None:
+            # "regoin" hides "region": report the key the user wrote, not the one it hides.
+            raise ConfigError(f"{self.source}: {self.key(misspelt)}: unknown key (did you mean {name!r}?)")
+        raise self.error(name, expected)
+
+    def _misspelling_of(self, name: str) -> str | None:
+        """A key of the file that no getter asked for and that looks like ``name`` (a typo of it)."""
+        unread = [key for key in self._data if key not in self._seen]
+        close = difflib.get_close_matches(name, unread, n=1, cutoff=0.8)
+        return close[0] if close else None
 
     def string(
         self,
@@ -140,5 +152,8 @@ class TableReader:
         """Fail on the first key that no getter asked for."""
         for name in self._data:
             if name not in self._seen:
+                close = difflib.get_close_matches(name, sorted(self._seen), n=1, cutoff=0.8)
+                if close:
+                    raise ConfigError(f"{self.source}: {self.key(name)}: unknown key (did you mean {close[0]!r}?)")
                 known = ", ".join(sorted(self._seen)) or "no keys"
                 raise ConfigError(f"{self.source}: {self.key(name)}: unknown key (expected one of: {known})")

@@ -58,17 +58,27 @@ CASES = [
         "unknown-top-level-key",
         'owner = "platform-team"',
         'owner = "platform-team"\nregoin = "eu-west-1"',
-        "regoin: unknown key (expected one of: accounts, environments, github, oidc, owner, pipeline, project, "
+        "regoin: unknown key (did you mean 'region'?)",
+    ),
+    (
+        # The misspelt key hides the key it should have been: report the typo, not a missing region.
+        "misspelt-key-instead-of-a-required-one",
+        'region = "eu-west-1"',
+        'regoin = "eu-west-1"',
+        "regoin: unknown key (did you mean 'region'?)",
+    ),
+    (
+        "unknown-key-like-no-other",
+        'owner = "platform-team"',
+        'owner = "platform-team"\ncolour = "blue"',
+        "colour: unknown key (expected one of: accounts, environments, github, oidc, owner, pipeline, project, "
         "region, service)",
     ),
     (
         "typo-in-environment-key",
         "desired_count = 2\n",
         "desired_cuont = 2\n",
-        "environments.staging.desired_cuont: unknown key (expected one of: alarms, alb_internet_facing, "
-        "certificate_arn, cpu, deployment_config, desired_count, log_retention_days, max_azs, max_count, memory_mib, "
-        "release_controller, rollback_on_alarm, termination_wait_minutes, test_listener_cidr, test_listener_port, "
-        "vpc_cidr)",
+        "environments.staging.desired_cuont: unknown key (did you mean 'desired_count'?)",
     ),
     (
         "project-name-not-usable-in-bucket-names",
@@ -386,3 +396,13 @@ def test_sandbox_configuration_is_valid_and_complete(config) -> None:  # type: i
     assert config.accounts.all == ("111111111111", "222222222222", "333333333333", "444444444444")
     assert [environment.name for environment in config.environments] == ["dev", "staging", "prod"]
     assert config.environment("prod").termination_wait_minutes == 60
+
+
+def test_a_valid_key_read_later_is_not_taken_for_a_typo_of_an_optional_one(tmp_path: Path) -> None:
+    """test_listener_cidr looks like test_listener_port; without the port it is still a valid key."""
+    path = write_config(
+        tmp_path,
+        "test_listener_port = 9000\nlog_retention_days = 30",
+        'log_retention_days = 30\ntest_listener_cidr = "10.10.0.0/24"',
+    )
+    assert load_config(path).environment("dev").test_listener_cidr == "10.10.0.0/24"
