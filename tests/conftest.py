@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from config import DEFAULT_CONFIG_PATH, Config, load_config
 from scripts.docgen.model import AppModel, build_model
 from tests.support import ROOT, SynthesizedApp, synthesize
+
+#: The project's own Node 22 and CDK CLI (installed by make into node_modules), ahead of whatever the
+#: machine has: `.venv/bin/pytest` without make must run the same toolchain as `make test`. A
+#: machine's Node 20 prints an end-of-life banner into stderr that the CLI tests would see.
+LOCAL_NODE_BIN = ROOT / "node_modules" / ".bin"
+if LOCAL_NODE_BIN.is_dir() and os.environ.get("PATH", "").split(os.pathsep)[0] != str(LOCAL_NODE_BIN):
+    os.environ["PATH"] = os.pathsep.join([str(LOCAL_NODE_BIN), os.environ.get("PATH", "")])
 
 
 @pytest.fixture(scope="session")
