@@ -122,6 +122,14 @@ class TableReader:
             raise self.error(name, "an array of tables ([[...]])", value)
         return [TableReader(self.source, f"{self.key(name)}[{i}]", item) for i, item in enumerate(value)]
 
+    def keys_present(self) -> list[str]:
+        """The keys the table holds, without marking any of them read."""
+        return list(self._data)
+
+    def mark_read(self, name: str) -> None:
+        """Account for an optional key that the caller looked for and did not find."""
+        self._seen.add(name)
+
     def keys(self) -> list[str]:
         """All keys of the table (for tables whose keys are names, like ``environments``)."""
         self._seen.update(self._data)
