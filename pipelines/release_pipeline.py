@@ -20,6 +20,7 @@ from components.compliance.cfn_lint import ignore
 from pipelines.artifact_grants import acknowledge_artifact_access, acknowledge_key_use
 from pipelines.artifact_store import ArtifactStore
 from pipelines.image_build import EXPORTED_VARIABLES
+from pipelines.stage_conditions import StageSafety, before_entry, on_failure, on_success
 
 #: The image placeholder in taskdef.json (``<IMAGE1_NAME>``) that the deploy action replaces.
 IMAGE_PLACEHOLDER = "IMAGE1_NAME"
@@ -49,6 +50,8 @@ class DeployTarget:
     deploy_role_arn: str
     release_folder: str  # "release/dev": where the build wrote taskdef.json and appspec.yaml
     needs_approval: bool = False
+    #: The deploy stage's conditions (pipelines/stage_conditions.py); None: no condition.
+    safety: StageSafety | None = None
 
 
 class ReleasePipeline(Construct):
@@ -141,8 +144,13 @@ class ReleasePipeline(Construct):
                         )
                     ],
                 )
+            safety = target.safety or StageSafety(rollback_on_failure=False)
             self.pipeline.add_stage(
-                stage_name=f"Deploy-{target.title}", actions=[self._deploy_action(target, build_output)]
+                stage_name=f"Deploy-{target.title}",
+                actions=[self._deploy_action(target, build_output)],
+                before_entry=before_entry(safety),
+                on_success=on_success(safety),
+                on_failure=on_failure(safety),
             )
 
         self._acknowledge_grants(artifact_store, build_project, scan_project)

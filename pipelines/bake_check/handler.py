@@ -109,10 +109,13 @@ def read_alarms(cloudwatch: Any, names: Sequence[str]) -> Reading:
     try:
         # DescribeAlarms takes at most 100 names per call.
         for start in range(0, len(names), 100):
+            # Metric alarms only: DescribeAlarms returns composite alarms only to a caller whose
+            # permission is scoped to * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
+            # API_DescribeAlarms.html), and the reader role is scoped to exactly the watched alarms.
             response = cloudwatch.describe_alarms(
-                AlarmNames=list(names[start : start + 100]), AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+                AlarmNames=list(names[start : start + 100]), AlarmTypes=["MetricAlarm"]
             )
-            for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
+            for alarm in response.get("MetricAlarms", []):
                 states[alarm["AlarmName"]] = alarm["StateValue"]
     except ClientError as error:
         return Reading(states={}, error=str(error.response.get("Error", {}).get("Code", "ClientError")))

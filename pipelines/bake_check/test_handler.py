@@ -23,7 +23,7 @@ SETTINGS = bake.Settings(
     bake_seconds=60,
 )
 JOB_EVENT = {"CodePipeline.job": {"id": "11111111-2222-3333-4444-555555555555"}}
-REQUEST = {"AlarmNames": list(NAMES), "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+REQUEST = {"AlarmNames": list(NAMES), "AlarmTypes": ["MetricAlarm"]}
 
 
 def client(service: str) -> Any:
