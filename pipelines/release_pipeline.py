@@ -62,6 +62,8 @@ class ReleasePipeline(Construct):
     immutable: given a role object, ``CodeDeployEcsDeployAction`` would add its own grants
     (``iam:PassRole`` on ``*``) to it, and the target side grants exactly what a release needs
     (pipelines/deploy_role.py). Execution outcomes and deploy action outcomes go to ``topic``.
+    Each deploy stage carries the conditions of its target's ``safety`` (pipelines/stage_conditions.py):
+    a window before entry, a bake on success, a rollback on failure.
     """
 
     def __init__(
