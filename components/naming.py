@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config import Config
+from config import Config, EnvironmentConfig
+
+#: The two target groups of a release, as alarm names spell them.
+HEALTH_ALARM_COLOURS = ("blue", "green")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,30 @@ class Names:
         post-deploy bake in the tools account both watch these alarms by name.
         """
         return f"{self.config.project}-{environment}-{self.config.service.name}-{alarm.replace('_', '-')}-{colour}"
+
+    def bake_alarms(self, environment: EnvironmentConfig) -> tuple[str, ...]:
+        """The alarms the pipeline's post-deploy bake watches: the release health alarms, then the configured extras.
+
+        By name only, so that the bake is the same whichever release controller created them.
+        """
+        health = tuple(
+            self.health_alarm(environment.name, alarm, colour)
+            for alarm in environment.alarms
+            for colour in HEALTH_ALARM_COLOURS
+        )
+        return health + tuple(name for name in environment.bake_alarm_names if name not in health)
+
+    def alarm_arn(self, account: str, alarm_name: str) -> str:
+        return f"arn:aws:cloudwatch:{self.config.region}:{account}:alarm:{alarm_name}"
+
+    @property
+    def alarm_reader_role(self) -> str:
+        """The role of a target account that the tools account's bake function assumes to read its alarms."""
+        return f"{self.config.project}-alarm-reader"
+
+    def bake_function(self, environment: str) -> str:
+        """The tools account's bake function (and its role) for one environment."""
+        return f"{self.config.project}-{environment}-release-bake"
 
     @property
     def service_log_group(self) -> str:

@@ -143,6 +143,14 @@ class TableReader:
         self._seen.add(name)
         return self._data[name]
 
+    def keys_present(self) -> list[str]:
+        """The keys the table holds, without marking any of them read."""
+        return list(self._data)
+
+    def mark_read(self, name: str) -> None:
+        """Account for an optional key that the caller looked for and did not find."""
+        self._seen.add(name)
+
     def keys(self) -> list[str]:
         """All keys of the table (for tables whose keys are names, like ``environments``)."""
         self._seen.update(self._data)

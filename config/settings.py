@@ -12,7 +12,9 @@ import ipaddress
 import itertools
 import json
 import math
+import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +68,21 @@ ECS_RELEASE_OVERHEAD_MINUTES = 15
 ALARMS = ("target_5xx", "unhealthy_hosts", "target_response_time")
 DEFAULT_ALARMS = ("target_5xx", "unhealthy_hosts")
 SCAN_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+#: Where a failed deploy stage must roll back by itself; elsewhere ``rollback_on_failure`` chooses.
+ROLLBACK_REQUIRED = ("staging", "prod")
+#: Bake minutes by environment when the configuration says nothing: none in dev, short in staging, longer in prod.
+DEFAULT_BAKE_MINUTES = {"dev": 0, "staging": 5, "prod": 14}
+#: The bake runs inside one invocation of the rule's Lambda function, which Lambda stops after 15 minutes.
+MAX_BAKE_MINUTES = 14
+#: CloudWatch alarm names: 1 to 255 printable characters (no control characters).
+ALARM_NAME = r"[^\x00-\x1f\x7f]{1,255}"
+#: Prod is entered on weekdays from 09:00 to 16:59 UTC when the configuration names no window.
+DEFAULT_PROD_WINDOW = ("* * 9-16 ? * MON-FRI", "UTC")
+CRON_EXPECTED = (
+    "a cron expression of 6 or 7 fields (seconds as *, minutes 0-59, hours 0-23, day-of-month 1-31, "
+    "month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT, optional year 1970-2199)"
+)
+TIME_ZONE = r"UTC|[A-Z][A-Za-z_+-]*(?:/[A-Za-z0-9_+-]+){1,2}"
 # fmt: off
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
@@ -161,6 +178,16 @@ class EcsReleaseConfig:
 
 
 @dataclass(frozen=True)
+class DeploymentWindowConfig:
+    """When the pipeline may enter an environment's deploy stage: CodePipeline's DeploymentWindow rule."""
+
+    #: Six or seven fields: seconds minutes hours day-of-month month day-of-week [year].
+    cron: str
+    #: An IANA time zone name (``Europe/Dublin``) or ``UTC``.
+    time_zone: str
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     account: str
@@ -183,6 +210,15 @@ class EnvironmentConfig:
     ecs_release: EcsReleaseConfig | None = None
     #: The most tasks Application Auto Scaling may run; desired_count is the fewest.
     max_count: int = 1
+    #: The pipeline stage conditions (pipelines/stage_conditions.py, docs/deploy.md).
+    #: A failed deploy stage rolls back to the stage's last successful release.
+    rollback_on_failure: bool = True
+    #: Minutes the health alarms are watched after the deploy stage succeeded; 0 means no bake.
+    bake_minutes: int = 0
+    #: Alarms of the environment's account watched during the bake besides the release health alarms.
+    bake_alarm_names: tuple[str, ...] = ()
+    #: The stage is entered only inside this window; None means at any time.
+    deployment_window: DeploymentWindowConfig | None = None
 
     @property
     def title(self) -> str:
@@ -491,6 +527,25 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
     rollback_on_alarm = table.boolean("rollback_on_alarm", default=True)
     if rollback_on_alarm and not alarms:
         raise table.error("alarms", "at least one alarm when rollback_on_alarm is true", [])
+    rollback_on_failure = table.boolean("rollback_on_failure", default=name in ROLLBACK_REQUIRED)
+    if name in ROLLBACK_REQUIRED and not rollback_on_failure:
+        raise table.error(
+            "rollback_on_failure",
+            "true in staging and prod (a failed release there rolls back by itself)",
+            rollback_on_failure,
+        )
+    bake_minutes = table.integer(
+        "bake_minutes", minimum=0, maximum=MAX_BAKE_MINUTES, default=DEFAULT_BAKE_MINUTES[name]
+    )
+    bake_alarm_names = table.string_list(
+        "bake_alarm_names",
+        pattern=ALARM_NAME,
+        expected="CloudWatch alarm names of this environment's account (1 to 255 printable characters)",
+        default=[],
+    )
+    if bake_alarm_names and not bake_minutes:
+        raise table.error("bake_minutes", "at least 1 when bake_alarm_names is not empty", bake_minutes)
+    deployment_window = _read_deployment_window(table, name)
     environment = EnvironmentConfig(
         name=name,
         account=account,
@@ -511,6 +566,10 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
         release_controller=release_controller,
         ecs_release=ecs_release,
         max_count=max_count,
+        rollback_on_failure=rollback_on_failure,
+        bake_minutes=bake_minutes,
+        bake_alarm_names=bake_alarm_names,
+        deployment_window=deployment_window,
     )
     table.done()
     return environment
@@ -568,3 +627,79 @@ def _read_ecs_release(table: TableReader, environment: str) -> EcsReleaseConfig:
         )
     table.done()
     return release
+
+
+def _read_deployment_window(table: TableReader, name: str) -> DeploymentWindowConfig | None:
+    """``deployment_window = { cron = "...", time_zone = "..." }``; prod always has one (a default if absent)."""
+    if "deployment_window" not in table.keys_present():
+        table.mark_read("deployment_window")
+        if name == "prod":
+            cron, time_zone = DEFAULT_PROD_WINDOW
+            return DeploymentWindowConfig(cron=cron, time_zone=time_zone)
+        return None
+    window = table.table("deployment_window")
+    result = DeploymentWindowConfig(
+        cron=window.string("cron", pattern=r"[0-9A-Za-z*?,/#\- ]{1,256}", expected=CRON_EXPECTED, check=is_cron),
+        time_zone=window.string(
+            "time_zone",
+            pattern=TIME_ZONE,
+            expected="an IANA time zone name such as 'Europe/Dublin', or 'UTC'",
+            check=_is_time_zone,
+            default="UTC",
+        ),
+    )
+    window.done()
+    return result
+
+
+def _is_time_zone(value: str) -> bool:
+    """Known to the IANA database when this machine has it (zoneinfo reads it offline); the pattern otherwise."""
+    known = zoneinfo.available_timezones()
+    return value == "UTC" or not known or value in known
+
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# (lowest, highest, names, extra single items) of each cron field after seconds, as the
+# DeploymentWindow rule reference lists them.
+_CRON_FIELDS: tuple[tuple[int, int, tuple[str, ...], str], ...] = (
+    (0, 59, (), ""),  # minutes
+    (0, 23, (), ""),  # hours
+    (1, 31, (), r"\?|L|LW|L-\d{1,2}|\d{1,2}W"),  # day-of-month
+    (1, 12, _MONTHS, ""),  # month
+    (1, 7, _DAYS, r"\?|L|[1-7]L|[1-7]#[1-5]"),  # day-of-week
+    (1970, 2199, (), ""),  # year
+)
+
+
+def _cron_value(token: str, lowest: int, highest: int, names: tuple[str, ...]) -> bool:
+    if token.upper() in names:
+        return True
+    return token.isdigit() and lowest <= int(token) <= highest
+
+
+def _cron_item(item: str, lowest: int, highest: int, names: tuple[str, ...], extra: str) -> bool:
+    if item == "*" or (extra and re.fullmatch(extra, item)):
+        return True
+    base, _, step = item.partition("/")
+    if step and not (step.isdigit() and 0 < int(step) <= highest):
+        return False
+    if base == "*" and step:
+        return True
+    first, _, last = base.partition("-")
+    return _cron_value(first, lowest, highest, names) and (not last or _cron_value(last, lowest, highest, names))
+
+
+def is_cron(value: str) -> bool:
+    """Whether ``value`` has the fields and characters the DeploymentWindow rule accepts.
+
+    The rule reference (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-DeploymentWindow.html)
+    lists six required fields and an optional year; seconds accept only ``*``.
+    """
+    fields = value.split()
+    if len(fields) not in (6, 7) or fields[0] != "*":
+        return False
+    return all(
+        all(_cron_item(item, lowest, highest, names, extra) for item in field.split(","))
+        for field, (lowest, highest, names, extra) in zip(fields[1:], _CRON_FIELDS, strict=False)
+    )

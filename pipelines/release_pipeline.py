@@ -23,6 +23,7 @@ from components.ecs_blue_green.release_inputs import IMAGE_DEFINITIONS_FILE
 from pipelines.artifact_grants import acknowledge_artifact_access, acknowledge_key_use
 from pipelines.artifact_store import ArtifactStore
 from pipelines.image_build import EXPORTED_VARIABLES
+from pipelines.stage_conditions import StageSafety, before_entry, on_failure, on_success
 
 #: The image placeholder in taskdef.json (``<IMAGE1_NAME>``) that the deploy action replaces.
 IMAGE_PLACEHOLDER = "IMAGE1_NAME"
@@ -65,6 +66,8 @@ class DeployTarget:
     needs_approval: bool = False
     #: Set when ECS, not CodeDeploy, releases this environment.
     ecs_service: EcsServiceRelease | None = None
+    #: The deploy stage's conditions (pipelines/stage_conditions.py); None: no condition.
+    safety: StageSafety | None = None
 
 
 class ReleasePipeline(Construct):
@@ -77,6 +80,8 @@ class ReleasePipeline(Construct):
     immutable: given a role object, ``CodeDeployEcsDeployAction`` would add its own grants
     (``iam:PassRole`` on ``*``) to it, and the target side grants exactly what a release needs
     (pipelines/deploy_role.py). Execution outcomes and deploy action outcomes go to ``topic``.
+    Each deploy stage carries the conditions of its target's ``safety`` (pipelines/stage_conditions.py):
+    a window before entry, a bake on success, a rollback on failure.
     """
 
     def __init__(
@@ -159,8 +164,13 @@ class ReleasePipeline(Construct):
                         )
                     ],
                 )
+            safety = target.safety or StageSafety(rollback_on_failure=False)
             self.pipeline.add_stage(
-                stage_name=f"Deploy-{target.title}", actions=[self._deploy_action(target, build_output)]
+                stage_name=f"Deploy-{target.title}",
+                actions=[self._deploy_action(target, build_output)],
+                before_entry=before_entry(safety),
+                on_success=on_success(safety),
+                on_failure=on_failure(safety),
             )
 
         self._acknowledge_grants(artifact_store, build_project, scan_project)

@@ -13,6 +13,7 @@ from components.naming import Names
 from components.network import PrivateNetwork
 from config import Config, EnvironmentConfig
 from config.settings import IMAGE_TAG
+from pipelines.alarm_reader_role import AlarmReaderRole
 from stacks.project_stack import ProjectStack
 
 #: Template parameters that the pre-deploy guard (release_guard) sets from the live service.
@@ -106,3 +107,14 @@ class ServiceStack(ProjectStack):
             task_subnets=network.task_subnets,
             load_balancer_subnets=network.load_balancer_subnets,
         )
+        # The pipeline's post-deploy bake reads this environment's alarms from the tools account
+        # (docs/deploy.md). By alarm name, whichever release controller the service uses.
+        if environment.bake_minutes:
+            names = Names(config)
+            self.alarm_reader = AlarmReaderRole(
+                self,
+                "AlarmReader",
+                role_name=names.alarm_reader_role,
+                reader_role_arn=names.role_arn(config.accounts.tools, names.bake_function(environment.name)),
+                alarm_arns=[names.alarm_arn(environment.account, name) for name in names.bake_alarms(environment)],
+            )

@@ -15,11 +15,13 @@ from components.naming import Names
 from config import TARGET_ENVIRONMENTS, Config
 from config.settings import ECS_ACTION_TIMEOUT_MINUTES
 from pipelines.artifact_store import ArtifactStore
+from pipelines.health_bake import HealthBake
 from pipelines.image_build import ImageBuild
 from pipelines.image_repository import ImageRepository
 from pipelines.release_notifications import ReleaseNotifications
 from pipelines.release_pipeline import DeployTarget, EcsServiceRelease, GithubSource, ReleasePipeline
 from pipelines.scan_gate_project import ScanGateProject
+from pipelines.stage_conditions import StageSafety, Window
 from stacks.project_stack import ProjectStack
 
 STACK_NAME = "Tools-Pipeline"
@@ -106,6 +108,23 @@ class ToolsPipelineStack(ProjectStack):
             log_key=self.notifications.key,
             log_retention=BUILD_LOG_RETENTION,
         )
+        # One bake function per environment that bakes, reading that account's alarms (docs/deploy.md).
+        self.bakes = {
+            environment.name: HealthBake(
+                self,
+                f"{environment.title}Bake",
+                function_name=names.bake_function(environment.name),
+                environment_name=environment.name,
+                region=config.region,
+                alarm_reader_role_arn=names.role_arn(environment.account, names.alarm_reader_role),
+                alarm_names=names.bake_alarms(environment),
+                bake_minutes=environment.bake_minutes,
+                log_key=self.notifications.key,
+                log_retention=BUILD_LOG_RETENTION,
+            )
+            for environment in environments
+            if environment.bake_minutes
+        }
         self.release = ReleasePipeline(
             self,
             "Release",
@@ -142,8 +161,21 @@ class ToolsPipelineStack(ProjectStack):
                         if environment.release_controller == "ecs"
                         else None
                     ),
+                    safety=StageSafety(
+                        rollback_on_failure=environment.rollback_on_failure,
+                        bake_function_name=(
+                            names.bake_function(environment.name) if environment.name in self.bakes else None
+                        ),
+                        window=(
+                            Window(cron=window.cron, time_zone=window.time_zone)
+                            if (window := environment.deployment_window)
+                            else None
+                        ),
+                    ),
                 )
                 for environment in environments
             ],
             topic=self.notifications.topic,
         )
+        for bake in self.bakes.values():
+            bake.grant_invoke_to(self.release.role)

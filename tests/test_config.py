@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_config
+from config.settings import CRON_EXPECTED
 from tests.support import ROOT
 
 SANDBOX = (ROOT / "config" / "sandbox.toml").read_text()
@@ -264,6 +265,77 @@ CASES = [
         "(its redirect to HTTPS), got 80",
     ),
     (
+        "staging-without-rollback-on-failure",
+        "bake_minutes = 5",
+        "bake_minutes = 5\nrollback_on_failure = false",
+        "environments.staging.rollback_on_failure: expected true in staging and prod (a failed release there rolls "
+        "back by itself), got False",
+    ),
+    (
+        "bake-longer-than-one-lambda-invocation",
+        "bake_minutes = 14",
+        "bake_minutes = 30",
+        "environments.prod.bake_minutes: expected a whole number from 0 to 14, got 30",
+    ),
+    (
+        "bake-alarms-without-a-bake",
+        "rollback_on_failure = false\nbake_minutes = 0",
+        'rollback_on_failure = false\nbake_minutes = 0\nbake_alarm_names = ["dev-queue-depth"]',
+        "environments.dev.bake_minutes: expected at least 1 when bake_alarm_names is not empty, got 0",
+    ),
+    (
+        "bake-alarm-name-not-a-string",
+        "bake_alarm_names = []",
+        "bake_alarm_names = [42]",
+        "environments.prod.bake_alarm_names[0]: expected CloudWatch alarm names of this environment's account "
+        "(1 to 255 printable characters), got 42",
+    ),
+    (
+        "window-cron-with-five-fields",
+        'cron = "* * 9-16 ? * MON-FRI"',
+        'cron = "* 9-16 ? * MON-FRI"',
+        f"environments.prod.deployment_window.cron: expected {CRON_EXPECTED}, got '* 9-16 ? * MON-FRI'",
+    ),
+    (
+        "window-cron-hour-out-of-range",
+        'cron = "* * 9-16 ? * MON-FRI"',
+        'cron = "* * 9-24 ? * MON-FRI"',
+        f"environments.prod.deployment_window.cron: expected {CRON_EXPECTED}, got '* * 9-24 ? * MON-FRI'",
+    ),
+    (
+        # The rule reference allows only * in the seconds field.
+        "window-cron-with-seconds",
+        'cron = "* * 9-16 ? * MON-FRI"',
+        'cron = "0 * 9-16 ? * MON-FRI"',
+        f"environments.prod.deployment_window.cron: expected {CRON_EXPECTED}, got '0 * 9-16 ? * MON-FRI'",
+    ),
+    (
+        "window-unknown-time-zone",
+        'time_zone = "Europe/Dublin"',
+        'time_zone = "Europe/Dublinn"',
+        "environments.prod.deployment_window.time_zone: expected an IANA time zone name such as 'Europe/Dublin', "
+        "or 'UTC', got 'Europe/Dublinn'",
+    ),
+    (
+        "window-time-zone-as-offset",
+        'time_zone = "Europe/Dublin"',
+        'time_zone = "+01:00"',
+        "environments.prod.deployment_window.time_zone: expected an IANA time zone name such as 'Europe/Dublin', "
+        "or 'UTC', got '+01:00'",
+    ),
+    (
+        "window-typo-in-key",
+        'deployment_window = { cron = "* * 9-16 ? * MON-FRI", time_zone = "Europe/Dublin" }',
+        'deployment_window = { cron = "* * 9-16 ? * MON-FRI", timezone = "Europe/Dublin" }',
+        "environments.prod.deployment_window.timezone: unknown key (did you mean 'time_zone'?)",
+    ),
+    (
+        "window-not-a-table",
+        'deployment_window = { cron = "* * 9-16 ? * MON-FRI", time_zone = "Europe/Dublin" }',
+        'deployment_window = "* * 9-16 ? * MON-FRI"',
+        "environments.prod.deployment_window: expected a table, got '* * 9-16 ? * MON-FRI'",
+    ),
+    (
         "connection-arn-not-codestar",
         'connection_arn = "arn:aws:codeconnections:eu-west-1:111111111111:connection/'
         '6f1c2a0e-7b3d-4c59-9a1e-2d8f0b4c7e11"',
@@ -406,3 +478,28 @@ def test_a_valid_key_read_later_is_not_taken_for_a_typo_of_an_optional_one(tmp_p
         'log_retention_days = 30\ntest_listener_cidr = "10.10.0.0/24"',
     )
     assert load_config(path).environment("dev").test_listener_cidr == "10.10.0.0/24"
+
+
+def test_sandbox_stage_conditions_bake_longer_towards_prod_and_window_prod(config) -> None:  # type: ignore[no-untyped-def]
+    dev, staging, prod = (config.environment(name) for name in ("dev", "staging", "prod"))
+    assert (dev.rollback_on_failure, staging.rollback_on_failure, prod.rollback_on_failure) == (False, True, True)
+    assert dev.bake_minutes == 0 < staging.bake_minutes < prod.bake_minutes
+    assert dev.deployment_window is None and staging.deployment_window is None
+    assert prod.deployment_window is not None and prod.deployment_window.time_zone == "Europe/Dublin"
+
+
+def test_prod_gets_a_window_and_a_bake_when_the_file_names_none(tmp_path: Path) -> None:
+    """A configuration written before stage conditions existed still gets the safe prod defaults."""
+    text = SANDBOX
+    for line in (
+        "bake_minutes = 14\n",
+        'deployment_window = { cron = "* * 9-16 ? * MON-FRI", time_zone = "Europe/Dublin" }\n',
+        "bake_alarm_names = []\n",
+    ):
+        assert line in text
+        text = text.replace(line, "", 1)
+    path = tmp_path / "older.toml"
+    path.write_text(text)
+    prod = load_config(path).environment("prod")
+    assert prod.bake_minutes == 14 and prod.rollback_on_failure
+    assert prod.deployment_window is not None and prod.deployment_window.time_zone == "UTC"

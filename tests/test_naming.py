@@ -38,6 +38,7 @@ def test_the_fixture_uses_the_configuration_maximums(longest: Names) -> None:
         ("deploy_role", 64, r"[\w+=,.@-]+", "IAM role name"),
         ("pipeline_role", 64, r"[\w+=,.@-]+", "IAM role name"),
         ("hook_function", 64, r"[a-zA-Z0-9-_]+", "Lambda function name"),
+        ("alarm_reader_role", 64, r"[\w+=,.@-]+", "IAM role name"),
         ("artifact_bucket", 63, r"[a-z0-9][a-z0-9-]*[a-z0-9]", "S3 bucket name"),
         ("ecr_repository", 256, r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*", "ECR repository"),
         ("codedeploy_application", 100, r"[\w.+-]+", "CodeDeploy application name"),
@@ -52,3 +53,24 @@ def test_name_fits_the_aws_limit(longest: Names, attribute: str, limit: int, pat
     name = getattr(longest, attribute)
     assert len(name) <= limit, f"{what} {name!r} is {len(name)} characters; AWS allows {limit}"
     assert re.fullmatch(pattern, name), f"{what} {name!r} has characters AWS refuses"
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_bake_function_name_fits_lambda_and_iam(longest: Names, environment: str) -> None:
+    """The bake function and its role share the name: it must fit both (64 characters)."""
+    name = longest.bake_function(environment)
+    assert len(name) <= 64 and re.fullmatch(r"[a-zA-Z0-9-_]+", name), name
+
+
+def test_bake_watches_each_health_alarm_on_both_target_groups_then_the_extras(config: Config) -> None:
+    environment = dataclasses.replace(
+        config.environment("prod"), bake_alarm_names=("prod-queue-depth", "delivery-ref-prod-web-target-5xx-blue")
+    )
+    names = Names(config)
+    assert names.bake_alarms(environment) == (
+        "delivery-ref-prod-web-target-5xx-blue",
+        "delivery-ref-prod-web-target-5xx-green",
+        "delivery-ref-prod-web-unhealthy-hosts-blue",
+        "delivery-ref-prod-web-unhealthy-hosts-green",
+        "prod-queue-depth",
+    ), "each name once"

@@ -319,9 +319,14 @@ def test_build_projects_carry_no_secret_in_plaintext(raw: dict[str, Any]) -> Non
             assert not re.search(r"SECRET|PASSWORD|TOKEN|KEY", variable["Name"]), variable
 
 
-def test_build_logs_are_kms_encrypted(raw: dict[str, Any]) -> None:
+def test_build_logs_are_kms_encrypted(raw: dict[str, Any], config: Config) -> None:
+    """The two builds' log groups, and the bake functions' (one per baking environment): all with a KMS key."""
     groups = resources(raw, "AWS::Logs::LogGroup")
-    assert len(groups) == 2
+    bakes = [f"/aws/lambda/{Names(config).bake_function(e.name)}" for e in config.environments if e.bake_minutes]
+    assert sorted(
+        g["LogGroupName"] for g in groups.values() if g.get("LogGroupName", "").startswith("/aws/lambda/")
+    ) == (sorted(bakes))
+    assert len(groups) == 2 + len(bakes)
     assert all("KmsKeyId" in group for group in groups.values())
 
 
@@ -483,17 +488,31 @@ def test_each_deploy_is_a_blue_green_release_into_its_account_as_its_deploy_role
     }
 
 
-def test_pipeline_role_may_assume_exactly_the_three_deploy_roles_across_accounts(
-    raw: dict[str, Any], config: Config
-) -> None:
-    assumed = {
+def assumed_roles(statements: list[dict[str, Any]]) -> set[str]:
+    return {
         resource
-        for statement in all_statements(raw)
+        for statement in statements
         if "sts:AssumeRole" in as_list(statement.get("Action", []))
         for resource in as_list(statement.get("Resource", []))
         if isinstance(resource, str)
     }
-    assert assumed == set(target_role_arns(config, Names(config).deploy_role))
+
+
+def test_pipeline_role_may_assume_exactly_the_three_deploy_roles_across_accounts(
+    raw: dict[str, Any], config: Config
+) -> None:
+    names = Names(config)
+    pipeline_role_policies = [
+        policy
+        for policy in resources(raw, "AWS::IAM::Policy").values()
+        if names.pipeline_role in policy.get("Roles", [])
+    ]
+    assert pipeline_role_policies, "the pipeline role's grants are policies of this stack"
+    pipeline_statements = [s for policy in pipeline_role_policies for s in policy["PolicyDocument"]["Statement"]]
+    assert assumed_roles(pipeline_statements) == set(target_role_arns(config, names.deploy_role))
+    # Besides, only each bake function assumes its own environment's alarm reader role.
+    readers = {names.role_arn(e.account, names.alarm_reader_role) for e in config.environments if e.bake_minutes}
+    assert assumed_roles(all_statements(raw)) == set(target_role_arns(config, names.deploy_role)) | readers
 
 
 def test_no_policy_in_the_tools_account_grants_pass_role(raw: dict[str, Any]) -> None:

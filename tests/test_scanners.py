@@ -42,6 +42,11 @@ EXPECTED_CHECKOV_SKIPS: dict[str, dict[str, set[str]]] = {
     },
     "Pipeline": {
         "Artifacts/AccessLogBucket/Resource": {"CKV_AWS_18"},
+        # The post-deploy bake of each environment that bakes (pipelines/health_bake.py).
+        "StagingBake/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
+        "StagingBake/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"},
+        "ProdBake/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
+        "ProdBake/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"},
     },
 }
 #: Every cfn-lint rule ignored on a resource, in the same shape.
@@ -168,6 +173,7 @@ def test_the_ignored_w3005_is_only_the_lambda_role_dependency_cdk_writes(model: 
     assert redundant == {
         ("Network", "AWS::Lambda::Function", "AWS::IAM::Role", True),
         ("Service", "AWS::Lambda::Function", "AWS::IAM::Role", True),
+        ("Pipeline", "AWS::Lambda::Function", "AWS::IAM::Role", True),
     }
 
 

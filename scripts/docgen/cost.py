@@ -146,6 +146,9 @@ def _log_gb(resource: Resource, usage: Usage) -> tuple[str, float]:
     name = str(resource.properties.get("LogGroupName") or resource.path)
     if "flow" in name.lower():
         return "VPC flow logs", usage.flow_log_gb
+    if name.startswith("/aws/lambda/") and name.endswith("-release-bake"):
+        # One JSON line per release besides Lambda's own lines: counted like the hook's.
+        return "release bake logs", usage.hook_log_gb
     if name.startswith("/aws/lambda/"):
         return "release hook logs", usage.hook_log_gb
     if name.startswith("/ecs/"):

@@ -491,6 +491,7 @@ def deploy(model: AppModel) -> str:
         text = "<br/>".join(
             f"{a.get('RunOrder', 1)}. {a.get('Name')} ({a.get('ActionTypeId', {}).get('Provider')})" for a in actions
         )
+        text += "".join(f"<br/>{line}" for line in _stage_conditions(stage))
         stage_id = chart.node(
             node_id(tools.name, "Stage", str(stage.get("Name"))), f"{stage.get('Name')}<br/>{text}", stages_group
         )
@@ -693,3 +694,21 @@ def overview(model: AppModel) -> str:
             if account in groups:
                 chart.edge(github, groups[account].id, f"cdk deploy as {role.properties.get('RoleName')}")
     return chart.render()
+
+
+def _stage_conditions(stage: dict[str, Any]) -> list[str]:
+    """One line per stage condition (CodePipeline V2): when it is checked, its rules and its result."""
+    lines = []
+    for key, when in (("BeforeEntry", "before entry"), ("OnSuccess", "on success"), ("OnFailure", "on failure")):
+        block = stage.get(key)
+        if not isinstance(block, dict):
+            continue
+        conditions = block.get("Conditions") or [{"Result": block.get("Result"), "Rules": []}]
+        for condition in conditions:
+            rules = ", ".join(
+                f"{rule.get('Name')} ({rule.get('RuleTypeId', {}).get('Provider')})"
+                for rule in condition.get("Rules", [])
+            )
+            result = condition.get("Result") or block.get("Result")
+            lines.append(f"{when}: {rules + ' else ' if rules else ''}{result}")
+    return lines

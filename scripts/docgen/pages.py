@@ -61,6 +61,8 @@ TEST_FILES = {
     ),
     "docs/deploy.md": (
         "tests/test_pipeline.py",
+        "tests/test_stage_conditions.py",
+        "pipelines/bake_check/test_handler.py",
         "tests/test_deploy_role.py",
         "tests/test_access_log_buckets.py",
         "tests/test_scan_gate.py",
