@@ -13,15 +13,20 @@ from collections.abc import Iterable
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 
 #: The bootstrap roles each preset of config/oidc.py may assume, in every project account.
-#: ``diff`` gets the lookup role only, so pull requests run ``cdk diff --method=template``:
-#: the default ``auto`` method creates a change set through the deploy role.
+#: ``diff`` gets none: pull requests run ``cdk diff --method=template`` through the project's
+#: template reader role of each account (components/github_oidc/template_reader.py), never
+#: through the lookup role, whose ReadOnlyAccess reads far more than templates.
 PRESET_BOOTSTRAP_ROLES: dict[str, tuple[str, ...]] = {
     "deploy": ("deploy", "file-publishing", "image-publishing"),
-    "diff": ("lookup",),
+    "diff": (),
 }
 
-#: Every bootstrap role any preset may assume: what the permissions boundary allows.
+#: Every role ``cdk bootstrap`` creates under these names.
 ALL_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing", "image-publishing", "lookup")
+
+#: The bootstrap roles any GitHub Actions role may assume: what the permissions boundary allows.
+#: Not the lookup role: no GitHub role needs it (every lookup is committed in cdk.json).
+ASSUMABLE_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing", "image-publishing")
 
 
 def bootstrap_role_arn(kind: str, *, account: str, region: str, qualifier: str = BOOTSTRAP_QUALIFIER) -> str:
