@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from components.compliance import acknowledge, skip
+from components.kms_policies import deny_grants_except_for_aws_resources
 
 #: A deleted or expired artifact version stays recoverable for this many days.
 NONCURRENT_VERSION_DAYS = 30
@@ -59,6 +60,7 @@ class ArtifactStore(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        deny_grants_except_for_aws_resources(self.key)
         readers = [iam.AccountPrincipal(account) for account in reader_accounts]
         reader_condition = {"ArnEquals": {"aws:PrincipalArn": list(reader_role_arns)}}
         self.key.add_to_resource_policy(

@@ -22,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from components.compliance import acknowledge, acknowledge_inline_policies, skip
-from components.kms_policies import allow_cloudwatch_logs
+from components.kms_policies import allow_cloudwatch_logs, deny_grants_except_for_aws_resources
 
 HTTPS = 443
 
@@ -216,6 +216,7 @@ class PrivateNetwork(Construct):
             enable_key_rotation=True,
         )
         allow_cloudwatch_logs(self.flow_log_key, log_group_name=flow_log_group_name)
+        deny_grants_except_for_aws_resources(self.flow_log_key)
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogGroup",
