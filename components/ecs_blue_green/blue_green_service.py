@@ -22,7 +22,7 @@ from constructs import Construct
 from components.compliance import acknowledge, acknowledge_inline_policies, skip
 from components.ecs_blue_green.lifecycle_hook import TestTrafficHook
 from components.ecs_blue_green.task_spec import CONTAINER_USER, SECRET_VARIABLE, TaskSpec
-from components.kms_policies import allow_cloudwatch_logs
+from components.kms_policies import allow_cloudwatch_logs, deny_grants_except_for_aws_resources
 from components.log_retention import retention
 from components.naming import Names
 from config import Config, EnvironmentConfig
@@ -81,6 +81,7 @@ class BlueGreenFargateService(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         allow_cloudwatch_logs(self.key)
+        deny_grants_except_for_aws_resources(self.key)
         # EventBridge's permission to publish to the encrypted topic is added by the SnsTopic target.
 
         # -- application secret ---------------------------------------------------------
