@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -400,6 +401,7 @@ class BlueGreenFargateService(Construct):
             ),
             targets=[targets.SnsTopic(self.topic)],
         )
+        self._notify_alarms_to_topic()
 
     # ----------------------------------------------------------------------------------
     def _production_listener(self, environment: EnvironmentConfig) -> elbv2.ApplicationListener:
@@ -542,14 +544,41 @@ class BlueGreenFargateService(Construct):
                         f"The {colour.lower()} target group {meaning}: CodeDeploy rolls a release back."
                     ),
                 )
-                acknowledge(
-                    alarm,
-                    "NIST.800.53.R5-CloudWatchAlarmAction",
-                    "CodeDeploy watches this alarm during a release and rolls the release back when it fires, "
-                    "and the rollback reaches the deployment topic through EventBridge; it needs no action of its own.",
-                )
                 alarms.append(alarm)
         return alarms
+
+    def _notify_alarms_to_topic(self) -> None:
+        """Every health alarm also notifies the environment's topic (Control Tower CT.CLOUDWATCH.PR.1).
+
+        CodeDeploy rolls a release back when one fires; the action tells people at once, also when
+        no release runs. The topic is encrypted with the stack's key, so CloudWatch needs to publish
+        to the topic and to use the key (AWS knowledge center: "Why didn't I receive an SNS
+        notification for my CloudWatch alarm trigger?" and "How do I configure a CloudWatch alarm
+        with an encrypted SNS topic?").
+        """
+        cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        alarm_arns = [alarm.alarm_arn for alarm in self.alarms]
+        for alarm in self.alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        if not alarm_arns:
+            return
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowHealthAlarms",
+                principals=[cloudwatch_service],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": alarm_arns}},
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[cloudwatch_service],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
 
     def _hand_task_definition_to_codedeploy(self, family: str) -> None:
         """Point the service at the task definition family instead of one revision.
