@@ -152,6 +152,8 @@ class BlueGreenFargateService(Construct):
             container_name=spec.container_name,
             image=ecs.ContainerImage.from_ecr_repository(self.repository, config.service.initial_image_tag),
             essential=True,
+            # A hard memory limit (Control Tower CT.ECS.PR.7): the task's memory, its only container.
+            memory_limit_mib=spec.memory_mib,
             user=CONTAINER_USER,
             readonly_root_filesystem=True,
             privileged=False,
