@@ -17,7 +17,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
-from components.compliance import checkov, register_checks, skip
+from components.compliance import checkov, control_tower, register_checks, skip
 from components.compliance.cfn_lint import check_ignore, ignore
 from components.compliance.nag import acknowledgements, findings
 from config import Config
@@ -268,6 +268,32 @@ def test_ignore_writes_the_metadata_cfn_lint_reads(tmp_path: Path) -> None:
 def test_vague_cfn_lint_ignores_are_refused(rule_id: str, reason: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_ignore(rule_id, reason)
+
+
+def test_control_tower_skip_writes_the_metadata_the_gate_reads(tmp_path: Path) -> None:
+    stack = probe(tmp_path)
+    bucket = s3.Bucket(stack, "Logs")
+    reason = "This bucket receives access logs, so logging its own requests would only record the delivery."
+    control_tower.skip(bucket, "CT.S3.PR.2", reason)
+    with pytest.raises(ValueError, match=r"CT\.S3\.PR\.2 is already skipped"):
+        control_tower.skip(bucket, "CT.S3.PR.2", reason)
+    resource = stack.resolve(bucket.node.default_child.logical_id)  # type: ignore[union-attr]
+    metadata = cdk.assertions.Template.from_stack(stack).to_json()["Resources"][resource]["Metadata"]
+    assert metadata["control-tower"] == {"skip": [{"id": "CT.S3.PR.2", "comment": reason}]}
+
+
+@pytest.mark.parametrize(
+    ("control_id", "reason", "message"),
+    [
+        ("CT.S3.PR.2", "Not needed.", "at least one full sentence"),
+        ("CT.S3.PR.*", "Every control of this bucket is skipped because it is a reference implementation.", "one"),
+        ("ct-s3-pr-2", "This bucket receives access logs, so logging its own requests records nothing.", "one"),
+        ("CKV_AWS_18", "This bucket receives access logs, so logging its own requests records nothing.", "one"),
+    ],
+)
+def test_vague_control_tower_skips_are_refused(control_id: str, reason: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        control_tower.check_skip(control_id, reason)
 
 
 def test_with_a_certificate_the_production_listener_needs_no_exception(tmp_path: Path, config: Config) -> None:
