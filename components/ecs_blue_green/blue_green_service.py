@@ -20,7 +20,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from components.compliance import acknowledge, acknowledge_inline_policies, skip
+from components.compliance import acknowledge, acknowledge_inline_policies, control_tower, skip
 from components.ecs_blue_green.lifecycle_hook import TestTrafficHook
 from components.ecs_blue_green.task_spec import CONTAINER_USER, SECRET_VARIABLE, TaskSpec
 from components.kms_policies import allow_cloudwatch_logs, deny_grants_except_for_aws_resources
@@ -228,7 +228,18 @@ class BlueGreenFargateService(Construct):
             internet_facing=environment.alb_internet_facing,
             security_group=self.load_balancer_security_group,
             drop_invalid_header_fields=True,
+            # Prod's load balancer cannot be deleted by a stray API call or a replacement
+            # (Control Tower CT.ELASTICLOADBALANCING.PR.5); the other environments are torn down.
+            deletion_protection=environment.name == "prod",
         )
+        if environment.name != "prod":
+            torn_down = (
+                "The load balancer holds no data and a deploy recreates it, while deletion protection would make the "
+                "documented cdk destroy of this non-production environment fail until someone turns it off by hand; "
+                "prod's load balancer has deletion protection."
+            )
+            acknowledge(self.load_balancer, "NIST.800.53.R5-ELBDeletionProtectionEnabled", torn_down)
+            control_tower.skip(self.load_balancer, "CT.ELASTICLOADBALANCING.PR.5", torn_down)
         self.load_balancer.log_access_logs(self.access_logs, prefix="alb")
         acknowledge(
             self.load_balancer,
@@ -236,12 +247,6 @@ class BlueGreenFargateService(Construct):
             "The sample application answers a health check and a secret check only; web ACL rules are chosen "
             "for what a real application serves, and a team associates its own AWS WAF web ACL with this "
             "load balancer.",
-        )
-        acknowledge(
-            self.load_balancer,
-            "NIST.800.53.R5-ELBDeletionProtectionEnabled",
-            "The load balancer holds no data and a deploy recreates it, while deletion protection would make the "
-            "documented cdk destroy of an environment fail until someone turns it off by hand.",
         )
         self.blue_target_group, self.green_target_group = (
             elbv2.ApplicationTargetGroup(
