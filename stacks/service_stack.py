@@ -7,6 +7,7 @@ from typing import Any
 from constructs import Construct
 
 from components.ecs_blue_green.blue_green_service import BlueGreenFargateService
+from components.log_retention import record_short_retention
 from components.network import PrivateNetwork
 from config import Config, EnvironmentConfig
 from stacks.project_stack import ProjectStack
@@ -45,3 +46,5 @@ class ServiceStack(ProjectStack):
             task_subnets=network.task_subnets,
             load_balancer_subnets=network.load_balancer_subnets,
         )
+        for log_group in (self.service.log_group, self.service.hook.log_group):
+            record_short_retention(log_group, days=environment.log_retention_days, environment=environment.name)
