@@ -485,6 +485,7 @@ class BlueGreenFargateService(Construct):
         acknowledge(listener, "NIST.800.53.R5-ELBv2ACMCertificateRequired", reason)
         skip(listener, "CKV_AWS_2", reason)
         skip(listener, "CKV_AWS_103", reason)
+        control_tower.skip(listener, "CT.ELASTICLOADBALANCING.PR.1", reason)
 
     def _acknowledge_access_logs(self) -> None:
         target = (
@@ -494,11 +495,26 @@ class BlueGreenFargateService(Construct):
         acknowledge(self.access_logs, "AwsSolutions-S1", target)
         acknowledge(self.access_logs, "NIST.800.53.R5-S3BucketLoggingEnabled", target)
         skip(self.access_logs, "CKV_AWS_18", target)
-        acknowledge(
-            self.access_logs,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        control_tower.skip(self.access_logs, "CT.S3.PR.2", target)
+        sse_s3_only = (
             "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3, so a KMS key "
-            "here would stop the delivery of every log.",
+            "here would stop the delivery of every log."
+        )
+        acknowledge(self.access_logs, "NIST.800.53.R5-S3DefaultEncryptionKMS", sse_s3_only)
+        control_tower.skip(self.access_logs, "CT.S3.PR.10", sse_s3_only)
+        control_tower.skip(
+            self.access_logs,
+            "CT.S3.PR.4",
+            "No process reacts to a new access log: they are read when someone investigates, and an event "
+            "notification would need CDK's notification custom resource, a Lambda function with its own role, "
+            "to send events that nobody consumes.",
+        )
+        control_tower.skip(
+            self.access_logs,
+            "CT.S3.PR.9",
+            "The logs expire with the environment's log retention by lifecycle rule and the bucket is versioned "
+            "against overwrites; Object Lock, which can only be turned on when a bucket is created, would add a "
+            "second retention that the lifecycle rule could not shorten.",
         )
         acknowledge(
             self.access_logs,
