@@ -582,6 +582,7 @@ class BlueGreenFargateService(Construct):
         cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         alarm_arns = [alarm.alarm_arn for alarm in self.alarms]
         for alarm in self.alarms:
+            assert isinstance(alarm, cloudwatch.Alarm)  # made by _alarms
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
         if not alarm_arns:
             return
