@@ -64,6 +64,8 @@ scan: $(SCAN_STAMP) synth ## cfn-lint, checkov and the Control Tower controls ov
 	@echo "cfn-lint: no finding in $$(ls cdk.out/*.template.json | wc -l) templates"
 	$(CHECKOV) --config-file scanners/checkov.yaml
 	$(CONTROL_TOWER)
+	@# The versions and rule counts docs/security.md prints, checked against the installed scanners.
+	$(SCAN_VENV)/bin/python scanners/rule_counts.py
 	@# The canary: with the same configuration, a known-bad template must still fail every scanner
 	@# (the Control Tower gate with exit code 1, findings, not 2, a gate that could not run).
 	@$(CONTROL_TOWER) $(CANARY)/canary.template.json >/dev/null; test $$? -eq 1 \
