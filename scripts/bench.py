@@ -9,7 +9,10 @@ Prints, side by side and from the same environment:
 * ``synth ratio: X.XX`` (full app / empty app; target: at most 2.0) and
   ``test ratio: Y.YY`` (test suite / one full synth; target: at most 3.0);
 * for the record, the full synth without the CloudFormation template validation gate,
-  whose rule engine loads once per synth (about a second) whatever the app's size.
+  whose rule engine loads once per synth (about a second) whatever the app's size;
+* what the AWS Control Tower gate of ``make scan`` (scanners/control_tower.py: cfn-guard with
+  every Control Tower rule over every template) costs per scan, over one synth's templates.
+  It runs in ``make scan`` only, so a synth and the test suite pay nothing for it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SCAN_PYTHON = ROOT / ".venv-scan" / "bin" / "python"
 EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
 
 
@@ -68,6 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     unvalidated = median_of(args.runs, [sys.executable, "app.py"], {"CDK_VALIDATION": "false"})
     print(f"full app synth without CloudFormation template validation: {unvalidated:6.2f} s")
     print(f"synth ratio without template validation: {unvalidated / empty:.2f}")
+    if SCAN_PYTHON.exists():
+        with tempfile.TemporaryDirectory() as outdir:
+            timed([sys.executable, "app.py"], outdir=outdir)
+            templates = sorted(str(path) for path in Path(outdir).glob("*.template.json"))
+            gate = [str(SCAN_PYTHON), "scanners/control_tower.py", *templates]
+            timed(gate)  # the first run unpacks the rules and the binary once
+            scan = statistics.median(timed(gate) for _ in range(args.runs))
+        print(f"Control Tower gate: {scan:6.2f} s per scan of {len(templates)} templates (median of {args.runs})")
+    else:
+        print("Control Tower gate: not timed, .venv-scan is missing (make scan creates it)")
     if not args.skip_tests:
         suite = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
         print(f"test suite:      {suite:6.2f} s")
