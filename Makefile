@@ -18,6 +18,8 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 # config) and no look-up of a newer checkov release on PyPI.
 CHECKOV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(SCAN_VENV)/bin/checkov
 CANARY := scanners/canary
+# The AWS Control Tower proactive controls, as cfn-guard rules (scanners/control_tower.py).
+CONTROL_TOWER := $(SCAN_VENV)/bin/python scanners/control_tower.py
 # The local Node 22 and CDK CLI come first, then the virtualenv: nothing global is used.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
@@ -53,26 +55,34 @@ lint: $(PY_STAMP) ## ruff, mypy, actionlint, then make scan over each committed 
 	actionlint
 	@for config in $(SCANNED_CONFIGS); do $(MAKE) --no-print-directory scan CONFIG=$$config || exit 1; done
 
-$(SCAN_STAMP): requirements-scan.txt
+$(SCAN_STAMP): requirements-scan.txt requirements-guard.txt
 	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@# Only the rule files and the cfn-guard binary of this package are used: no dependencies.
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-guard.txt
 	@touch $@
 
-scan: $(SCAN_STAMP) synth ## cfn-lint and checkov over every synthesized template: any finding fails
+scan: $(SCAN_STAMP) synth ## cfn-lint, checkov and the Control Tower controls over every synthesized template: any finding fails
 	$(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml
 	@echo "cfn-lint: no finding in $$(ls cdk.out/*.template.json | wc -l) templates"
 	$(CHECKOV) --config-file scanners/checkov.yaml
-	@# The canary: with the same configuration, a known-bad template must still fail both scanners.
+	$(CONTROL_TOWER)
+	@# The versions and rule counts docs/security.md prints, checked against the installed scanners.
+	$(SCAN_VENV)/bin/python scanners/rule_counts.py
+	@# The canary: with the same configuration, a known-bad template must still fail every scanner
+	@# (the Control Tower gate with exit code 1, findings, not 2, a gate that could not run).
+	@$(CONTROL_TOWER) $(CANARY)/canary.template.json >/dev/null; test $$? -eq 1 \
+		|| { echo "the Control Tower gate passed $(CANARY): the gate checks nothing"; exit 1; }
 	@! $(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml -- $(CANARY)/canary.template.json >/dev/null \
 		|| { echo "cfn-lint passed $(CANARY): the gate checks nothing"; exit 1; }
 	@! $(CHECKOV) --config-file scanners/checkov.yaml -d $(CANARY) >/dev/null \
 		|| { echo "checkov passed $(CANARY): the gate checks nothing"; exit 1; }
-	@echo "canary: both scanners still fail the known-bad template in $(CANARY)"
+	@echo "canary: cfn-lint, checkov and the Control Tower gate still fail the known-bad template in $(CANARY)"
 
 snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots (review the diff before committing)
 	python -m pytest tests/test_snapshots.py tests/test_ecs_native.py --snapshot-update
 
-bench: $(PY_STAMP) $(NODE_STAMP) ## Time the full synth against an empty app, and the test suite
+bench: $(PY_STAMP) $(NODE_STAMP) $(SCAN_STAMP) ## Time the full synth against an empty app, the Control Tower gate, and the test suite
 	python scripts/bench.py
 
 network-cost: synth ## Monthly network cost of one environment vs one NAT per AZ (ENVIRONMENT=Prod|Staging|Dev)

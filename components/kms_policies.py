@@ -32,3 +32,25 @@ def allow_cloudwatch_logs(key: kms.IKey, *, log_group_name: str = "*") -> None:
             conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
         )
     )
+
+
+def deny_grants_except_for_aws_resources(key: kms.IKey) -> None:
+    """Refuse ``kms:CreateGrant`` unless an AWS service asks for it, for an AWS resource.
+
+    The statement AWS Control Tower's proactive control CT.KMS.PR.3 requires: deny every
+    principal when both ``kms:GrantIsForAWSResource`` and ``aws:PrincipalIsAWSService`` are
+    false (``BoolIfExists``). No principal of this project creates grants of its own: services
+    that encrypt with the key (CloudWatch Logs, S3, SNS, Secrets Manager) call the key directly,
+    and those that use grants (EBS, RDS, ...) create them for AWS resources. A grant would
+    otherwise let its grantee use the key outside the key policy.
+    """
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyGrantsExceptForAwsResources",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
+        )
+    )

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from aws_cdk import aws_logs as logs
+from constructs import IConstruct
+
+from components.compliance import control_tower
+
+#: The shortest retention AWS Control Tower's CT.CLOUDWATCH.PR.2 accepts.
+CONTROL_TOWER_MINIMUM_DAYS = 365
 
 _BY_DAYS = {
     1: logs.RetentionDays.ONE_DAY,
@@ -33,3 +39,20 @@ _BY_DAYS = {
 def retention(days: int) -> logs.RetentionDays:
     """The RetentionDays member for ``days``; the configuration only accepts these values."""
     return _BY_DAYS[days]
+
+
+def record_short_retention(log_group: IConstruct, *, days: int, environment: str) -> None:
+    """Record why a non-production log group keeps its logs less than a year (CT.CLOUDWATCH.PR.2).
+
+    Nothing is recorded for prod or for a year or more: a prod log group kept less than a year
+    fails the Control Tower gate, whatever the configuration says.
+    """
+    if days >= CONTROL_TOWER_MINIMUM_DAYS or environment == "prod":
+        return
+    control_tower.skip(
+        log_group,
+        "CT.CLOUDWATCH.PR.2",
+        f"The {environment} environment keeps these logs {days} days, as log_retention_days in its "
+        "configuration says, because they record test traffic only; prod, which serves users, keeps its "
+        f"logs at least {CONTROL_TOWER_MINIMUM_DAYS} days or the gate fails.",
+    )

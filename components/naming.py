@@ -82,6 +82,11 @@ class Names:
         return f"{self.config.project}-cross-account-deploy"
 
     @property
+    def template_reader_role(self) -> str:
+        """The lookup role of every project stack: pull requests' ``cdk diff`` reads templates through it."""
+        return f"{self.config.project}-template-reader"
+
+    @property
     def hook_function(self) -> str:
         """The AfterAllowTestTraffic lifecycle hook Lambda that the appspec names."""
         return f"{self.config.project}-{self.config.service.name}-release-hook"

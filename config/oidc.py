@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from config.patterns import GITHUB_OWNER, GITHUB_REPO
 from config.reader import TableReader
 
 GITHUB_AUDIENCE = "sts.amazonaws.com"
@@ -76,8 +77,6 @@ def is_pattern(subject: str) -> bool:
 
 def subject_problem(subject: str, *, preset: str) -> str | None:
     """What is wrong with ``subject`` (the ``expected ...`` part of the error), or None."""
-    from config.settings import GITHUB_OWNER, GITHUB_REPO  # settings imports this module first
-
     if any(character.isspace() for character in subject):
         return "a subject without whitespace"
     match = _DEFAULT_FORM.fullmatch(subject) or _ID_FORM.fullmatch(subject)

@@ -10,7 +10,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.compliance import acknowledge, skip
+from components.compliance import acknowledge, control_tower, skip
+from components.kms_policies import deny_grants_except_for_aws_resources
 
 #: A deleted or expired artifact version stays recoverable for this many days.
 NONCURRENT_VERSION_DAYS = 30
@@ -59,6 +60,7 @@ class ArtifactStore(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        deny_grants_except_for_aws_resources(self.key)
         readers = [iam.AccountPrincipal(account) for account in reader_accounts]
         reader_condition = {"ArnEquals": {"aws:PrincipalArn": list(reader_role_arns)}}
         self.key.add_to_resource_policy(
@@ -98,11 +100,31 @@ class ArtifactStore(Construct):
             "This bucket receives the artifact bucket's server access logs; logging its own requests would need "
             "a third bucket and would record only the log delivery service writing here.",
         )
-        acknowledge(
-            self.access_log_bucket,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        sse_s3_only = (
             "Amazon S3 delivers server access logs only to a bucket encrypted with SSE-S3, so a KMS key here "
-            "would stop the delivery of every log.",
+            "would stop the delivery of every log."
+        )
+        acknowledge(self.access_log_bucket, "NIST.800.53.R5-S3DefaultEncryptionKMS", sse_s3_only)
+        control_tower.skip(self.access_log_bucket, "CT.S3.PR.10", sse_s3_only)
+        control_tower.skip(
+            self.access_log_bucket,
+            "CT.S3.PR.2",
+            "This bucket receives the artifact bucket's server access logs; logging its own requests would need "
+            "a third bucket and would record only the log delivery service writing here.",
+        )
+        control_tower.skip(
+            self.access_log_bucket,
+            "CT.S3.PR.4",
+            "No process reacts to a new access log: they are read when someone investigates, and an event "
+            "notification would need CDK's notification custom resource, a Lambda function with its own role, "
+            "to send events that nobody consumes.",
+        )
+        control_tower.skip(
+            self.access_log_bucket,
+            "CT.S3.PR.9",
+            f"The logs expire after {ACCESS_LOG_DAYS} days by lifecycle rule and the bucket is versioned against "
+            "overwrites; Object Lock, which can only be turned on when a bucket is created, would add a second "
+            "retention that the lifecycle rule could not shorten.",
         )
         acknowledge(
             self.access_log_bucket,
@@ -139,6 +161,20 @@ class ArtifactStore(Construct):
             "NIST.800.53.R5-S3BucketReplicationEnabled",
             "Every artifact is rebuilt from the source repository by the next pipeline run and the bucket is "
             "versioned, so a replica in a second region would protect nothing that cannot be recreated.",
+        )
+        control_tower.skip(
+            self.bucket,
+            "CT.S3.PR.4",
+            "CodePipeline writes and reads these artifacts itself and starts from the source connection, not "
+            "from bucket events; an event notification would need CDK's notification custom resource, a "
+            "Lambda function with its own role, to send events that nobody consumes.",
+        )
+        control_tower.skip(
+            self.bucket,
+            "CT.S3.PR.9",
+            "Every artifact is rebuilt from the source repository by the next pipeline run and expires with "
+            "artifact_retention_days; Object Lock would keep superseded artifacts that nobody may delete, and "
+            "versioning already protects the current ones against overwrites.",
         )
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(

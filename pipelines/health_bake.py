@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.compliance import acknowledge, acknowledge_inline_policies, skip
+from components.compliance import acknowledge, acknowledge_inline_policies, control_tower, skip
 
 HANDLER_DIR = Path(__file__).parent / "bake_check"
 #: Lambda stops a function after 15 minutes; the handler stops polling 20 seconds before.
@@ -119,6 +119,7 @@ class HealthBake(Construct):
         )
         acknowledge(self.function, "NIST.800.53.R5-LambdaInsideVPC", outside_vpc)
         skip(self.function, "CKV_AWS_117", outside_vpc)
+        control_tower.skip(self.function, "CT.LAMBDA.PR.3", outside_vpc)
         no_concurrency_limit = (
             "The pipeline invokes the bake once per release of one environment, and a reserved concurrency "
             "would take capacity from the account's unreserved pool, which AWS refuses to lower below 10."

@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from components.compliance import acknowledge
+from components.compliance import acknowledge, control_tower
 from pipelines.image_repository import RELEASE_TAG_PREFIX
 from pipelines.logged_project import logged_project
 
@@ -70,6 +70,13 @@ class ImageBuild(Construct):
             log_retention=log_retention,
             timeout=cdk.Duration.minutes(30),
             what="the image build",
+        )
+        control_tower.skip(
+            self.project,
+            "CT.CODEBUILD.PR.4",
+            "Privileged mode runs the Docker daemon that builds and pushes the service image, which CodeBuild's "
+            "standard image cannot do without it; the project runs only this repository's buildspec from the "
+            "main branch, and the scan gate project runs unprivileged.",
         )
         # The buildspec's `reports: unit-tests` section writes to the group named `<project>-unit-tests`;
         # creating it here keeps its retention and encryption under review instead of letting CodeBuild make one.

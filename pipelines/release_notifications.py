@@ -8,7 +8,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from components.kms_policies import allow_cloudwatch_logs
+from components.kms_policies import allow_cloudwatch_logs, deny_grants_except_for_aws_resources
 
 
 class ReleaseNotifications(Construct):
@@ -30,6 +30,7 @@ class ReleaseNotifications(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         allow_cloudwatch_logs(self.key)
+        deny_grants_except_for_aws_resources(self.key)
         self.topic = sns.Topic(
             self, "Topic", display_name="Release notifications", master_key=self.key, enforce_ssl=True
         )

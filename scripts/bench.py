@@ -13,6 +13,9 @@ Prints, side by side and from the same environment:
 * the full synth of the second committed configuration (``config/ecs-native.toml``), and what
   its tests (one more session synth, the day-2 template diffs) add to the suite: the target is
   that the second configuration does not double the suite.
+* what the AWS Control Tower gate of ``make scan`` (scanners/control_tower.py: cfn-guard with
+  every Control Tower rule over every template) costs per scan, over one synth's templates.
+  It runs in ``make scan`` only, so a synth and the test suite pay nothing for it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SCAN_PYTHON = ROOT / ".venv-scan" / "bin" / "python"
 EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
 SECOND_CONFIG = "config/ecs-native.toml"
 #: The tests that exist because of the second configuration.
@@ -87,6 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"synth ratio without template validation: {unvalidated / empty:.2f}")
     second = median_of(args.runs, [sys.executable, "app.py"], config=SECOND_CONFIG)
     print(f"full app synth of {SECOND_CONFIG}: {second:6.2f} s")
+    if SCAN_PYTHON.exists():
+        with tempfile.TemporaryDirectory() as outdir:
+            timed([sys.executable, "app.py"], outdir=outdir)
+            templates = sorted(str(path) for path in Path(outdir).glob("*.template.json"))
+            gate = [str(SCAN_PYTHON), "scanners/control_tower.py", *templates]
+            timed(gate)  # the first run unpacks the rules and the binary once
+            scan = statistics.median(timed(gate) for _ in range(args.runs))
+        print(f"Control Tower gate: {scan:6.2f} s per scan of {len(templates)} templates (median of {args.runs})")
+    else:
+        print("Control Tower gate: not timed, .venv-scan is missing (make scan creates it)")
     if not args.skip_tests:
         suite = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
         print(f"test suite:      {suite:6.2f} s")

@@ -6,6 +6,8 @@ import aws_cdk as cdk
 from cdk_nag import NagPack
 
 from components.compliance import EncryptionAtRestAspect, register_checks
+from components.github_oidc import TemplateReaderRole
+from components.naming import Names
 from config import Config
 from stacks.deploy_role_stack import DeployRoleStack
 from stacks.github_oidc_stack import GithubOidcStack
@@ -69,14 +71,52 @@ def add_service_stacks(
     return service_stacks
 
 
+def add_template_readers(
+    app: cdk.App, config: Config, github_stack: GithubOidcStack, deploy_role_stacks: dict[str, DeployRoleStack]
+) -> dict[str, TemplateReaderRole]:
+    """One template reader per account, by account id, for pull requests' ``cdk diff``.
+
+    It can read the templates of the project's stacks in its account, which are read off the
+    app once every stack exists. The tools account's sits beside the GitHub roles, each target
+    account's in its ``<Env>-DeployRole`` stack, the stack of roles the tools account assumes.
+    """
+    trusted = github_stack.template_diff_roles
+    if not trusted:
+        return {}
+    names = Names(config)
+    stacks_by_account: dict[str, list[str]] = {}
+    for child in app.node.children:
+        if isinstance(child, cdk.Stack):
+            stacks_by_account.setdefault(child.account, []).append(child.stack_name)
+    holders: dict[str, cdk.Stack] = {config.accounts.tools: github_stack}
+    for environment in config.environments:
+        holder = deploy_role_stacks[environment.name]
+        holder.add_stack_dependency(github_stack, "its template reader trusts the github-diff role, which IAM requires")
+        holders[environment.account] = holder
+    return {
+        account: TemplateReaderRole(
+            holder,
+            "TemplateReader",
+            role_name=names.template_reader_role,
+            # In its own stack the reference orders the roles; across accounts the stack dependency does.
+            trusted_role_arns=[role.role.role_arn for role in trusted.values()]
+            if holder is github_stack
+            else [names.role_arn(config.accounts.tools, name) for name in trusted],
+            stack_names=stacks_by_account[account],
+        )
+        for account, holder in holders.items()
+    }
+
+
 def build_app(app: cdk.App, config: Config) -> tuple[NagPack, ...]:
     """Add every stack of the reference architectures to ``app`` and register the checks.
 
     ``app.py`` and the test suite both call this, so what is tested is what is deployed.
     """
     cdk.Aspects.of(app).add(EncryptionAtRestAspect())
-    GithubOidcStack(app, "Tools-GithubOidc", config=config)
-    tools_stack, _ = add_delivery_stacks(app, config)
+    github_stack = GithubOidcStack(app, "Tools-GithubOidc", config=config)
+    tools_stack, deploy_role_stacks = add_delivery_stacks(app, config)
     network_stacks = add_network_stacks(app, config)
     add_service_stacks(app, config, network_stacks, tools_stack)
+    add_template_readers(app, config, github_stack, deploy_role_stacks)
     return register_checks(app)

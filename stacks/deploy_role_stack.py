@@ -18,7 +18,11 @@ def stack_name(environment: EnvironmentConfig) -> str:
 
 
 class DeployRoleStack(ProjectStack):
-    """The role the tools account's pipeline assumes to release the service into this environment."""
+    """The role the tools account's pipeline assumes to release the service into this environment.
+
+    ``stacks.delivery_app.add_template_readers`` adds the account's template reader here too:
+    this is the stack of the roles that the tools account's identities assume in this account.
+    """
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: Config, environment: EnvironmentConfig, **kwargs: Any

@@ -8,15 +8,19 @@ from typing import Any
 from constructs import Construct
 
 from components.github_oidc import (
-    ALL_BOOTSTRAP_ROLES,
+    ASSUMABLE_BOOTSTRAP_ROLES,
     PRESET_BOOTSTRAP_ROLES,
     BootstrapRoleBoundary,
     GithubActionsRole,
     GithubOidcProvider,
     bootstrap_role_arns,
 )
+from components.naming import Names
 from config import Config, OidcRoleConfig
 from stacks.project_stack import ProjectStack
+
+#: The preset whose roles chain into the template readers instead of CDK bootstrap roles.
+TEMPLATE_DIFF_PRESET = "diff"
 
 
 def role_construct_id(role: OidcRoleConfig) -> str:
@@ -27,9 +31,10 @@ def role_construct_id(role: OidcRoleConfig) -> str:
 class GithubOidcStack(ProjectStack):
     """The tools account's GitHub OIDC provider and one role per ``[[oidc.roles]]`` entry.
 
-    Each role may only assume the CDK bootstrap roles its preset names, in every project
-    account (tools, dev, staging, prod); a shared permissions boundary caps all of them at
-    assuming CDK bootstrap roles of those accounts.
+    A ``deploy`` role may only assume the CDK deploy and publishing roles, a ``diff`` role only
+    the project's template reader role (``<project>-template-reader``), in every project account
+    (tools, dev, staging, prod); a shared permissions boundary caps all of them at those roles.
+    The template readers are made by :func:`stacks.delivery_app.add_template_readers`.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: Config, **kwargs: Any) -> None:
@@ -44,16 +49,27 @@ class GithubOidcStack(ProjectStack):
             **kwargs,
         )
         accounts = config.accounts.all
+        names = Names(config)
+        reader_arns = [names.role_arn(account, names.template_reader_role) for account in accounts]
         self.provider = GithubOidcProvider(self, "GithubProvider", audience=config.oidc.audience)
         self.boundary = BootstrapRoleBoundary(
             self,
             "RoleBoundary",
             managed_policy_name=f"{config.project}-github-actions-boundary",
-            bootstrap_role_arns=bootstrap_role_arns(ALL_BOOTSTRAP_ROLES, accounts=accounts, region=config.region),
+            assumable_role_arns=[
+                *bootstrap_role_arns(ASSUMABLE_BOOTSTRAP_ROLES, accounts=accounts, region=config.region),
+                *reader_arns,
+            ],
         )
         self.roles: dict[str, GithubActionsRole] = {}
         for role in config.oidc.roles:
-            kinds = PRESET_BOOTSTRAP_ROLES[role.preset]
+            if role.preset == TEMPLATE_DIFF_PRESET:
+                assumable = reader_arns
+                can = f"the {names.template_reader_role} role (stack templates only)"
+            else:
+                kinds = PRESET_BOOTSTRAP_ROLES[role.preset]
+                assumable = bootstrap_role_arns(kinds, accounts=accounts, region=config.region)
+                can = f"the CDK {', '.join(kinds)} roles"
             self.roles[role.name] = GithubActionsRole(
                 self,
                 role_construct_id(role),
@@ -62,7 +78,14 @@ class GithubOidcStack(ProjectStack):
                 audience=config.oidc.audience,
                 exact_subjects=role.exact_subjects,
                 subject_patterns=role.subject_patterns,
-                assumable_role_arns=bootstrap_role_arns(kinds, accounts=accounts, region=config.region),
+                assumable_role_arns=assumable,
                 permissions_boundary=self.boundary.policy,
-                description=f"GitHub Actions, {role.preset} preset: may assume the CDK {', '.join(kinds)} roles",
+                description=f"GitHub Actions, {role.preset} preset: may assume {can}",
             )
+
+    @property
+    def template_diff_roles(self) -> dict[str, GithubActionsRole]:
+        """The roles pull requests' ``cdk diff`` runs as, by name: the template readers trust these."""
+        return {
+            role.name: self.roles[role.name] for role in self.config.oidc.roles if role.preset == TEMPLATE_DIFF_PRESET
+        }

@@ -6,7 +6,7 @@ from typing import Any
 
 from constructs import Construct
 
-from components.log_retention import retention
+from components.log_retention import record_short_retention, retention
 from components.naming import Names
 from components.network import PrivateNetwork
 from config import Config, EnvironmentConfig
@@ -50,4 +50,7 @@ class NetworkStack(ProjectStack):
             flow_log_retention=retention(environment.log_retention_days),
             # Images are built once and pulled by every environment from the tools account.
             image_repository_arns=[names.ecr_repository_arn()],
+        )
+        record_short_retention(
+            self.network.flow_log_group, days=environment.log_retention_days, environment=environment.name
         )

@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from components.naming import Names
 from config import Config, EnvironmentConfig
 
 #: The environment name of the stacks in the tools account.
@@ -21,6 +22,11 @@ class ProjectStack(cdk.Stack):
 
     Every resource in it carries the ``project``, ``environment`` and ``owner`` tags, and a
     stack of the prod environment cannot be deleted by accident (termination protection).
+
+    Its lookup role is the project's template reader of its account, not the CDK bootstrap
+    lookup role: ``cdk diff --method=template`` reads the deployed template through the lookup
+    role, and pull requests run it (components/github_oidc/template_reader.py). No stack does a
+    context lookup at synth time (the context is committed in cdk.json), so nothing else uses it.
     """
 
     def __init__(
@@ -41,6 +47,9 @@ class ProjectStack(cdk.Stack):
             env=cdk.Environment(account=account, region=config.region),
             description=description,
             termination_protection=environment_name == "prod",
+            synthesizer=cdk.DefaultStackSynthesizer(
+                lookup_role_arn=f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{Names(config).template_reader_role}"
+            ),
             # Stack tags: CDK tags every taggable resource with them, and CloudFormation tags
             # the stack itself and what it creates for resources that CDK cannot tag.
             tags={"project": config.project, "environment": environment_name, "owner": config.owner},

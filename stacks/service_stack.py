@@ -9,10 +9,11 @@ from constructs import Construct
 
 from components.ecs_blue_green.service import ReleasedFargateService
 from components.ecs_blue_green.task_spec import TaskSpec
+from components.log_retention import record_short_retention
 from components.naming import Names
 from components.network import PrivateNetwork
 from config import Config, EnvironmentConfig
-from config.settings import IMAGE_TAG
+from config.patterns import IMAGE_TAG
 from pipelines.alarm_reader_role import AlarmReaderRole
 from stacks.project_stack import ProjectStack
 
@@ -118,3 +119,5 @@ class ServiceStack(ProjectStack):
                 reader_role_arn=names.role_arn(config.accounts.tools, names.bake_function(environment.name)),
                 alarm_arns=[names.alarm_arn(environment.account, name) for name in names.bake_alarms(environment)],
             )
+        for log_group in (self.service.tasks.log_group, self.service.hook.log_group):
+            record_short_retention(log_group, days=environment.log_retention_days, environment=environment.name)

@@ -26,7 +26,9 @@ from stacks.project_stack import ProjectStack
 
 STACK_NAME = "Tools-Pipeline"
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-BUILD_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+# A year: the build logs are the audit trail of what was built and released, and AWS Control
+# Tower's CT.CLOUDWATCH.PR.2 asks for at least 365 days.
+BUILD_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
 
 def build_parameter_name(config: Config) -> str:

@@ -15,11 +15,16 @@ ENVIRONMENTS = list(TARGET_ENVIRONMENTS)
 
 
 def role_and_policy(synthesized: SynthesizedApp, environment_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The deploy role and its one policy. Beside it the stack holds only the template reader, whose
+    own policy is written into it (tests/test_pull_request_exposure.py checks that role)."""
     raw = synthesized.raw_template(f"{environment_name.capitalize()}-DeployRole")
-    roles = [r["Properties"] for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    resources = raw["Resources"].values()
+    roles = {r["Properties"]["RoleName"]: r["Properties"] for r in resources if r["Type"] == "AWS::IAM::Role"}
     policies = [r["Properties"] for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
-    assert len(roles) == 1 and len(policies) == 1, "one role and one inline policy, nothing else"
-    return roles[0], policies[0]
+    assert set(roles) == {"delivery-ref-cross-account-deploy", "delivery-ref-template-reader"}, "nothing else"
+    assert len(policies) == 1, "one policy, the deploy role's"
+    assert "Policies" not in roles["delivery-ref-cross-account-deploy"]
+    return roles["delivery-ref-cross-account-deploy"], policies[0]
 
 
 def statements_by_sid(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -27,15 +27,16 @@ def test_every_generated_block_is_current(model: AppModel) -> None:
 def test_each_architecture_page_has_a_diagram_and_both_findings_blocks() -> None:
     for page in PAGES:
         text = (ROOT / page).read_text()
-        for name in ("diagram", "nag findings", "checkov skips"):
+        for name in ("diagram", "nag findings", "checkov skips", "control tower exceptions"):
             assert pages.current(text, name) is not None, f"{page}: no generated {name} block"
     assert pages.current((ROOT / "README.md").read_text(), "overview diagram") is not None
     assert pages.current((ROOT / "docs" / "cost.md").read_text(), "cost") is not None
+    assert pages.current((ROOT / "docs" / "security.md").read_text(), "gates") is not None
 
 
 def test_readme_links_every_page() -> None:
     readme = (ROOT / "README.md").read_text()
-    for page in (*PAGES, "docs/cost.md"):
+    for page in (*PAGES, "docs/cost.md", "docs/security.md"):
         assert f"]({page}" in readme, page
 
 
@@ -255,3 +256,25 @@ def test_cross_stack_references_place_the_service_in_the_network_stack_s_subnets
     assert "ECS service, FARGATE" in tasks and "Lambda delivery-ref-web-release-hook" in tasks
     balancers = text.split('["LoadBalancer subnets of Prod-Network"]')[1].split("    end", 1)[0]
     assert "Application Load Balancer<br/>internet-facing" in balancers
+
+
+def test_the_security_page_has_one_row_per_gate_with_version_rules_fixes_and_exceptions(model: AppModel) -> None:
+    from scripts.docgen import security
+
+    table = security.gates(model).splitlines()
+    assert table[0] == "| Gate | Runs in | Version | Rules | Findings fixed | Exceptions |"
+    gates = [row.split(" | ")[0].removeprefix("| ") for row in table[2:]]
+    assert gates == [
+        "cdk-nag AwsSolutions",
+        "cdk-nag NIST 800-53 R5",
+        "checkov",
+        "cfn-lint",
+        "Control Tower",
+        "IAM wildcard test",
+        "pull-request exposure test",
+    ]
+    for row in table[2:]:
+        cells = row.strip("| ").split(" | ")
+        assert len(cells) == 6 and all(cells), row
+        assert re.match(r"\d+", cells[3]), f"{cells[0]}: a rule count"
+    assert set(security.FIXED) == set(gates)

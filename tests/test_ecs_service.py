@@ -569,3 +569,17 @@ def test_lifecycle_hook_asset_ships_the_handler_without_its_tests(synthesized: S
     assert assets, "the hook's code asset is staged in the cloud assembly"
     for asset in assets:
         assert not list(asset.glob("test_*.py")), "unit tests are not deployed with the handler"
+
+
+@pytest.mark.parametrize(("environment_name", "protected"), [("dev", "false"), ("staging", "false"), ("prod", "true")])
+def test_only_prods_load_balancer_has_deletion_protection(
+    synthesized: SynthesizedApp, environment_name: str, protected: str
+) -> None:
+    """Control Tower CT.ELASTICLOADBALANCING.PR.5; dev and staging are torn down with cdk destroy."""
+    (balancer,) = (
+        synthesized.template(f"{environment_name.capitalize()}-Service")
+        .find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer")
+        .values()
+    )
+    attributes = {a["Key"]: a["Value"] for a in balancer["Properties"]["LoadBalancerAttributes"]}
+    assert attributes.get("deletion_protection.enabled", "false") == protected

@@ -40,10 +40,29 @@ def expected_bootstrap_arns(config: Config, kinds: tuple[str, ...]) -> list[str]
     ]
 
 
+def expected_reader_arns(config: Config) -> list[str]:
+    return [
+        f"arn:aws:iam::{account}:role/delivery-ref-template-reader"
+        for account in (config.accounts.tools, config.accounts.dev, config.accounts.staging, config.accounts.prod)
+    ]
+
+
 def role_properties(synthesized: SynthesizedApp, name: str) -> dict[str, Any]:
     roles = synthesized.template(STACK).find_resources("AWS::IAM::Role", {"Properties": {"RoleName": name}})
     assert len(roles) == 1, f"expected one role named {name}, found {list(roles)}"
     return dict(next(iter(roles.values()))["Properties"])
+
+
+def github_roles(synthesized: SynthesizedApp) -> dict[str, Any]:
+    """The roles of the stack that GitHub tokens assume: all of them but the template reader.
+
+    The template reader of the tools account sits in this stack too; it trusts the diff role,
+    not the provider (tests/test_pull_request_exposure.py checks it).
+    """
+    roles = synthesized.template(STACK).find_resources("AWS::IAM::Role")
+    readers = {name for name, role in roles.items() if role["Properties"]["RoleName"] == "delivery-ref-template-reader"}
+    assert len(readers) == 1, "the tools account's template reader sits beside the GitHub roles"
+    return {name: role for name, role in roles.items() if name not in readers}
 
 
 def logical_id(synthesized: SynthesizedApp, *path: str) -> str:
@@ -106,7 +125,7 @@ def test_trust_policy_checks_audience_and_the_exact_subjects(
 
 
 def test_no_role_trusts_a_wildcard_subject(synthesized: SynthesizedApp) -> None:
-    for resource in synthesized.template(STACK).find_resources("AWS::IAM::Role").values():
+    for resource in github_roles(synthesized).values():
         for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
             assert "StringLike" not in statement["Condition"]
             for subject in statement["Condition"]["StringEquals"][SUB]:
@@ -127,24 +146,26 @@ def test_the_deploy_role_never_trusts_pull_requests(synthesized: SynthesizedApp)
     [
         # lookup: the pre-deploy guard reads the live listeners and service through it.
         ("github-deploy", ("deploy", "file-publishing", "image-publishing", "lookup")),
-        ("github-diff", ("lookup",)),
+        ("github-diff", ()),
     ],
 )
 def test_role_may_only_assume_its_presets_bootstrap_roles_in_the_four_accounts(
     synthesized: SynthesizedApp, config: Config, role_name: str, kinds: tuple[str, ...]
 ) -> None:
+    """The diff role gets no bootstrap role at all, only the template reader of each account."""
     properties = role_properties(synthesized, role_name)
+    expected = expected_bootstrap_arns(config, kinds) if kinds else expected_reader_arns(config)
     assert properties["Policies"] == [
         {
-            "PolicyName": "AssumeCdkBootstrapRoles",
+            "PolicyName": "AssumeDeliveryRoles",
             "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
                     {
-                        "Sid": "AssumeCdkBootstrapRoles",
+                        "Sid": "AssumeDeliveryRoles",
                         "Effect": "Allow",
                         "Action": "sts:AssumeRole",
-                        "Resource": expected_bootstrap_arns(config, kinds),
+                        "Resource": expected,
                     }
                 ],
             },
@@ -161,7 +182,7 @@ def test_no_other_iam_policy_grants_anything_to_the_roles(synthesized: Synthesiz
 
 def test_sessions_last_at_most_one_hour(synthesized: SynthesizedApp) -> None:
     roles = synthesized.template(STACK).find_resources("AWS::IAM::Role")
-    assert roles
+    assert len(roles) == len(github_roles(synthesized)) + 1
     assert {resource["Properties"]["MaxSessionDuration"] for resource in roles.values()} == {3600}
 
 
@@ -170,17 +191,24 @@ def test_every_role_carries_the_boundary_that_caps_it_at_cdk_bootstrap_roles(
 ) -> None:
     template = synthesized.template(STACK)
     boundary = logical_id(synthesized, "RoleBoundary", "Policy")
-    roles = template.find_resources("AWS::IAM::Role")
+    roles = github_roles(synthesized)
     assert len(roles) == len(config.oidc.roles)
     for resource in roles.values():
         assert resource["Properties"]["PermissionsBoundary"] == {"Ref": boundary}
     policy = template.to_json()["Resources"][boundary]["Properties"]
-    assert policy["PolicyDocument"]["Statement"] == [
+    statements = policy["PolicyDocument"]["Statement"]
+    statements[0]["Resource"] = sorted(statements[0]["Resource"])
+    assert statements == [
         {
-            "Sid": "AssumeCdkBootstrapRolesOnly",
+            "Sid": "AssumeDeliveryRolesOnly",
             "Effect": "Allow",
             "Action": "sts:AssumeRole",
-            "Resource": expected_bootstrap_arns(config, ("deploy", "file-publishing", "image-publishing", "lookup")),
+            # The lookup role for the deploy preset's pre-deploy guard only: a role's own policy
+            # must name it too, and no pull-request role's does (tests/test_pull_request_exposure.py).
+            "Resource": sorted(
+                expected_bootstrap_arns(config, ("deploy", "file-publishing", "image-publishing", "lookup"))
+                + expected_reader_arns(config)
+            ),
         }
     ]
     assert "Roles" not in policy and "Users" not in policy and "Groups" not in policy

@@ -33,3 +33,23 @@ def test_aws_cdk_imports_still_work_beside_the_project_packages() -> None:
 
     app = cdk.App()
     assert isinstance(cdk.Stack(app, "Probe"), Construct)
+
+
+def test_the_configuration_patterns_are_a_leaf_module() -> None:
+    """settings and oidc both read config/patterns.py; neither imports the other to reach them."""
+    import ast
+
+    for name in ("settings", "oidc"):
+        tree = ast.parse((ROOT / "config" / f"{name}.py").read_text())
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("config.")
+        }
+        assert "config.patterns" in imported
+        other = "config.oidc" if name == "settings" else "config.settings"
+        if name == "oidc":
+            assert other not in imported, "config/oidc.py imports config/settings.py"
+    patterns = ast.parse((ROOT / "config" / "patterns.py").read_text())
+    imports = [node for node in ast.walk(patterns) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert all(isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in imports)

@@ -152,7 +152,11 @@ def test_repository_policy_lets_only_target_execution_roles_pull(raw: dict[str, 
 def test_artifact_key_rotates_and_gives_target_deploy_roles_decrypt_only(raw: dict[str, Any], config: Config) -> None:
     key = raw["Resources"][artifact_key_id(raw, config)]["Properties"]
     assert key["EnableKeyRotation"] is True
-    foreign = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] != {"AWS": "arn:aws:iam::111111111111:root"}]
+    statements = key["KeyPolicy"]["Statement"]
+    allowed = [s for s in statements if s["Effect"] == "Allow"]
+    foreign = [s for s in allowed if s["Principal"] != {"AWS": "arn:aws:iam::111111111111:root"}]
+    # Besides the allows, only the refusal of grants that are not for AWS resources (CT.KMS.PR.3).
+    assert [s["Sid"] for s in statements if s["Effect"] != "Allow"] == ["DenyGrantsExceptForAwsResources"]
     assert len(foreign) == 1
     (statement,) = foreign
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:DescribeKey"]

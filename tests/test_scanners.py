@@ -1,13 +1,15 @@
-"""The exceptions the template scanners (cfn-lint, checkov) are told about, and how they are made.
+"""The exceptions the template scanners (cfn-lint, checkov, Control Tower) are told about, and how.
 
-``make scan`` runs checkov with no global skip and cfn-lint with one ignored rule. Every other
-exception sits on one resource, as template Metadata. This file is the reviewed list of them:
-a new exception, or one that moves to another resource, fails here until it is added below.
+``make scan`` runs checkov with no global skip, cfn-lint with one ignored rule and every AWS
+Control Tower proactive control. Every other exception sits on one resource, as template
+Metadata. This file is the reviewed list of them: a new exception, or one that moves to another
+resource, fails here until it is added below.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,11 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
-from components.compliance import checkov, register_checks, skip
+from components.compliance import checkov, control_tower, register_checks, skip
 from components.compliance.cfn_lint import check_ignore, ignore
 from components.compliance.nag import acknowledgements, findings
 from config import Config
+from scanners import control_tower as control_tower_gate
 from scripts.docgen.model import AppModel
 from stacks.network_stack import NetworkStack
 from stacks.service_stack import ServiceStack
@@ -47,6 +50,37 @@ EXPECTED_CHECKOV_SKIPS: dict[str, dict[str, set[str]]] = {
         "StagingBake/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"},
         "ProdBake/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
         "ProdBake/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"},
+    },
+}
+#: Every Control Tower control excepted on a resource, by stack: dev and staging differ from prod.
+_CT_SERVICE = {
+    "Service/LoadBalancing/AccessLogs/Resource": {"CT.S3.PR.10", "CT.S3.PR.2", "CT.S3.PR.4", "CT.S3.PR.9"},
+    "Service/LoadBalancing/LoadBalancer/ProductionListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
+    "Service/LoadBalancing/LoadBalancer/TestListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
+    "Service/TestTrafficHook/Function/Resource": {"CT.LAMBDA.PR.3"},
+}
+#: Kept shorter than a year, and torn down with cdk destroy: dev and staging only.
+_CT_NON_PROD_SERVICE = {
+    **_CT_SERVICE,
+    "Service/Tasks/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
+    "Service/TestTrafficHook/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
+    "Service/LoadBalancing/LoadBalancer/Resource": {"CT.ELASTICLOADBALANCING.PR.5"},
+}
+_CT_NETWORK = {"Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler": {"CT.LAMBDA.PR.3"}}
+_CT_NON_PROD_NETWORK = {**_CT_NETWORK, "Network/FlowLogGroup/Resource": {"CT.CLOUDWATCH.PR.2"}}
+EXPECTED_CONTROL_TOWER_SKIPS: dict[str, dict[str, set[str]]] = {
+    "Dev-Network": _CT_NON_PROD_NETWORK,
+    "Staging-Network": _CT_NON_PROD_NETWORK,
+    "Prod-Network": _CT_NETWORK,
+    "Dev-Service": _CT_NON_PROD_SERVICE,
+    "Staging-Service": _CT_NON_PROD_SERVICE,
+    "Prod-Service": _CT_SERVICE,
+    "Tools-Pipeline": {
+        "Artifacts/AccessLogBucket/Resource": {"CT.S3.PR.10", "CT.S3.PR.2", "CT.S3.PR.4", "CT.S3.PR.9"},
+        "Artifacts/Bucket/Resource": {"CT.S3.PR.4", "CT.S3.PR.9"},
+        "ImageBuild/Project/Resource": {"CT.CODEBUILD.PR.4"},
+        "StagingBake/Function/Resource": {"CT.LAMBDA.PR.3"},
+        "ProdBake/Function/Resource": {"CT.LAMBDA.PR.3"},
     },
 }
 #: Every cfn-lint rule ignored on a resource, in the same shape.
@@ -109,6 +143,97 @@ def test_every_environment_skips_the_same_checks(synthesized: SynthesizedApp) ->
     for kind in ("Network", "Service"):
         variants = {frozenset(ids) for name, ids in per_stack.items() if name.endswith(f"-{kind}")}
         assert len(variants) == 1, f"the {kind} stacks of the environments skip different checks"
+
+
+def test_control_tower_skips_are_the_reviewed_ones(synthesized: SynthesizedApp) -> None:
+    table: dict[str, dict[str, set[str]]] = {}
+    for name, path, value in resource_metadata(synthesized, control_tower.METADATA_KEY):
+        table.setdefault(name, {})[path] = {entry["id"] for entry in value["skip"]}
+    assert table == EXPECTED_CONTROL_TOWER_SKIPS
+
+
+def test_prod_keeps_every_log_group_a_year_and_protects_its_load_balancer(synthesized: SynthesizedApp) -> None:
+    """What the non-production exceptions say about prod holds: no such exception there, ever."""
+    for name, _, value in resource_metadata(synthesized, control_tower.METADATA_KEY):
+        ids = {entry["id"] for entry in value["skip"]}
+        if name.startswith(("Prod-", "Tools-")):
+            assert not ids & {"CT.CLOUDWATCH.PR.2", "CT.ELASTICLOADBALANCING.PR.5"}, name
+
+
+def test_every_control_tower_skip_has_a_specific_reason(synthesized: SynthesizedApp) -> None:
+    skips = resource_metadata(synthesized, control_tower.METADATA_KEY)
+    assert skips
+    for name, path, value in skips:
+        assert set(value) == {"skip"}, f"{name}/{path}: Control Tower metadata holds only the skip list"
+        for entry in value["skip"]:
+            assert set(entry) == {"id", "comment"}, f"{name}/{path}: {entry}"
+            try:
+                control_tower.check_skip(entry["id"], entry["comment"])
+            except ValueError as error:
+                pytest.fail(f"{name}/{path}: {error}")
+
+
+# -- the Control Tower gate script (scanners/control_tower.py), without its binary ------------
+
+GUARD_REPORT = [
+    {
+        "name": "cdk.out/Dev-Service.template.json",
+        "not_compliant": [
+            {
+                "Rule": {
+                    "name": "s3_bucket_logging_enabled_check",
+                    "checks": [
+                        {
+                            "Rule": {
+                                "messages": {"custom_message": "[CT.S3.PR.2]: Require an Amazon S3 bucket to log"},
+                                "checks": [{"Clause": {"value": {"path": "/Resources/LogsBucket12AB/Properties"}}}],
+                            }
+                        }
+                    ],
+                }
+            }
+        ],
+        "compliant": ["s3_bucket_versioning_enabled_check"],
+    },
+    {"name": "cdk.out/Dev-Network.template.json", "not_compliant": []},
+]
+
+
+def test_the_gate_reads_the_control_and_the_resource_of_each_failed_rule() -> None:
+    assert control_tower_gate.parse_report(json.dumps(GUARD_REPORT)) == {
+        control_tower_gate.Finding("Dev-Service.template.json", "LogsBucket12AB", "CT.S3.PR.2")
+    }
+
+
+def write_template(tmp_path: Path, metadata: dict[str, Any]) -> Path:
+    template = tmp_path / "Dev-Service.template.json"
+    resource = {"Type": "AWS::S3::Bucket", "Metadata": metadata}
+    template.write_text(json.dumps({"Resources": {"LogsBucket12AB": resource}}))
+    return template
+
+
+@pytest.mark.parametrize(
+    ("skipped", "problems"),
+    [
+        ([], ["Dev-Service.template.json LogsBucket12AB: CT.S3.PR.2 (no exception on the resource)"]),
+        (["CT.S3.PR.2"], []),
+        (
+            ["CT.S3.PR.2", "CT.S3.PR.9"],
+            ["Dev-Service.template.json LogsBucket12AB: the exception of CT.S3.PR.9 matches no finding: remove it"],
+        ),
+    ],
+)
+def test_the_gate_fails_on_an_unexcepted_finding_and_on_a_stale_exception(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skipped: list[str], problems: list[str]
+) -> None:
+    template = write_template(
+        tmp_path, {"control-tower": {"skip": [{"id": i, "comment": "Why it is fine here."} for i in skipped]}}
+    )
+    monkeypatch.setattr(
+        control_tower_gate, "guard_findings", lambda *_: control_tower_gate.parse_report(json.dumps(GUARD_REPORT))
+    )
+    found, _, _ = control_tower_gate.gate(Path("cfn-guard"), Path("rules"), [template])
+    assert found == problems
 
 
 def test_cfn_lint_ignores_are_the_reviewed_ones(synthesized: SynthesizedApp) -> None:
@@ -186,7 +311,11 @@ def test_make_lint_runs_both_scanners_over_a_fresh_synth() -> None:
     assert "cfn-lint --config-file scanners/cfn-lint.yaml" in scan
     assert "$(CHECKOV) --config-file scanners/checkov.yaml\n" in scan
     assert "CHECKOV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(SCAN_VENV)/bin/checkov" in makefile
-    # The canary runs with the same configuration and must fail.
+    assert "$(CONTROL_TOWER)\n" in scan
+    assert "CONTROL_TOWER := $(SCAN_VENV)/bin/python scanners/control_tower.py" in makefile
+    assert "--no-deps -r requirements-guard.txt" in makefile
+    # The canary runs with the same configuration and must fail (the Control Tower gate with findings).
+    assert "@$(CONTROL_TOWER) $(CANARY)/canary.template.json >/dev/null; test $$? -eq 1" in scan
     assert "@! $(CHECKOV) --config-file scanners/checkov.yaml -d $(CANARY)" in scan
     assert "@! $(SCAN_VENV)/bin/cfn-lint --config-file scanners/cfn-lint.yaml -- $(CANARY)/" in scan
     assert "make lint" in (ROOT / ".ci" / "run").read_text()
@@ -274,6 +403,32 @@ def test_ignore_writes_the_metadata_cfn_lint_reads(tmp_path: Path) -> None:
 def test_vague_cfn_lint_ignores_are_refused(rule_id: str, reason: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_ignore(rule_id, reason)
+
+
+def test_control_tower_skip_writes_the_metadata_the_gate_reads(tmp_path: Path) -> None:
+    stack = probe(tmp_path)
+    bucket = s3.Bucket(stack, "Logs")
+    reason = "This bucket receives access logs, so logging its own requests would only record the delivery."
+    control_tower.skip(bucket, "CT.S3.PR.2", reason)
+    with pytest.raises(ValueError, match=r"CT\.S3\.PR\.2 is already skipped"):
+        control_tower.skip(bucket, "CT.S3.PR.2", reason)
+    resource = stack.resolve(bucket.node.default_child.logical_id)  # type: ignore[union-attr]
+    metadata = cdk.assertions.Template.from_stack(stack).to_json()["Resources"][resource]["Metadata"]
+    assert metadata["control-tower"] == {"skip": [{"id": "CT.S3.PR.2", "comment": reason}]}
+
+
+@pytest.mark.parametrize(
+    ("control_id", "reason", "message"),
+    [
+        ("CT.S3.PR.2", "Not needed.", "at least one full sentence"),
+        ("CT.S3.PR.*", "Every control of this bucket is skipped because it is a reference implementation.", "one"),
+        ("ct-s3-pr-2", "This bucket receives access logs, so logging its own requests records nothing.", "one"),
+        ("CKV_AWS_18", "This bucket receives access logs, so logging its own requests records nothing.", "one"),
+    ],
+)
+def test_vague_control_tower_skips_are_refused(control_id: str, reason: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        control_tower.check_skip(control_id, reason)
 
 
 def test_with_a_certificate_the_production_listener_needs_no_exception(tmp_path: Path, config: Config) -> None:

@@ -1,5 +1,6 @@
-"""Security as code: the cdk-nag gate, checkov exceptions, acknowledgements and the project's own Aspects."""
+"""Security as code: the cdk-nag gate, checkov and Control Tower exceptions, acknowledgements and Aspects."""
 
+from components.compliance import control_tower
 from components.compliance.checkov import skip
 from components.compliance.encryption_aspect import EncryptionAtRestAspect
 from components.compliance.nag import (
@@ -14,6 +15,7 @@ __all__ = [
     "EncryptionAtRestAspect",
     "acknowledge",
     "acknowledge_inline_policies",
+    "control_tower",
     "register_checks",
     "skip",
 ]

@@ -6,10 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from constructs import Construct
-
-from components.compliance import acknowledge
 
 #: What each configurable alarm watches: metric, statistic, threshold, and what it means.
 WATCHED = {
@@ -71,13 +73,38 @@ class HealthAlarms(Construct):
                         f"The {colour.lower()} target group {meaning}: {rolled_back_by} rolls a release back."
                     ),
                 )
-                acknowledge(
-                    alarm,
-                    "NIST.800.53.R5-CloudWatchAlarmAction",
-                    f"{rolled_back_by} watches this alarm during a release and rolls the release back when it fires, "
-                    "and the rollback reaches the deployment topic through EventBridge; it needs no action of its own.",
-                )
                 self.alarms.append(alarm)
+
+    def notify(self, topic: sns.ITopic, key: kms.IKey) -> None:
+        """Every alarm also notifies ``topic``, encrypted with ``key`` (Control Tower CT.CLOUDWATCH.PR.1).
+
+        The release controller rolls a release back when one fires; the action tells people at
+        once, also when no release runs. CloudWatch needs to publish to the topic and to use the
+        key (AWS knowledge center: "How do I configure a CloudWatch alarm with an encrypted SNS
+        topic?").
+        """
+        if not self.alarms:
+            return
+        cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        for alarm in self.alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowHealthAlarms",
+                principals=[cloudwatch_service],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": [alarm.alarm_arn for alarm in self.alarms]}},
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[cloudwatch_service],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
 
     @property
     def alarm_names(self) -> list[str]:

@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.compliance import acknowledge, acknowledge_inline_policies, skip
+from components.compliance import acknowledge, acknowledge_inline_policies, control_tower, skip
 
 HANDLER_DIR = Path(__file__).parent / "hook"
 
@@ -150,6 +150,13 @@ class TestTrafficHook(Construct):
         )
         acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", network_interfaces)
         skip(policy, "CKV_AWS_111", network_interfaces)
+        control_tower.skip(
+            self.function,
+            "CT.LAMBDA.PR.3",
+            "The hook runs in the VPC's task subnets with its own security group; the subnet ids come from the "
+            "Network stack as cross-stack references, which this control's static rule accepts only as local "
+            "references, while the deploy-time hook sees the resolved subnet ids.",
+        )
         acknowledge_inline_policies(self.role)
         no_concurrency_limit = (
             "The release controller invokes the hook once or a few times per release, and a reserved "

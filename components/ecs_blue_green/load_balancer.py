@@ -8,7 +8,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.compliance import acknowledge, skip
+from components.compliance import acknowledge, control_tower, skip
 
 #: A deleted or overwritten access log stays recoverable for this many days.
 NONCURRENT_LOG_DAYS = 30
@@ -52,6 +52,7 @@ class ServiceLoadBalancer(Construct):
         log_retention_days: int,
         green_is_live: cdk.CfnCondition,
         forward_with_rules: bool,
+        deletion_protection: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self._green_is_live = green_is_live
@@ -72,7 +73,18 @@ class ServiceLoadBalancer(Construct):
             internet_facing=internet_facing,
             security_group=self.security_group,
             drop_invalid_header_fields=True,
+            # Prod's load balancer cannot be deleted by a stray API call or a replacement
+            # (Control Tower CT.ELASTICLOADBALANCING.PR.5); the other environments are torn down.
+            deletion_protection=deletion_protection,
         )
+        if not deletion_protection:
+            torn_down = (
+                "The load balancer holds no data and a deploy recreates it, while deletion protection would make the "
+                "documented cdk destroy of this non-production environment fail until someone turns it off by hand; "
+                "prod's load balancer has deletion protection."
+            )
+            acknowledge(self.load_balancer, "NIST.800.53.R5-ELBDeletionProtectionEnabled", torn_down)
+            control_tower.skip(self.load_balancer, "CT.ELASTICLOADBALANCING.PR.5", torn_down)
         self.load_balancer.log_access_logs(self.access_logs, prefix="alb")
         acknowledge(
             self.load_balancer,
@@ -80,12 +92,6 @@ class ServiceLoadBalancer(Construct):
             "The sample application answers a health check and a secret check only; web ACL rules are chosen "
             "for what a real application serves, and a team associates its own AWS WAF web ACL with this "
             "load balancer.",
-        )
-        acknowledge(
-            self.load_balancer,
-            "NIST.800.53.R5-ELBDeletionProtectionEnabled",
-            "The load balancer holds no data and a deploy recreates it, while deletion protection would make the "
-            "documented cdk destroy of an environment fail until someone turns it off by hand.",
         )
         self.blue_target_group, self.green_target_group = (
             self._target_group(vpc, colour, container_port, health_check_path) for colour in COLOURS
@@ -211,11 +217,26 @@ class ServiceLoadBalancer(Construct):
         acknowledge(bucket, "AwsSolutions-S1", target)
         acknowledge(bucket, "NIST.800.53.R5-S3BucketLoggingEnabled", target)
         skip(bucket, "CKV_AWS_18", target)
-        acknowledge(
-            bucket,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        control_tower.skip(bucket, "CT.S3.PR.2", target)
+        sse_s3_only = (
             "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3, so a KMS key "
-            "here would stop the delivery of every log.",
+            "here would stop the delivery of every log."
+        )
+        acknowledge(bucket, "NIST.800.53.R5-S3DefaultEncryptionKMS", sse_s3_only)
+        control_tower.skip(bucket, "CT.S3.PR.10", sse_s3_only)
+        control_tower.skip(
+            bucket,
+            "CT.S3.PR.4",
+            "No process reacts to a new access log: they are read when someone investigates, and an event "
+            "notification would need CDK's notification custom resource, a Lambda function with its own role, "
+            "to send events that nobody consumes.",
+        )
+        control_tower.skip(
+            bucket,
+            "CT.S3.PR.9",
+            "The logs expire with the environment's log retention by lifecycle rule and the bucket is versioned "
+            "against overwrites; Object Lock, which can only be turned on when a bucket is created, would add a "
+            "second retention that the lifecycle rule could not shorten.",
         )
         acknowledge(
             bucket,
@@ -302,3 +323,4 @@ class ServiceLoadBalancer(Construct):
         acknowledge(listener, "NIST.800.53.R5-ELBv2ACMCertificateRequired", reason)
         skip(listener, "CKV_AWS_2", reason)
         skip(listener, "CKV_AWS_103", reason)
+        control_tower.skip(listener, "CT.ELASTICLOADBALANCING.PR.1", reason)

@@ -20,7 +20,7 @@ from components.ecs_blue_green.lifecycle_hook import TestTrafficHook
 from components.ecs_blue_green.load_balancer import ServiceLoadBalancer
 from components.ecs_blue_green.task_definition import ServiceTaskDefinition
 from components.ecs_blue_green.task_spec import SECRET_VARIABLE, TaskSpec
-from components.kms_policies import allow_cloudwatch_logs
+from components.kms_policies import allow_cloudwatch_logs, deny_grants_except_for_aws_resources
 from components.log_retention import retention
 from components.logical_ids import FoldedIds
 from components.naming import Names
@@ -79,6 +79,7 @@ class ReleasedFargateService(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         allow_cloudwatch_logs(self.key)
+        deny_grants_except_for_aws_resources(self.key)
         # EventBridge's permission to publish to the encrypted topic is added by the SnsTopic target.
         self.secret = self._secret(secret_name, names.config.service.name)
         # Named under ECS: the pipeline's ECS deploy action finds the service by cluster and service
@@ -121,6 +122,7 @@ class ReleasedFargateService(Construct):
             log_retention_days=environment.log_retention_days,
             green_is_live=green_is_live,
             forward_with_rules=not codedeploy_controls,
+            deletion_protection=environment.is_production,
         )
         lb = self.load_balancing
         self.alarms = HealthAlarms(
@@ -192,6 +194,7 @@ class ReleasedFargateService(Construct):
             master_key=self.key,
             enforce_ssl=True,
         )
+        self.alarms.notify(self.topic, self.key)
         deployment_group_arn = cdk.Stack.of(self).format_arn(
             service="codedeploy",
             resource="deploymentgroup",

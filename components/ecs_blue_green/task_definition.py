@@ -93,6 +93,8 @@ class ServiceTaskDefinition(Construct):
             container_name=spec.container_name,
             image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
             essential=True,
+            # A hard memory limit (Control Tower CT.ECS.PR.7): the task's memory, its only container.
+            memory_limit_mib=spec.memory_mib,
             user=CONTAINER_USER,
             readonly_root_filesystem=True,
             privileged=False,

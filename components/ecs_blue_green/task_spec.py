@@ -92,6 +92,8 @@ class TaskSpec:
                     "name": self.container_name,
                     "image": image,
                     "essential": True,
+                    # The container's hard memory limit: the whole task's memory (one container).
+                    "memory": self.memory_mib,
                     "user": CONTAINER_USER,
                     "readonlyRootFilesystem": True,
                     "privileged": False,

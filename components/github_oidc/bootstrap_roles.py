@@ -13,16 +13,23 @@ from collections.abc import Iterable
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 
 #: The bootstrap roles each preset of config/oidc.py may assume, in every project account.
-#: ``diff`` gets the lookup role only, so pull requests run ``cdk diff --method=template``:
-#: the default ``auto`` method creates a change set through the deploy role.
+#: ``diff`` gets none: pull requests run ``cdk diff --method=template`` through the project's
+#: template reader role of each account (components/github_oidc/template_reader.py), never
+#: through the lookup role, whose ReadOnlyAccess reads far more than templates.
 PRESET_BOOTSTRAP_ROLES: dict[str, tuple[str, ...]] = {
-    # lookup: the pre-deploy guard (release_guard) reads the live listeners and service through it.
+    # lookup: the pre-deploy guard of make deploy (release_guard) reads the live listeners, target
+    # groups and service through it; this preset is trusted only for the protected prod environment.
     "deploy": ("deploy", "file-publishing", "image-publishing", "lookup"),
-    "diff": ("lookup",),
+    "diff": (),
 }
 
-#: Every bootstrap role any preset may assume: what the permissions boundary allows.
+#: Every role ``cdk bootstrap`` creates under these names.
 ALL_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing", "image-publishing", "lookup")
+
+#: The bootstrap roles any GitHub Actions role may assume: what the permissions boundary allows.
+#: The lookup role only because the deploy preset's pre-deploy guard reads through it; a role's own
+#: policy must name it too, and the diff preset's does not (tests/test_pull_request_exposure.py).
+ASSUMABLE_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing", "image-publishing", "lookup")
 
 
 def bootstrap_role_arn(kind: str, *, account: str, region: str, qualifier: str = BOOTSTRAP_QUALIFIER) -> str:

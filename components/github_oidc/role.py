@@ -41,7 +41,8 @@ def trust_conditions(
 
 
 class GithubActionsRole(Construct):
-    """A role for GitHub Actions: trusts exact subjects, may only chain into the given roles.
+    """A role for GitHub Actions: trusts exact subjects, may only chain into the given roles
+    (CDK bootstrap roles, or the project's template readers).
 
     The trust policy checks the token's audience and subject; the session lasts at most one
     hour; the only permission is ``sts:AssumeRole`` on ``assumable_role_arns``; and the
@@ -77,10 +78,10 @@ class GithubActionsRole(Construct):
             max_session_duration=MAX_SESSION,
             permissions_boundary=permissions_boundary,
             inline_policies={
-                "AssumeCdkBootstrapRoles": iam.PolicyDocument(
+                "AssumeDeliveryRoles": iam.PolicyDocument(
                     statements=[
                         iam.PolicyStatement(
-                            sid="AssumeCdkBootstrapRoles",
+                            sid="AssumeDeliveryRoles",
                             actions=["sts:AssumeRole"],
                             resources=list(assumable_role_arns),
                         )
@@ -88,7 +89,7 @@ class GithubActionsRole(Construct):
                 )
             },
         )
-        # Its only permission, assuming the CDK bootstrap roles it is given, is written into the role.
+        # Its only permission, assuming the roles it is given, is written into the role.
         acknowledge_inline_policies(self.role)
         for conditions in others:
             self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]  # set for every new Role

@@ -21,8 +21,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.compliance import acknowledge, acknowledge_inline_policies, skip
-from components.kms_policies import allow_cloudwatch_logs
+from components.compliance import acknowledge, acknowledge_inline_policies, control_tower, skip
+from components.kms_policies import allow_cloudwatch_logs, deny_grants_except_for_aws_resources
 
 HTTPS = 443
 
@@ -224,6 +224,7 @@ class PrivateNetwork(Construct):
             enable_key_rotation=True,
         )
         allow_cloudwatch_logs(self.flow_log_key, log_group_name=flow_log_group_name)
+        deny_grants_except_for_aws_resources(self.flow_log_key)
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogGroup",
@@ -240,16 +241,16 @@ class PrivateNetwork(Construct):
 
     @staticmethod
     def _skip_default_security_group_handler(stack: cdk.Stack) -> None:
-        """checkov exceptions for the function CDK deploys to empty the VPC's default security group."""
+        """checkov and Control Tower exceptions for the function CDK deploys to empty the default security group."""
         provider = stack.node.find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
         handler = provider.node.find_child("Handler")
-        skip(
-            handler,
-            "CKV_AWS_117",
+        outside_the_vpc = (
             "This CDK-provided function only calls the EC2 API to remove the default security group's rules "
             "while CloudFormation deploys the VPC; it handles no data and needs no address in the network "
-            "it configures.",
+            "it configures."
         )
+        skip(handler, "CKV_AWS_117", outside_the_vpc)
+        control_tower.skip(handler, "CT.LAMBDA.PR.3", outside_the_vpc)
         skip(
             handler,
             "CKV_AWS_115",

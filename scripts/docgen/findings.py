@@ -1,8 +1,10 @@
-"""Tables of the acknowledged cdk-nag findings and the skipped checkov checks, per architecture.
+"""Tables of the acknowledged cdk-nag findings, the skipped checkov checks and the excepted
+Control Tower controls, per architecture.
 
 Nag acknowledgements come from the synthesized app (``components.compliance.nag.acknowledgements``),
 checkov skips from each resource's template metadata (``{"checkov": {"skip": [{"id", "comment"}]}}``,
-the format checkov reads). Any number of either, including none, is fine.
+the format checkov reads), Control Tower exceptions from the same shape under ``control-tower``
+(read by scanners/control_tower.py). Any number of each, including none, is fine.
 """
 
 from __future__ import annotations
@@ -79,13 +81,15 @@ def nag_table(model: AppModel, in_page: Callable[[str], bool]) -> str:
     return "\n".join(lines)
 
 
-def _template_skips(model: AppModel, in_page: Callable[[str], bool]) -> list[tuple[str, str, str, str]]:
+def _template_skips(
+    model: AppModel, in_page: Callable[[str], bool], key: str = "checkov"
+) -> list[tuple[str, str, str, str]]:
     found = []
     for stack in model.stacks.values():
         if not in_page(stack.name):
             continue
         for resource in stack.resources.values():
-            checkov = resource.metadata.get("checkov", {})
+            checkov = resource.metadata.get(key, {})
             for skip in checkov.get("skip", []) if isinstance(checkov, dict) else []:
                 found.append((stack.name, resource.path, str(skip.get("id")), str(skip.get("comment", ""))))
     return found
@@ -100,6 +104,24 @@ def checkov_table(model: AppModel, in_page: Callable[[str], bool]) -> str:
         f"{len(rows)} checkov checks skipped on single resources (template metadata):",
         "",
         "| Check | Construct | Stacks | Why it is acceptable here |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [_row(row, model) for row in rows]
+    return "\n".join(lines)
+
+
+def control_tower_rows(model: AppModel, in_page: Callable[[str], bool]) -> list[Row]:
+    return _merge(_template_skips(model, in_page, "control-tower"), list(model.stacks))
+
+
+def control_tower_table(model: AppModel, in_page: Callable[[str], bool]) -> str:
+    rows = control_tower_rows(model, in_page)
+    if not rows:
+        return "No AWS Control Tower proactive control is excepted for these stacks."
+    lines = [
+        f"{len(rows)} AWS Control Tower proactive controls excepted on single resources (template metadata):",
+        "",
+        "| Control | Construct | Stacks | Why it is acceptable here |",
         "| --- | --- | --- | --- |",
     ]
     lines += [_row(row, model) for row in rows]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.docgen import diagrams, findings, test_index
+from scripts.docgen import diagrams, findings, security, test_index
 from scripts.docgen.model import ROOT, AppModel
 
 COMMAND = "make diagrams"
@@ -48,6 +48,10 @@ def _oidc(stack: str) -> bool:
     return stack == "Tools-GithubOidc"
 
 
+def _all(stack: str) -> bool:
+    return True
+
+
 #: The test files that prove each architecture, listed on its page.
 TEST_FILES = {
     "docs/network.md": ("tests/test_network.py", "tests/test_network_cost.py"),
@@ -79,6 +83,7 @@ def _blocks_of(page: str, diagram: Callable[[AppModel], str], in_page: Callable[
         Block(page, "tests", lambda model: test_index.index(files)),
         Block(page, "nag findings", lambda model: findings.nag_table(model, in_page)),
         Block(page, "checkov skips", lambda model: findings.checkov_table(model, in_page)),
+        Block(page, "control tower exceptions", lambda model: findings.control_tower_table(model, in_page)),
     ]
 
 
@@ -92,6 +97,8 @@ def blocks() -> list[Block]:
         *_blocks_of("docs/github-oidc.md", diagrams.github_oidc, _oidc),
         Block("README.md", "overview diagram", diagrams.overview),
         Block("docs/cost.md", "cost", cost.page),
+        Block("docs/security.md", "gates", security.gates),
+        Block("docs/security.md", "control tower exceptions", lambda model: findings.control_tower_table(model, _all)),
     ]
 
 
