@@ -96,7 +96,7 @@ $(REHEARSE_STAMP): $(PY_STAMP) requirements-rehearse.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-rehearse.txt
 	@touch $@
 
-rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: deploy and destroy every stack in a local moto server (REHEARSE_PORT=n to choose its port)
+rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: deploy, day-2 scenarios, destroy in a local moto server (CONFIG=..., REHEARSE_PORT=n)
 	python scripts/rehearse.py --config $(CONFIG) --assembly cdk.out$(if $(REHEARSE_PORT), --port $(REHEARSE_PORT))
 
 # The guard reads the live accounts (through the CDK lookup roles) and prints the --parameters that

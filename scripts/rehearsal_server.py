@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The rehearsal's moto server: the pinned moto, with five narrow extensions to its CloudFormation.
+"""The rehearsal's moto server: the pinned moto, with ten narrow extensions to its CloudFormation and ECS.
 
 ``python scripts/rehearsal_server.py -p PORT`` serves moto on 127.0.0.1:PORT, as
 ``python -m moto.server`` does, after extending moto's CloudFormation emulation so that every stack
@@ -24,6 +24,23 @@ Two smaller ones fill gaps in moto's models of types it does create:
    each does what CloudFormation does (a service is deleted with force, a task definition
    deregistered, a gateway detached).
 
+Five more let the day-2 phase (scripts/rehearsal_day2.py) run the release guard against what a
+release leaves behind:
+
+6. a listener's ``DefaultActions`` forward given as a weighted ``ForwardConfig`` (no
+   ``TargetGroupArn``), which moto's CloudFormation listener fails on with a KeyError;
+7. ``DeploymentController`` of an ``AWS::ECS::Service``, which moto's CloudFormation drops (a
+   CODE_DEPLOY service then has task sets and no ECS deployments, as on AWS);
+8. UpdateService of a new task definition on a service with the ECS controller: moto keeps the
+   PRIMARY deployment on the old revision; here the PRIMARY deployment is the new revision,
+   COMPLETED, as ECS leaves a finished deployment;
+9. UpdateStack with ``UsePreviousValue`` for a parameter the stack was created without (the CDK CLI
+   sends it for ``BootstrapVersion``): moto fails with HTTP 500 (KeyError); here the parameter is left
+   out, so that its default applies, which was its previous value;
+10. UpdateStack of a resource whose moto model has no update (a target group, a placeholder): moto
+    drops it from the stack, which then loses its physical id and never deletes it; here it stays
+    in the stack as it was (the change itself is not modelled).
+
 Placeholders and custom resources are recorded in a ledger, served as JSON on ``GET /rehearsal/ledger``,
 so that the rehearsal can say, per stack, what was modelled and what was only accepted.
 
@@ -35,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import signal
@@ -133,7 +151,7 @@ _installed = False
 
 
 def install() -> None:
-    """Apply the five extensions to moto (once per process)."""
+    """Apply the ten extensions to moto (once per process)."""
     global _installed
     if _installed:
         return
@@ -353,6 +371,119 @@ def install() -> None:
         if hasattr(model, "delete"):
             raise ExtensionError(f"moto's {model.__name__} deletes itself now: drop it from extension 5")
         model.delete = delete
+
+    # -- 6. a listener's weighted forward default action ---------------------------------------------
+
+    ELBv2Backend = moto_module("elbv2.models").ELBv2Backend
+    original_listener_actions: Callable[[Any, dict[str, Any]], list[dict[str, Any]]] = (
+        ELBv2Backend.convert_and_validate_properties
+    )
+
+    def listener_actions(self: Any, properties: dict[str, Any]) -> list[dict[str, Any]]:
+        # A forward with a ForwardConfig and no TargetGroupArn is kept whole, as moto keeps the
+        # actions of a listener rule; every other action goes through moto's own conversion.
+        weighted = [a for a in properties["DefaultActions"] if a.get("Type") == "forward" and "ForwardConfig" in a]
+        if not weighted:
+            return original_listener_actions(self, properties)
+        others = [a for a in properties["DefaultActions"] if a not in weighted]
+        converted = original_listener_actions(self, {"DefaultActions": others}) if others else []
+        return [*converted, *weighted]
+
+    try:
+        probe = {"DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": []}}]}
+        original_listener_actions(None, probe)
+    except KeyError:
+        pass
+    else:
+        raise ExtensionError("moto's listener takes a weighted forward from CloudFormation now: drop extension 6")
+    ELBv2Backend.convert_and_validate_properties = listener_actions
+
+    # -- 7. the deployment controller of a service created by CloudFormation -------------------------
+
+    EcsService = ecs_models.Service
+    create_service_from_cloudformation = EcsService.create_from_cloudformation_json.__func__
+
+    def service_with_controller(
+        cls: type[Any],
+        /,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        service = create_service_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name)
+        controller = (cloudformation_json["Properties"].get("DeploymentController") or {}).get("Type")
+        if controller and controller != service.deployment_controller["type"]:
+            service.deployment_controller = {"type": controller}
+            if controller != "ECS":  # CODE_DEPLOY and EXTERNAL services have task sets, not ECS deployments
+                service.deployments = []
+        return service
+
+    if "DeploymentController" in inspect.getsource(create_service_from_cloudformation):
+        raise ExtensionError("moto's ECS service keeps DeploymentController from CloudFormation now: drop extension 7")
+    EcsService.create_from_cloudformation_json = classmethod(service_with_controller)
+
+    # -- 8. a finished ECS deployment of the new task definition -------------------------------------
+
+    EcsBackend = ecs_models.EC2ContainerServiceBackend
+    original_update_service: Callable[[Any, dict[str, Any]], Any] = EcsBackend.update_service
+
+    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+        service = original_update_service(self, service_properties)
+        if service.deployment_controller["type"] != "ECS" or not service.deployments:
+            return service
+        primary = service.deployments[0]
+        if primary.get("taskDefinition") != service.task_definition:
+            # ECS would start a deployment of the new revision and, once it is done, leave it as the
+            # one PRIMARY deployment, COMPLETED; moto models neither, so the finished state is written.
+            deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+            primary.update(
+                id=deployment_id,
+                taskDefinition=service.task_definition,
+                rolloutState="COMPLETED",
+                rolloutStateReason=f"ECS deployment {deployment_id} completed.",
+                status="PRIMARY",
+            )
+        return service
+
+    if 'deployments[0]["taskDefinition"]' in inspect.getsource(original_update_service):
+        raise ExtensionError("moto's UpdateService moves the ECS deployment to the new revision now: drop extension 8")
+    EcsBackend.update_service = update_service
+
+    # -- 9. UsePreviousValue of a parameter that was never given ------------------------------------
+
+    CloudFormationBackend = moto_module("cloudformation.models").CloudFormationBackend
+    original_update_parameters = CloudFormationBackend._resolve_update_parameters
+
+    def update_parameters(self: Any, instance: Any, incoming_params: list[dict[str, str]]) -> dict[str, str]:
+        # A parameter created from its default has no stored value: leaving it out applies the default again.
+        known = [
+            p for p in incoming_params if not p.get("UsePreviousValue") or p["ParameterKey"] in instance.parameters
+        ]
+        return dict(original_update_parameters(self, instance, known))
+
+    if 'instance.parameters[parameter["ParameterKey"]]' not in inspect.getsource(original_update_parameters):
+        raise ExtensionError("moto's UpdateStack resolves UsePreviousValue differently now: review extension 9")
+    CloudFormationBackend._resolve_update_parameters = update_parameters
+
+    # -- 10. an update of a resource moto cannot update keeps it ---------------------------------------
+
+    original_update_resource: Callable[..., Any] = parsing.parse_and_update_resource
+
+    def update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        updated = original_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        model = resource_class_from_type(resource_json["Type"])
+        cannot_update = model is not None and hasattr(model.update_from_cloudformation_json, "__isabstractmethod__")
+        if updated is None and cannot_update and logical_id in resources_map._parsed_resources:
+            return resources_map._parsed_resources[logical_id]
+        return updated
+
+    if "else:\n        return None" not in inspect.getsource(original_update_resource):
+        raise ExtensionError("moto's stack update handles a model without an update now: review extension 10")
+    parsing.parse_and_update_resource = update_resource
 
     parsing.clean_json = clean_json
     parsing.resource_class_from_type = resource_class_from_type

@@ -12,7 +12,11 @@ The rehearsal then does what docs/deploy.md tells an operator to do on AWS:
 3. deploys every stack in ``stack_names(config)`` order with the tools account's credentials
    only, so that every target-account stack goes through that account's bootstrap deploy role;
 4. checks through boto3 what the deployment must have created in each account;
-5. destroys every stack in the reverse order, and checks that exactly the resources the templates
+5. day 2 (scripts/rehearsal_day2.py): simulates a release of the last environment's service stack
+   as its release controller leaves one, then runs changed configurations through the release
+   guard and ``cdk deploy``, one ``day-2 `` line each (their synths run in the background from the
+   start, while the stacks deploy);
+6. destroys every stack in the reverse order, and checks that exactly the resources the templates
    retain (DeletionPolicy Retain) are left.
 
 It proves the wiring, not security: moto does not enforce IAM, and it accepts some resource types
@@ -34,10 +38,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -63,6 +69,7 @@ SERVER_START_TIMEOUT = 30.0
 SERVER_STOP_TIMEOUT = 10.0
 BOOTSTRAP_TIMEOUT = 180.0
 DEPLOY_TIMEOUT = 300.0
+SYNTH_TIMEOUT = 300.0
 # DeletionPolicy values that keep a resource when its stack is deleted.
 RETAIN_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
 
@@ -492,11 +499,16 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], log_file: Path, timeout
                 f"`{' '.join(args[:3])}` still running after {timeout:.0f} s (log: {log_file})"
             ) from None
     if result.returncode != 0:
-        lines = [line.strip() for line in log_file.read_text().splitlines() if line.strip()]
-        errors = [line for line in lines if line.startswith(("❌", "‣")) or "Error" in line]
-        reason = (errors or lines or ["no output"])[-1]
-        raise RehearsalError(f"`{' '.join(args[:3])}` failed: {reason} (log: {log_file})")
+        raise RehearsalError(cli_failure(args, log_file))
     return time.perf_counter() - start
+
+
+def cli_failure(args: Sequence[str], log_file: Path) -> str:
+    """The one line for a failed CLI run: the CLI's own error line, and its log."""
+    lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("❌", "‣")) or "Error" in line]
+    reason = (errors or lines or ["no output"])[-1]
+    return f"`{' '.join(args[:3])}` failed: {reason} (log: {log_file})"
 
 
 # -- what exists in an account ------------------------------------------------------------------
@@ -676,16 +688,22 @@ def record_resources(run: Run, step: StackStep) -> list[Resource]:
 
 
 def rehearse(
-    config: Config, assembly: Assembly, run_dir: Path, records: dict[str, StackRecord], port: int | None
+    config: Config,
+    assembly: Assembly,
+    run_dir: Path,
+    records: dict[str, StackRecord],
+    port: int | None,
 ) -> str:
     """Bootstrap, deploy, check, destroy, check again. Returns the closing remark: checks, retained resources."""
     steps = deploy_plan(config, assembly)
     records.update({step.name: StackRecord(step.name, step.account) for step in steps})
     policy = execution_policy_document(DEPLOY_DOC.read_text())
 
-    with rehearsal_server(run_dir / "server.log", port) as endpoint:
+    with rehearsal_server(run_dir / "server.log", port) as endpoint, background() as commands:
         say("server", endpoint, f"moto with the rehearsal's extensions (log: {run_dir / 'server.log'})")
         run = Run(config, assembly, run_dir, Moto(endpoint, config.region), steps, records)
+        # The day-2 synths run while the stacks deploy.
+        prepared = start_day2(run, commands)
         bootstrap(run, policy)
         deploy(run)
         for subject, check in wiring_checks(run):
@@ -694,8 +712,10 @@ def rehearse(
                 raise RehearsalError(f"{subject}: {problem}")
             say("check", subject, "ok")
             run.checks_passed += 1
+        day2_lines = finish_day2(run, prepared)
         destroy(run)
-        return f"{run.checks_passed} checks passed; {check_nothing_left(run)}"
+        scenarios = f"{len(day2_lines) - 1} day-2 scenarios as expected"
+        return f"{run.checks_passed} checks passed; {scenarios}; {check_nothing_left(run)}"
 
 
 def bootstrap(run: Run, policy: str) -> None:
@@ -729,6 +749,168 @@ def deploy(run: Run) -> None:
             f", {record.placeholders} placeholders, {record.custom} custom" if record.created > record.modelled else ""
         )
         say("deploy", f"{step.name} {step.account}", f"ok: {record.modelled} modelled{accepted} ({seconds:.1f} s)")
+
+
+def lookup_clients(moto: Moto, tools: Credentials) -> Callable[[str, str, str, str], Any]:
+    """The guard's clients: the CDK lookup role of each target account, assumed from the tools account, as on AWS."""
+    from release_guard.live import DEFAULT_ROLE_NAME, SESSION_NAME
+
+    sessions: dict[str, Credentials] = {}
+
+    def clients(stack: str, account: str, region: str, service: str) -> Any:
+        if account not in sessions:
+            role = f"arn:aws:iam::{account}:role/{DEFAULT_ROLE_NAME.format(account=account, region=region)}"
+            answer = moto.client("sts", tools).assume_role(RoleArn=role, RoleSessionName=SESSION_NAME)["Credentials"]
+            sessions[account] = Credentials(
+                account, answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"]
+            )
+        return moto.client(service, sessions[account])
+
+    return clients
+
+
+class Background:
+    """CLI commands run one after another beside the rehearsal, each in its own process group.
+
+    ``stop`` ends the one running (by its process group id) and drops the others: on success,
+    failure, Ctrl-C and SIGTERM, as for the server.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rehearse-background")
+        self._lock = threading.Lock()
+        self._running: subprocess.Popen[bytes] | None = None
+        self._stopped = False
+
+    def submit(self, args: Sequence[str], env: Mapping[str, str], log_file: Path, timeout: float) -> Future[float]:
+        return self._pool.submit(self._run, list(args), dict(env), log_file, timeout)
+
+    def _run(self, args: list[str], env: dict[str, str], log_file: Path, timeout: float) -> float:
+        start = time.perf_counter()
+        with log_file.open("wb") as log:
+            with self._lock:
+                if self._stopped:
+                    raise RehearsalError(f"`{' '.join(args[:3])}` not started: the rehearsal stopped")
+                process = subprocess.Popen(
+                    args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+                self._running = process
+            try:
+                code = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                stop_process_group(process)
+                raise RehearsalError(
+                    f"`{' '.join(args[:3])}` still running after {timeout:.0f} s (log: {log_file})"
+                ) from None
+            finally:
+                with self._lock:
+                    self._running = None
+        if code != 0:
+            raise RehearsalError(cli_failure(args, log_file))
+        return time.perf_counter() - start
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            running = self._running
+        if running is not None:
+            stop_process_group(running)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def background() -> Iterator[Background]:
+    commands = Background()
+    try:
+        yield commands
+    finally:
+        commands.stop()
+
+
+@dataclass
+class Day2:
+    """The day-2 phase prepared before the first deployment: its context and its scenarios, synths started."""
+
+    context: Any  # rehearsal_day2.Day2Context
+    steps: list[Any]  # rehearsal_day2.Step
+    step: StackStep
+    start: float
+
+
+def start_day2(run: Run, commands: Background) -> Day2:
+    """Import the prod certificate, write each scenario's configuration and start its synth in the background."""
+    from release_guard.__main__ import main as guard_main
+    from scripts import rehearsal_day2
+
+    start = time.perf_counter()
+    environment = run.config.environments[-1]
+    step = StackStep(f"{environment.title}-Service", environment.account)
+    tools = run.moto.admin(run.config.accounts.tools)
+    tools_env = run.moto.cli_env(tools, run.run_dir)
+
+    def deploy(assembly: Path, parameters: Mapping[str, str], log: Path) -> float:
+        given = [
+            token
+            for key, value in sorted(parameters.items())
+            for token in ("--parameters", f"{step.name}:{key}={value}")
+        ]
+        return run_cli([*step.deploy_args(assembly), *given], tools_env, log, DEPLOY_TIMEOUT)
+
+    def synth(config_file: Path, out: Path, log: Path) -> Callable[[], float]:
+        args = ["cdk", "synth", "--quiet", "-c", f"config={config_file}", "-o", str(out), *QUIET_CLI]
+        future = commands.submit(args, tools_env, log, SYNTH_TIMEOUT)
+        return lambda: future.result(timeout=SYNTH_TIMEOUT * 5)
+
+    ctx = rehearsal_day2.Day2Context(
+        config=run.config,
+        config_text=Path(run.config.source).read_text(),
+        environment=environment,
+        stack=step.name,
+        account=step.account,
+        assembly=run.assembly.path,
+        template=run.assembly.templates[step.name],
+        run_dir=run.run_dir,
+        client=run.moto.in_account,
+        guard_clients=lookup_clients(run.moto, tools),
+        guard_main=guard_main,
+        synth=synth,
+        deploy=deploy,
+        say=lambda line: print(line, flush=True),
+    )
+    domain = f"{run.config.service.name}.{environment.name}.example.com"
+    certificate = rehearsal_day2.import_certificate(run.moto.in_account("acm", step.account), domain)
+    try:
+        steps = rehearsal_day2.start_variants(ctx, certificate)
+    except rehearsal_day2.Day2Error as error:
+        raise RehearsalError(str(error)) from None
+    say(
+        "day-2",
+        f"{step.name} {step.account}",
+        f"{len({id(s[1]) for s in steps if s[1] is not None})} synths started in the background",
+    )
+    return Day2(ctx, steps, step, start)
+
+
+def finish_day2(run: Run, prepared: Day2) -> list[str]:
+    """The day-2 phase (scripts/rehearsal_day2.py) on the last environment's service stack; returns its lines."""
+    from scripts import rehearsal_day2
+
+    start = time.perf_counter()
+    ctx, step = prepared.context, prepared.step
+    try:
+        lines: list[str] = rehearsal_day2.run_day2(ctx, prepared.steps)
+    except rehearsal_day2.Day2Error as error:
+        raise RehearsalError(str(error)) from None
+    finally:
+        rehearsal_day2.clean_up(ctx)
+    # What the destroy checks against: the stack's resources as the day-2 deploys left them.
+    run.resources[step.name] = record_resources(run, step)
+    say(
+        "day-2",
+        f"{step.name} {step.account}",
+        f"{len(lines) - 1} scenarios as expected ({time.perf_counter() - start:.0f} s after the checks)",
+    )
+    return lines
 
 
 def destroy(run: Run) -> None:
@@ -934,10 +1116,18 @@ def wiring_checks(run: Run) -> list[Check]:
             found = [s for c in clusters for s in ecs.describe_services(cluster=c, services=[arn])["services"]]
             if [s["status"] for s in found] != ["ACTIVE"]:
                 return f"service {logical} is not active in a cluster of {name}"
-            # moto keeps the desired count; it drops the launch type and the deployment controller (docs/rehearsal.md).
+            # moto keeps the desired count (and, extension 7, the deployment controller); it drops the
+            # launch type (docs/rehearsal.md).
             count, expected = found[0].get("desiredCount"), wanted.get("DesiredCount")
-            if count != expected:
+            if expected is None:
+                # Left to Application Auto Scaling (ECS controller): the scalable target, a placeholder, owns it.
+                if not declared(name, "AWS::ApplicationAutoScaling::ScalableTarget"):
+                    return f"service {logical} has no DesiredCount and {name} no scalable target to set it"
+            elif count != expected:
                 return f"service {logical} has desired count {count}, the template says {expected}"
+            controller = (wanted.get("DeploymentController") or {}).get("Type", "ECS")
+            if found[0].get("deploymentController", {}).get("type") != controller:
+                return f"service {logical} has controller {found[0].get('deploymentController')}, not {controller}"
         return None
 
     def load_balancer(name: str, account: str) -> str | None:

@@ -286,6 +286,16 @@ def test_ci_runs_the_rehearsal_first_so_that_the_tests_that_need_moto_run_too() 
     assert commands.index("make rehearse") < commands.index("make test")
 
 
+def test_ci_rehearses_both_committed_configurations_before_the_tests() -> None:
+    both = ["make rehearse", "make rehearse CONFIG=config/ecs-native.toml"]
+    for ci_file in (ROOT / ".ci" / "run", ROOT / ".github" / "workflows" / "ci.yml"):
+        commands = [line.strip() for line in ci_file.read_text().splitlines()]
+        assert [c for c in commands if c in both] == both, ci_file
+        assert commands.index(both[1]) < next(i for i, c in enumerate(commands) if c.endswith("make test")), ci_file
+    committed = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "config").glob("*.toml"))
+    assert committed == ["config/ecs-native.toml", "config/sandbox.toml"]
+
+
 def test_rehearsal_requirements_are_pinned_and_agree_with_the_dev_pins() -> None:
     def pins(name: str) -> dict[str, str]:
         lines = [line for line in (ROOT / name).read_text().splitlines() if line and not line.startswith(("#", "-r"))]
@@ -376,6 +386,31 @@ def test_the_server_is_stopped_on_ctrl_c_sigterm_and_failure(
     with pytest.raises(interruption), rehearsal_server(tmp_path / "server.log", command=command):
         raise interruption()
     assert all(pid_gone(pid) for pid in started_pids(pids))
+
+
+def test_background_commands_run_in_order_and_stop_with_what_they_started(
+    fake_server: tuple[list[str], Path], tmp_path: Path
+) -> None:
+    command, pids = fake_server
+    with rehearse.background() as commands:
+        done = commands.submit([sys.executable, "-c", "print('first')"], os.environ, tmp_path / "first.log", 60)
+        assert done.result(timeout=60) >= 0
+        assert (tmp_path / "first.log").read_text() == "first\n"
+        failed = commands.submit(
+            [sys.executable, "-c", "print('Error: no'); raise SystemExit(2)"], os.environ, tmp_path / "f.log", 60
+        )
+        with pytest.raises(RehearsalError, match=r"failed: Error: no \(log: "):
+            failed.result(timeout=60)
+        running = commands.submit([*command, "0"], os.environ | {"FAKE_SERVER_SILENT": "1"}, tmp_path / "r.log", 60)
+        never = commands.submit([sys.executable, "-c", "print('never')"], os.environ, tmp_path / "never.log", 60)
+        deadline = time.monotonic() + 30
+        while not pids.exists() or len(pids.read_text().split()) < 2:
+            assert time.monotonic() < deadline, "the background command did not start"
+            time.sleep(0.05)
+    assert all(pid_gone(pid) for pid in started_pids(pids))
+    with pytest.raises(RehearsalError):
+        running.result(timeout=10)
+    assert never.cancelled()  # dropped, never started
 
 
 def test_a_server_that_exits_at_start_gives_its_last_line(tmp_path: Path) -> None:
@@ -909,3 +944,155 @@ def test_each_stack_destroy_is_checked_against_its_own_resources(
     ]
     monkeypatch.setattr(run.moto, "ledger", lambda: ledger)
     assert rehearse.destroy_problems(run, rehearse.StackStep("S", "111111111111")) == problems
+
+
+# -- the extensions for the day-2 phase (with moto) ------------------------------------------------
+
+BALANCED: dict[str, Any] = {
+    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+    "SubnetA": {
+        "Type": "AWS::EC2::Subnet",
+        "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24", "AvailabilityZone": "eu-west-1a"},
+    },
+    "SubnetB": {
+        "Type": "AWS::EC2::Subnet",
+        "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.1.0/24", "AvailabilityZone": "eu-west-1b"},
+    },
+    "Balancer": {
+        "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "Properties": {"Subnets": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}], "Type": "application"},
+    },
+    **{
+        colour: {
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {"Port": 8080, "Protocol": "HTTP", "TargetType": "ip", "VpcId": {"Ref": "Vpc"}},
+        }
+        for colour in ("Blue", "Green")
+    },
+    "Listener": {
+        "Type": "AWS::ElasticLoadBalancingV2::Listener",
+        "Properties": {
+            "LoadBalancerArn": {"Ref": "Balancer"},
+            "Port": 80,
+            "Protocol": "HTTP",
+            "DefaultActions": [
+                {
+                    "Type": "forward",
+                    "ForwardConfig": {
+                        "TargetGroups": [
+                            {"TargetGroupArn": {"Ref": "Blue"}, "Weight": 0},
+                            {"TargetGroupArn": {"Ref": "Green"}, "Weight": 100},
+                        ]
+                    },
+                }
+            ],
+        },
+    },
+}
+
+
+def physical_id(session: Any, stack: str, logical_id: str) -> str:
+    return str(
+        session.client("cloudformation").describe_stack_resource(StackName=stack, LogicalResourceId=logical_id)[
+            "StackResourceDetail"
+        ]["PhysicalResourceId"]
+    )
+
+
+def test_a_listener_takes_a_weighted_forward_from_cloudformation(moto_cloudformation: Any) -> None:
+    session = moto_cloudformation
+    assert create(session, "Lb", BALANCED) == "CREATE_COMPLETE"
+    (listener,) = session.client("elbv2").describe_listeners(ListenerArns=[physical_id(session, "Lb", "Listener")])[
+        "Listeners"
+    ]
+    groups = listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+    weights = {group["TargetGroupArn"]: group["Weight"] for group in groups}
+    assert weights == {physical_id(session, "Lb", "Blue"): 0, physical_id(session, "Lb", "Green"): 100}
+
+
+SERVICES: dict[str, Any] = {
+    "Cluster": {"Type": "AWS::ECS::Cluster"},
+    "Tasks": {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {
+            "Family": "web",
+            "ContainerDefinitions": [{"Name": "web", "Image": "repo:bootstrap", "Memory": 512}],
+        },
+    },
+    **{
+        f"{controller.title().replace('_', '')}Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "Cluster": {"Ref": "Cluster"},
+                "TaskDefinition": {"Ref": "Tasks"},
+                "DesiredCount": 0,
+                "DeploymentController": {"Type": controller},
+            },
+        }
+        for controller in ("CODE_DEPLOY", "ECS")
+    },
+}
+
+
+def test_a_service_keeps_its_deployment_controller_and_an_ecs_update_finishes(moto_cloudformation: Any) -> None:
+    session = moto_cloudformation
+    ecs = session.client("ecs")
+    assert create(session, "Svc", SERVICES) == "CREATE_COMPLETE"
+    cluster = physical_id(session, "Svc", "Cluster")
+    code_deploy, native = (physical_id(session, "Svc", name) for name in ("CodeDeployService", "EcsService"))
+    (service,) = ecs.describe_services(cluster=cluster, services=[code_deploy])["services"]
+    assert service["deploymentController"] == {"type": "CODE_DEPLOY"}
+    assert service.get("deployments", []) == []  # task sets, not ECS deployments
+    revision = ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "web", "image": "repo:release-1", "memory": 512}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=cluster, service=native, taskDefinition=revision)
+    (service,) = ecs.describe_services(cluster=cluster, services=[native])["services"]
+    assert service["deploymentController"] == {"type": "ECS"}
+    assert [(d["status"], d["rolloutState"], d["taskDefinition"]) for d in service["deployments"]] == [
+        ("PRIMARY", "COMPLETED", revision)
+    ]
+
+
+def test_an_update_with_the_previous_value_of_a_defaulted_parameter_applies_the_default(
+    moto_cloudformation: Any,
+) -> None:
+    session = moto_cloudformation
+    cloudformation = session.client("cloudformation")
+    template = {
+        "Parameters": {"Version": {"Type": "String", "Default": "/cdk-bootstrap/version"}, "Tag": {"Type": "String"}},
+        "Resources": {"P": parameter("/svc/tag", {"Ref": "Tag"})},
+    }
+    cloudformation.create_stack(
+        StackName="Svc", TemplateBody=json.dumps(template), Parameters=[{"ParameterKey": "Tag", "ParameterValue": "a"}]
+    )
+    cloudformation.update_stack(
+        StackName="Svc",
+        TemplateBody=json.dumps(template),
+        Parameters=[
+            {"ParameterKey": "Version", "UsePreviousValue": True},
+            {"ParameterKey": "Tag", "ParameterValue": "b"},
+        ],
+    )
+    assert cloudformation.describe_stacks(StackName="Svc")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    assert parameter_value(session, "Svc", "P") == "b"
+
+
+def test_an_update_of_a_resource_moto_cannot_update_keeps_it_in_the_stack(moto_cloudformation: Any) -> None:
+    session = moto_cloudformation
+    cloudformation, elbv2 = session.client("cloudformation"), session.client("elbv2")
+    assert create(session, "Lb", BALANCED) == "CREATE_COMPLETE"
+    blue = physical_id(session, "Lb", "Blue")
+    changed = json.loads(json.dumps(BALANCED))
+    changed["Blue"]["Properties"]["HealthCheckPath"] = "/ready"
+    cloudformation.update_stack(StackName="Lb", TemplateBody=json.dumps({"Resources": changed}))
+    assert physical_id(session, "Lb", "Blue") == blue
+    cloudformation.delete_stack(StackName="Lb")
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+
+
+def test_the_day2_extensions_check_that_moto_still_lacks_them() -> None:
+    pytest.importorskip("moto", reason=NO_MOTO)
+    source = (ROOT / "scripts" / "rehearsal_server.py").read_text()
+    for number in (6, 7, 8, 9, 10):
+        assert f"extension {number}" in source
