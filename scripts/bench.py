@@ -36,6 +36,10 @@ EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
 SECOND_CONFIG = "config/ecs-native.toml"
 #: The tests that exist because of the second configuration.
 SECOND_CONFIG_TESTS = ("tests/test_ecs_native.py", "tests/test_day2_templates.py")
+#: Tests of other files that run once per configuration: their second-configuration cases.
+SECOND_CONFIG_CASES = (
+    "tests/test_resource_counts.py::test_every_stack_stays_well_under_the_cloudformation_resource_limit[ecs_native]",
+)
 
 
 def cli_context(config: str | None = None) -> str:
@@ -102,12 +106,21 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("Control Tower gate: not timed, .venv-scan is missing (make scan creates it)")
     if not args.skip_tests:
-        suite = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
-        print(f"test suite:      {suite:6.2f} s")
-        print(f"test ratio: {suite / full:.2f}")
         pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        without = timed([*pytest, *(f"--ignore={path}" for path in SECOND_CONFIG_TESTS)])
-        print(f"test suite without the second configuration's tests: {without:6.2f} s")
+        without_second = [
+            *pytest,
+            *(f"--ignore={path}" for path in SECOND_CONFIG_TESTS),
+            *(f"--deselect={case}" for case in SECOND_CONFIG_CASES),
+        ]
+        # Alternated and the best of two each: the first suite run of a machine pays for cold caches.
+        suites, withouts = [], []
+        for _ in range(2):
+            withouts.append(timed(without_second))
+            suites.append(timed(pytest))
+        suite, without = min(suites), min(withouts)
+        print(f"test suite:      {suite:6.2f} s (best of 2)")
+        print(f"test ratio: {suite / full:.2f}")
+        print(f"test suite without the second configuration's tests: {without:6.2f} s (best of 2)")
         print(f"second configuration adds: {suite - without:6.2f} s ({(suite - without) / without:.0%} of the rest)")
     return 0
 
