@@ -59,7 +59,10 @@ def fail(message: str) -> SystemExit:
 
 def unpack(cache: Path) -> tuple[Path, Path, str]:
     """(cfn-guard binary, Control Tower rules folder, package version), unpacked once into ``cache``."""
-    spec = importlib.util.find_spec(PACKAGE)
+    try:
+        spec = importlib.util.find_spec(PACKAGE)
+    except ModuleNotFoundError:  # the parent package (cdklabs) is missing too
+        spec = None
     if spec is None or not spec.submodule_search_locations:
         raise fail(f"{PACKAGE} is not installed (make scan installs requirements-guard.txt)")
     tarballs = sorted(Path(next(iter(spec.submodule_search_locations)), "_jsii").glob("*.jsii.tgz"))

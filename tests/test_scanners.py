@@ -456,3 +456,17 @@ def test_with_a_certificate_the_production_listener_needs_no_exception(tmp_path:
     # The redirect listener has no certificate of its own: it only sends users to the one that has.
     redirect = {rule_id for path, rule_id, _ in acknowledgements(app) if "/Redirect80To443" in path}
     assert redirect == {"NIST.800.53.R5-ELBv2ACMCertificateRequired"}
+
+
+def test_control_tower_gate_without_its_package_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No traceback when the scan virtualenv lacks the rules package (neither cdklabs nor its child)."""
+    monkeypatch.setattr(control_tower_gate, "PACKAGE", "nonexistent_parent_package.cdk_validator_cfnguard")
+    with pytest.raises(SystemExit) as raised:
+        control_tower_gate.unpack(tmp_path)
+    assert raised.value.code == control_tower_gate.EXIT_ERROR
+    assert capsys.readouterr().err == (
+        "control-tower: nonexistent_parent_package.cdk_validator_cfnguard is not installed "
+        "(make scan installs requirements-guard.txt)\n"
+    )
