@@ -34,6 +34,23 @@ def allow_cloudwatch_logs(key: kms.IKey, *, log_group_name: str = "*") -> None:
     )
 
 
+def allow_cloudwatch_alarms(key: kms.IKey) -> None:
+    """Let CloudWatch alarms notify an SNS topic encrypted with ``key``.
+
+    CloudWatch needs to generate and decrypt data keys for the topic's messages (AWS knowledge
+    center: "How do I configure a CloudWatch alarm with an encrypted SNS topic?"); which alarms may
+    publish is the topic policy's business.
+    """
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsToPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],
+        )
+    )
+
+
 def deny_grants_except_for_aws_resources(key: kms.IKey) -> None:
     """Refuse ``kms:CreateGrant`` unless an AWS service asks for it, for an AWS resource.
 

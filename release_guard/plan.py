@@ -59,6 +59,7 @@ LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 ECS_SERVICE = "AWS::ECS::Service"
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+ALARM = "AWS::CloudWatch::Alarm"
 CODE_DEPLOY = "CODE_DEPLOY"
 
 #: "Update requires: Replacement" on the AWS::ElasticLoadBalancingV2::TargetGroup reference page.
@@ -75,6 +76,9 @@ REPLACEMENT_PROPERTIES = {
     ECS_SERVICE: frozenset({"Cluster", "LaunchType", "Role", "SchedulingStrategy", "ServiceName"}),
     LISTENER: frozenset({"LoadBalancerArn"}),
     LISTENER_RULE: frozenset({"ListenerArn"}),
+    # createOnlyProperties of the CloudFormation resource schema: a renamed alarm is a new alarm, and
+    # the deployment group or service that names it is updated with it.
+    ALARM: frozenset({"AlarmName"}),
 }
 #: Statuses the CDK CLI treats as "no stack yet": it deletes a stack whose creation failed
 #: (ROLLBACK_COMPLETE, ROLLBACK_FAILED) before creating it again, and a stack in
@@ -546,8 +550,6 @@ def plan(
         )
 
     parameters = {IMAGE_TAG: live.live_image_tag, LIVE_TARGET_GROUP: colour}
-    changes = _changes(deployed, synthesized, live, parameters)
-    notes: list[str] = []
     if SERVICE_TARGET_GROUP in (synthesized.get("Parameters") or {}):
         if live.service_colour is None:
             return Refuse(
@@ -556,7 +558,8 @@ def plan(
             )
         # What ECS itself records, so that an update sends the service's load balancers unchanged.
         parameters[SERVICE_TARGET_GROUP] = live.service_colour
-        changes = _changes(deployed, synthesized, live, parameters)
+    changes = _changes(deployed, synthesized, live, parameters)
+    notes: list[str] = []
     for change in changes:
         refusal = _target_group_refusal(stack, change, live.controller, colours) or _replacement_refusal(
             stack, change, live.controller

@@ -1081,3 +1081,22 @@ def test_a_change_that_replaces_the_named_ecs_service_is_refused() -> None:
         "deployment controller holds the deployed one; keep Cluster, LaunchType, Role, SchedulingStrategy, "
         "ServiceName as deployed"
     )
+
+
+def test_a_renamed_alarm_is_replaced_and_the_deployment_group_that_names_it_follows() -> None:
+    """AlarmName is create-only (CloudFormation resource schema): a new name is a new alarm."""
+
+    def with_alarm(name: str) -> dict[str, Any]:
+        template = copy.deepcopy(CD)
+        template["Resources"]["HealthAlarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {"AlarmName": name, "Threshold": 5},
+        }
+        group = template["Resources"]["DeploymentGroup"]["Properties"]
+        group["AlarmConfiguration"] = {"Alarms": [{"Name": {"Ref": "HealthAlarm"}}], "Enabled": True}
+        return template
+
+    changes = {change.logical_id: change.action for change in diff_resources(with_alarm("old"), with_alarm("new"))}
+    assert changes == {"HealthAlarm": "replaced", "DeploymentGroup": "modified"}
+    decision = plan(STACK, with_alarm("old"), with_alarm("new"), live())
+    assert isinstance(decision, Deploy), "a replaced alarm is applied: no controller holds it by ARN"

@@ -13,6 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from components.kms_policies import allow_cloudwatch_alarms
+
 #: What each configurable alarm watches: metric, statistic, threshold, and what it means.
 WATCHED = {
     "target_5xx": ("HTTPCode_Target_5XX_Count", "Sum", 5, "answered with 5xx responses"),
@@ -79,9 +81,8 @@ class HealthAlarms(Construct):
         """Every alarm also notifies ``topic``, encrypted with ``key`` (Control Tower CT.CLOUDWATCH.PR.1).
 
         The release controller rolls a release back when one fires; the action tells people at
-        once, also when no release runs. CloudWatch needs to publish to the topic and to use the
-        key (AWS knowledge center: "How do I configure a CloudWatch alarm with an encrypted SNS
-        topic?").
+        once, also when no release runs. The topic policy admits exactly these alarms; the key
+        lets CloudWatch encrypt for the topic (components/kms_policies.py).
         """
         if not self.alarms:
             return
@@ -97,14 +98,7 @@ class HealthAlarms(Construct):
                 conditions={"ArnEquals": {"aws:SourceArn": [alarm.alarm_arn for alarm in self.alarms]}},
             )
         )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublish",
-                principals=[cloudwatch_service],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
+        allow_cloudwatch_alarms(key)
 
     @property
     def alarm_names(self) -> list[str]:
