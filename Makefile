@@ -8,7 +8,8 @@ VENV := .venv
 CONFIG ?= config/sandbox.toml
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-# moto[server] for `make rehearse` only: synth and test never install it.
+# The rehearsal is a tool of its own (tools/rehearsal: its requirements, moto[server], and its tests):
+# only make rehearse and make test-rehearsal install it; synth and test never do.
 REHEARSE_STAMP := $(VENV)/.rehearse-installed
 # cfn-lint and checkov live in their own virtualenv: checkov pins older boto3 and packaging
 # than the app does. They are called by path, never put on PATH.
@@ -24,7 +25,7 @@ CONTROL_TOWER := $(SCAN_VENV)/bin/python scanners/control_tower.py
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help synth test lint scan snapshot-update bench network-cost rehearse deploy clean
+.PHONY: help synth test test-rehearsal lint scan snapshot-update bench network-cost rehearse deploy clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -42,7 +43,8 @@ synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize every stack offline (CONFIG=path/
 	cdk synth --quiet -c config=$(CONFIG)
 	@echo "synthesized $$(ls cdk.out/*.template.json | wc -l) stacks into cdk.out/ from $(CONFIG)"
 
-test: $(PY_STAMP) $(NODE_STAMP) ## Run the whole test suite
+# Every test it collects runs: a skip fails the run (conftest.py).
+test: $(PY_STAMP) $(NODE_STAMP) ## Run the whole test suite (tests/: architecture, configuration, handlers, tooling)
 	python -m pytest
 
 # Both committed configurations are scanned: the ECS-native one has resources the sandbox lacks.
@@ -80,24 +82,27 @@ scan: $(SCAN_STAMP) synth ## cfn-lint, checkov and the Control Tower controls ov
 	@echo "canary: cfn-lint, checkov and the Control Tower gate still fail the known-bad template in $(CANARY)"
 
 snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots (review the diff before committing)
-	python -m pytest tests/test_snapshots.py tests/test_ecs_native.py --snapshot-update
+	python -m pytest tests/architecture/test_snapshots.py tests/architecture/test_ecs_native.py --snapshot-update
 
 bench: $(PY_STAMP) $(NODE_STAMP) $(SCAN_STAMP) ## Time the full synth against an empty app, the Control Tower gate, and the test suite
-	python scripts/bench.py
+	python -m tools.bench
 
 network-cost: synth ## Monthly network cost of one environment vs one NAT per AZ (ENVIRONMENT=Prod|Staging|Dev)
-	python scripts/network_cost.py --env $(or $(ENVIRONMENT),Prod)
+	python -m tools.network_cost --env $(or $(ENVIRONMENT),Prod)
 
 .PHONY: diagrams
 diagrams: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the generated blocks of README.md and docs/ (diagrams, findings tables, docs/cost.md)
-	python -m scripts.docs
+	python -m tools.docgen
 
-$(REHEARSE_STAMP): $(PY_STAMP) requirements-rehearse.txt
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-rehearse.txt
+$(REHEARSE_STAMP): $(PY_STAMP) tools/rehearsal/requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tools/rehearsal/requirements.txt
 	@touch $@
 
+test-rehearsal: $(REHEARSE_STAMP) $(NODE_STAMP) ## The rehearsal's own tests (tools/rehearsal/tests, with moto)
+	python -m pytest tools/rehearsal/tests
+
 rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: deploy, day-2 scenarios, destroy in a local moto server (CONFIG=..., REHEARSE_PORT=n)
-	python scripts/rehearse.py --config $(CONFIG) --assembly cdk.out$(if $(REHEARSE_PORT), --port $(REHEARSE_PORT))
+	python -m tools.rehearsal --config $(CONFIG) --assembly cdk.out$(if $(REHEARSE_PORT), --port $(REHEARSE_PORT))
 
 # The guard reads the live accounts (through the CDK lookup roles) and prints the --parameters that
 # keep production where the last release left it, or refuses with one line and exit 3. cdk deploy

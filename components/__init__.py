@@ -2,5 +2,5 @@
 
 The package is called ``components`` rather than ``constructs`` on purpose: ``constructs``
 is the library every CDK app imports, and a local package of that name would shadow it
-(see the README's layout section and tests/test_layout.py).
+(see the README's layout section and tests/tooling/test_layout.py).
 """

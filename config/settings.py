@@ -89,7 +89,7 @@ LOG_RETENTION_DAYS = (
 #: Addresses AWS keeps in every subnet.
 AWS_RESERVED_ADDRESSES = 5
 #: Addresses in each task subnet that are not tasks: one per interface endpoint (six, see
-#: components/network) and the lifecycle hook's, plus one spare. tests/test_network.py keeps it true.
+#: components/network) and the lifecycle hook's, plus one spare. tests/architecture/test_network.py keeps it true.
 ADDRESSES_BESIDES_TASKS = 8
 # Fargate CPU units and the memory sizes (MiB) each one accepts.
 FARGATE_MEMORY = {

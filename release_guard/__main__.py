@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import json
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,82 +31,14 @@ from release_guard.live import (
     session_for,
 )
 from release_guard.plan import Decision, Deploy, GuardError, check_contract, is_service_stack, plan, status_refusal
+from stacks.assembly import AssemblyError, AssemblyStack, read_assembly
 
 EXIT_DEPLOY, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 2, 3
 #: A Docker image tag (https://docs.docker.com/reference/cli/docker/image/tag/).
 _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_ENVIRONMENT = re.compile(r"aws://(\d{12})/([a-z]{2}(?:-[a-z]+)+-\d)")
 
 #: (stack name, account, region, service name) -> a boto3 client for that service.
 ClientFactory = Callable[[str, str, str, str], Any]
-
-
-@dataclass(frozen=True)
-class AssemblyStack:
-    """One ``aws:cloudformation:stack`` artifact of the cloud assembly."""
-
-    artifact_id: str
-    stack_name: str
-    account: str
-    region: str
-    template: dict[str, Any]
-
-
-def load_assembly(directory: Path) -> dict[str, AssemblyStack]:
-    """The stacks of ``directory/manifest.json``, by artifact id."""
-    manifest_file = directory / "manifest.json"
-    if not manifest_file.is_file():
-        raise GuardError(f"{manifest_file}: not found; synthesize first (cdk synth), or pass --assembly")
-    try:
-        manifest = json.loads(manifest_file.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise GuardError(
-            f"{manifest_file}: expected a cloud assembly manifest (JSON), got unreadable: {error}"
-        ) from None
-    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
-    if not isinstance(artifacts, dict):
-        raise GuardError(f"{manifest_file}: artifacts: expected an object of artifacts, got {artifacts!r}")
-    stacks: dict[str, AssemblyStack] = {}
-    for artifact_id, artifact in artifacts.items():
-        if not isinstance(artifact, dict) or artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        where = f"{manifest_file}: artifacts.{artifact_id}"
-        environment = _ENVIRONMENT.fullmatch(str(artifact.get("environment", "")))
-        if environment is None:
-            raise GuardError(
-                f"{where}.environment: expected aws://<12-digit account>/<region>, got {artifact.get('environment')!r}"
-            )
-        properties = artifact.get("properties") or {}
-        template_file = properties.get("templateFile")
-        if not isinstance(template_file, str):
-            raise GuardError(f"{where}.properties.templateFile: expected a file name, got {template_file!r}")
-        try:
-            template = json.loads((directory / template_file).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise GuardError(
-                f"{directory / template_file}: expected a JSON template, got unreadable: {error}"
-            ) from None
-        if not isinstance(template, dict):
-            raise GuardError(f"{directory / template_file}: expected a JSON object, got {type(template).__name__}")
-        stacks[artifact_id] = AssemblyStack(
-            artifact_id=artifact_id,
-            stack_name=str(properties.get("stackName") or artifact_id),
-            account=environment.group(1),
-            region=environment.group(2),
-            template=template,
-        )
-    return stacks
-
-
-def select(stacks: dict[str, AssemblyStack], names: Sequence[str], manifest: Path) -> list[AssemblyStack]:
-    by_name = {stack.stack_name: stack for stack in stacks.values()} | stacks
-    chosen = []
-    for name in names:
-        if name not in by_name:
-            known = ", ".join(sorted(stacks)) or "no stacks"
-            raise GuardError(f"{manifest}: unknown stack {name!r}: expected one of {known}")
-        chosen.append(by_name[name])
-    return chosen
 
 
 def guard_stack(stack: AssemblyStack, clients: ClientFactory, requested_image_tag: str | None) -> Decision:
@@ -169,7 +99,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m release_guard", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("stacks", nargs="*", metavar="STACK", help="stack to check (artifact id or stack name)")
-    parser.add_argument("--all", action="store_true", help="check every stack of the assembly, in manifest order")
+    parser.add_argument("--all", action="store_true", help="check every stack of the assembly, in deploy order")
     parser.add_argument("--assembly", required=True, type=Path, help="the cloud assembly directory (cdk.out)")
     parser.add_argument("--image-tag", help="refuse unless the live service runs this image tag")
     parser.add_argument(
@@ -189,12 +119,11 @@ def main(argv: Sequence[str] | None = None, *, clients: ClientFactory | None = N
             raise GuardError(
                 f"--image-tag: expected a Docker image tag ([A-Za-z0-9_.-], 1-128), got {args.image_tag!r}"
             )
-        manifest = args.assembly / "manifest.json"
         if bool(args.all) == bool(args.stacks):
             raise GuardError("release_guard: name the stacks to check, or --all (see python -m release_guard --help)")
-        assembly = load_assembly(args.assembly)
-        stacks = list(assembly.values()) if args.all else select(assembly, args.stacks, manifest)
-    except GuardError as error:
+        assembly = read_assembly(args.assembly)
+        stacks = assembly.deploy_order() if args.all else [assembly.by_name(name) for name in args.stacks]
+    except (GuardError, AssemblyError) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
     factory = clients or session_clients(role_name=args.role_name, ambient=args.ambient_credentials)

@@ -9,6 +9,7 @@ from components.compliance import EncryptionAtRestAspect, register_checks
 from components.github_oidc import TemplateReaderRole
 from components.naming import Names
 from config import Config
+from stacks import names
 from stacks.deploy_role_stack import DeployRoleStack
 from stacks.github_oidc_stack import GithubOidcStack
 from stacks.network_stack import NetworkStack
@@ -17,58 +18,43 @@ from stacks.service_stack import ServiceStack
 from stacks.tools_pipeline_stack import ToolsPipelineStack
 
 
-def add_network_stacks(app: cdk.App, config: Config) -> dict[str, NetworkStack]:
-    """One ``<Env>-Network`` stack per target account, by environment name (``dev``, ...).
-
-    Later stacks of an environment take ``network_stacks[environment.name].network``.
-    """
-    return {
-        environment.name: NetworkStack(app, f"{environment.title}-Network", config=config, environment=environment)
-        for environment in config.environments
-    }
-
-
 def add_delivery_stacks(app: cdk.App, config: Config) -> tuple[ToolsPipelineStack, dict[str, DeployRoleStack]]:
     """The pipeline role, one ``<Env>-DeployRole`` per target account, then ``Tools-Pipeline``.
 
     Each deploy role's trust policy names the pipeline role, which IAM requires to exist; and
     CodePipeline checks at creation that the pipeline role can assume every deploy role.
     """
-    role_stack = PipelineRoleStack(app, "Tools-PipelineRole", config=config)
+    role_stack = PipelineRoleStack(app, names.PIPELINE_ROLE, config=config)
     deploy_role_stacks = {}
     for environment in config.environments:
-        stack = DeployRoleStack(app, f"{environment.title}-DeployRole", config=config, environment=environment)
+        stack = DeployRoleStack(app, names.deploy_role(environment), config=config, environment=environment)
         stack.add_stack_dependency(role_stack, "its trust policy names the pipeline role")
         deploy_role_stacks[environment.name] = stack
-    tools_stack = ToolsPipelineStack(app, "Tools-Pipeline", config=config)
+    tools_stack = ToolsPipelineStack(app, names.PIPELINE, config=config)
     tools_stack.add_stack_dependency(role_stack, "the pipeline runs as this role")
     for stack in deploy_role_stacks.values():
         tools_stack.add_stack_dependency(stack, "CodePipeline checks that it can assume each deploy role")
     return tools_stack, deploy_role_stacks
 
 
-def add_service_stacks(
-    app: cdk.App, config: Config, network_stacks: dict[str, NetworkStack], tools_stack: ToolsPipelineStack
-) -> dict[str, ServiceStack]:
-    """One ``<Env>-Service`` stack per target account, on that account's network.
+def add_environment_stacks(app: cdk.App, config: Config, tools_stack: ToolsPipelineStack) -> None:
+    """Per target account, in the order dev, staging, prod: ``<Env>-Network``, then ``<Env>-Service`` on it.
 
     The service pulls its first image from the tools account's repository, so it comes
-    after ``Tools-Pipeline`` (and after that image is pushed: docs/deploy.md).
+    after ``Tools-Pipeline`` (and after that image is pushed: docs/deploy.md). Declared an
+    environment at a time, so that the assembly's deploy order keeps each pair together.
     """
-    service_stacks = {}
     for environment in config.environments:
-        network_stack = network_stacks[environment.name]
+        network_stack = NetworkStack(app, names.network(environment), config=config, environment=environment)
         stack = ServiceStack(
             app,
-            f"{environment.title}-Service",
+            names.service(environment),
             config=config,
             environment=environment,
             network=network_stack.network,
         )
         stack.add_stack_dependency(network_stack, "it runs on this environment's VPC")
         stack.add_stack_dependency(tools_stack, "its tasks pull the image from the tools account's repository")
-        service_stacks[environment.name] = stack
-    return service_stacks
 
 
 def add_template_readers(
@@ -114,9 +100,8 @@ def build_app(app: cdk.App, config: Config) -> tuple[NagPack, ...]:
     ``app.py`` and the test suite both call this, so what is tested is what is deployed.
     """
     cdk.Aspects.of(app).add(EncryptionAtRestAspect())
-    github_stack = GithubOidcStack(app, "Tools-GithubOidc", config=config)
+    github_stack = GithubOidcStack(app, names.GITHUB_OIDC, config=config)
     tools_stack, deploy_role_stacks = add_delivery_stacks(app, config)
-    network_stacks = add_network_stacks(app, config)
-    add_service_stacks(app, config, network_stacks, tools_stack)
+    add_environment_stacks(app, config, tools_stack)
     add_template_readers(app, config, github_stack, deploy_role_stacks)
     return register_checks(app)

@@ -13,10 +13,6 @@ from pipelines.deploy_role import CrossAccountDeployRole, EcsServiceTarget
 from stacks.project_stack import ProjectStack
 
 
-def stack_name(environment: EnvironmentConfig) -> str:
-    return f"{environment.title}-DeployRole"
-
-
 class DeployRoleStack(ProjectStack):
     """The role the tools account's pipeline assumes to release the service into this environment.
 

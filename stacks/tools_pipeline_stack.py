@@ -24,7 +24,6 @@ from pipelines.scan_gate_project import ScanGateProject
 from pipelines.stage_conditions import StageSafety, Window
 from stacks.project_stack import ProjectStack
 
-STACK_NAME = "Tools-Pipeline"
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 # A year: the build logs are the audit trail of what was built and released, and AWS Control
 # Tower's CT.CLOUDWATCH.PR.2 asks for at least 365 days.

@@ -14,10 +14,28 @@ from aws_cdk import assertions
 from cdk_nag import NagPack
 
 from config import Config
+from stacks.assembly import CloudAssembly, read_assembly
 from stacks.delivery_app import build_app
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+#: The stacks of the sandbox configuration in the deployment order docs/deploy.md gives: what the
+#: tests expect the assembly's dependencies to produce (tests/architecture/test_stack_order.py).
+DOCUMENTED_ORDER = (
+    "Tools-GithubOidc",
+    "Tools-PipelineRole",
+    "Dev-DeployRole",
+    "Staging-DeployRole",
+    "Prod-DeployRole",
+    "Tools-Pipeline",
+    "Dev-Network",
+    "Dev-Service",
+    "Staging-Network",
+    "Staging-Service",
+    "Prod-Network",
+    "Prod-Service",
+)
 
 
 def logical_id(element: Any) -> str:
@@ -60,6 +78,16 @@ class SynthesizedApp:
     @property
     def stack_names(self) -> list[str]:
         return sorted(stack.stack_name for stack in self.assembly.stacks)
+
+    @property
+    def deploy_order(self) -> list[str]:
+        """The stack names in the order the assembly's dependencies give (what the tools deploy in)."""
+        return [stack.stack_name for stack in self.manifest.deploy_order()]
+
+    @property
+    def manifest(self) -> CloudAssembly:
+        """The assembly as the tools read it: manifest.json, without the CDK."""
+        return read_assembly(Path(self.assembly.directory))
 
     def stack(self, name: str) -> cdk.Stack:
         construct = self.app.node.find_child(name)

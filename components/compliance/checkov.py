@@ -7,7 +7,7 @@ checkov skips a check for one resource when the resource's template Metadata say
 :func:`skip` is the only way the project writes that Metadata. Like
 :func:`components.compliance.nag.acknowledge`, it refuses vague reasons, so every exception in
 the templates says why it is acceptable for this design. ``make scan`` runs checkov with no
-global skip; tests/test_scanners.py lists every exception of every synthesized template.
+global skip; tests/architecture/test_scanners.py lists every exception of every synthesized template.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The files a release needs, per target environment and release controller.
 
-The pipeline's build writes them (``scripts/release_inputs.py``) and the deploy actions
+The pipeline's build writes them (``pipelines/release_inputs.py``) and the deploy actions
 read them. Under CodeDeploy: ``taskdef.json`` (with the image placeholder) and
 ``appspec.yaml`` (which container and port take traffic, and the lifecycle hook to run), both
 from the same configuration as the service stack, so a release registers what CDK would have

@@ -3,7 +3,7 @@
 Two things are generated from one :class:`TaskSpec`: the CDK task definition that
 CloudFormation creates with the service stack, and the ``taskdef.json`` template that every
 CodeDeploy release registers (see :mod:`components.ecs_blue_green.release_inputs`). Having
-one source means the two cannot drift; ``tests/test_ecs_service.py`` proves the synthesized
+one source means the two cannot drift; ``tests/architecture/test_ecs_service.py`` proves the synthesized
 task definition equals the release template except for the image.
 
 This module imports no CDK code on purpose: the pipeline's build runs it without Node.

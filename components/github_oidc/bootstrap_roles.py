@@ -28,7 +28,7 @@ ALL_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing", "image-publ
 
 #: The bootstrap roles any GitHub Actions role may assume: what the permissions boundary allows.
 #: The lookup role only because the deploy preset's pre-deploy guard reads through it; a role's own
-#: policy must name it too, and the diff preset's does not (tests/test_pull_request_exposure.py).
+#: policy must name it too, and the diff preset's does not (tests/architecture/test_pull_request_exposure.py).
 ASSUMABLE_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing", "image-publishing", "lookup")
 
 

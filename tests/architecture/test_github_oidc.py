@@ -1,0 +1,343 @@
+"""Tools-GithubOidc: the GitHub OIDC provider, exact trust policies and least-privilege roles.
+
+Also checks that the workflows in .github/workflows assume the roles this stack creates
+with the subjects those roles trust.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_iam as iam
+
+from components.github_oidc import (
+    PRESET_BOOTSTRAP_ROLES,
+    GithubActionsRole,
+    bootstrap_role_arn,
+    trust_conditions,
+)
+from config import Config
+from config.oidc import PRESETS
+from stacks.github_oidc_stack import role_construct_id
+from tests.support import ROOT, SynthesizedApp
+
+STACK = "Tools-GithubOidc"
+WORKFLOWS = ROOT / ".github" / "workflows"
+AUD = "token.actions.githubusercontent.com:aud"
+SUB = "token.actions.githubusercontent.com:sub"
+
+
+def expected_bootstrap_arns(config: Config, kinds: tuple[str, ...]) -> list[str]:
+    """Written out independently of components/github_oidc so that a typo there shows up here."""
+    return [
+        f"arn:aws:iam::{account}:role/cdk-hnb659fds-{kind}-role-{account}-{config.region}"
+        for account in (config.accounts.tools, config.accounts.dev, config.accounts.staging, config.accounts.prod)
+        for kind in kinds
+    ]
+
+
+def expected_reader_arns(config: Config) -> list[str]:
+    return [
+        f"arn:aws:iam::{account}:role/delivery-ref-template-reader"
+        for account in (config.accounts.tools, config.accounts.dev, config.accounts.staging, config.accounts.prod)
+    ]
+
+
+def role_properties(synthesized: SynthesizedApp, name: str) -> dict[str, Any]:
+    roles = synthesized.template(STACK).find_resources("AWS::IAM::Role", {"Properties": {"RoleName": name}})
+    assert len(roles) == 1, f"expected one role named {name}, found {list(roles)}"
+    return dict(next(iter(roles.values()))["Properties"])
+
+
+def github_roles(synthesized: SynthesizedApp) -> dict[str, Any]:
+    """The roles of the stack that GitHub tokens assume: all of them but the template reader.
+
+    The template reader of the tools account sits in this stack too; it trusts the diff role,
+    not the provider (tests/architecture/test_pull_request_exposure.py checks it).
+    """
+    roles = synthesized.template(STACK).find_resources("AWS::IAM::Role")
+    readers = {name for name, role in roles.items() if role["Properties"]["RoleName"] == "delivery-ref-template-reader"}
+    assert len(readers) == 1, "the tools account's template reader sits beside the GitHub roles"
+    return {name: role for name, role in roles.items() if name not in readers}
+
+
+def logical_id(synthesized: SynthesizedApp, *path: str) -> str:
+    stack = synthesized.stack(STACK)
+    construct: Any = stack
+    for child in path:
+        construct = construct.node.find_child(child)
+    return stack.get_logical_id(construct.node.default_child)
+
+
+# -- the provider ------------------------------------------------------------------------
+
+
+def test_provider_is_the_native_resource_for_github_with_the_sts_audience(synthesized: SynthesizedApp) -> None:
+    template = synthesized.template(STACK)
+    template.resource_count_is("AWS::IAM::OIDCProvider", 1)
+    template.has_resource(
+        "AWS::IAM::OIDCProvider",
+        {
+            "Properties": {"Url": "https://token.actions.githubusercontent.com", "ClientIdList": ["sts.amazonaws.com"]},
+            "DeletionPolicy": "Retain",
+        },
+    )
+    assert not [t for t in template.to_json()["Resources"].values() if t["Type"].startswith("Custom::")]
+    assert not template.find_resources("AWS::Lambda::Function"), "the custom-resource provider is not used"
+
+
+def test_only_the_tools_account_has_a_github_provider(synthesized: SynthesizedApp) -> None:
+    holders = [
+        name for name in synthesized.stack_names if synthesized.template(name).find_resources("AWS::IAM::OIDCProvider")
+    ]
+    assert holders == [STACK]
+    assert synthesized.stack(STACK).account == "111111111111"
+
+
+# -- trust policies ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role_name", "subjects"),
+    [
+        ("github-deploy", ["repo:example-org/delivery-reference:environment:prod"]),
+        ("github-diff", ["repo:example-org/delivery-reference:pull_request"]),
+    ],
+)
+def test_trust_policy_checks_audience_and_the_exact_subjects(
+    synthesized: SynthesizedApp, config: Config, role_name: str, subjects: list[str]
+) -> None:
+    role = next(role for role in config.oidc.roles if role.name == role_name)
+    provider = logical_id(synthesized, "GithubProvider", "Provider")
+    document = role_properties(synthesized, role_name)["AssumeRolePolicyDocument"]
+    assert document["Statement"] == [
+        {
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Effect": "Allow",
+            "Principal": {"Federated": {"Ref": provider}},
+            "Condition": {"StringEquals": {AUD: "sts.amazonaws.com", SUB: subjects}},
+        }
+    ], f"{role_construct_id(role)}: one statement, StringEquals only, no StringLike"
+
+
+def test_no_role_trusts_a_wildcard_subject(synthesized: SynthesizedApp) -> None:
+    for resource in github_roles(synthesized).values():
+        for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            assert "StringLike" not in statement["Condition"]
+            for subject in statement["Condition"]["StringEquals"][SUB]:
+                assert "*" not in subject and "?" not in subject
+
+
+def test_the_deploy_role_never_trusts_pull_requests(synthesized: SynthesizedApp) -> None:
+    document = role_properties(synthesized, "github-deploy")["AssumeRolePolicyDocument"]
+    subjects = [s for statement in document["Statement"] for s in statement["Condition"]["StringEquals"][SUB]]
+    assert not [s for s in subjects if s.endswith(":pull_request")]
+
+
+# -- permissions -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role_name", "kinds"),
+    [
+        # lookup: the pre-deploy guard reads the live listeners and service through it.
+        ("github-deploy", ("deploy", "file-publishing", "image-publishing", "lookup")),
+        ("github-diff", ()),
+    ],
+)
+def test_role_may_only_assume_its_presets_bootstrap_roles_in_the_four_accounts(
+    synthesized: SynthesizedApp, config: Config, role_name: str, kinds: tuple[str, ...]
+) -> None:
+    """The diff role gets no bootstrap role at all, only the template reader of each account."""
+    properties = role_properties(synthesized, role_name)
+    expected = expected_bootstrap_arns(config, kinds) if kinds else expected_reader_arns(config)
+    assert properties["Policies"] == [
+        {
+            "PolicyName": "AssumeDeliveryRoles",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AssumeDeliveryRoles",
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Resource": expected,
+                    }
+                ],
+            },
+        }
+    ]
+    assert "ManagedPolicyArns" not in properties
+
+
+def test_no_other_iam_policy_grants_anything_to_the_roles(synthesized: SynthesizedApp) -> None:
+    template = synthesized.template(STACK)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 1)  # the boundary, attached to no one
+
+
+def test_sessions_last_at_most_one_hour(synthesized: SynthesizedApp) -> None:
+    roles = synthesized.template(STACK).find_resources("AWS::IAM::Role")
+    assert len(roles) == len(github_roles(synthesized)) + 1
+    assert {resource["Properties"]["MaxSessionDuration"] for resource in roles.values()} == {3600}
+
+
+def test_every_role_carries_the_boundary_that_caps_it_at_cdk_bootstrap_roles(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = synthesized.template(STACK)
+    boundary = logical_id(synthesized, "RoleBoundary", "Policy")
+    roles = github_roles(synthesized)
+    assert len(roles) == len(config.oidc.roles)
+    for resource in roles.values():
+        assert resource["Properties"]["PermissionsBoundary"] == {"Ref": boundary}
+    policy = template.to_json()["Resources"][boundary]["Properties"]
+    statements = policy["PolicyDocument"]["Statement"]
+    statements[0]["Resource"] = sorted(statements[0]["Resource"])
+    assert statements == [
+        {
+            "Sid": "AssumeDeliveryRolesOnly",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            # The lookup role for the deploy preset's pre-deploy guard only: a role's own policy
+            # must name it too, and no pull-request role's does (tests/architecture/test_pull_request_exposure.py).
+            "Resource": sorted(
+                expected_bootstrap_arns(config, ("deploy", "file-publishing", "image-publishing", "lookup"))
+                + expected_reader_arns(config)
+            ),
+        }
+    ]
+    assert "Roles" not in policy and "Users" not in policy and "Groups" not in policy
+
+
+def test_every_preset_has_bootstrap_roles() -> None:
+    assert set(PRESET_BOOTSTRAP_ROLES) == set(PRESETS)
+
+
+def test_bootstrap_role_names_follow_the_cdk_bootstrap_template() -> None:
+    assert (
+        bootstrap_role_arn("lookup", account="222222222222", region="eu-west-1")
+        == "arn:aws:iam::222222222222:role/cdk-hnb659fds-lookup-role-222222222222-eu-west-1"
+    )
+    with pytest.raises(ValueError, match="unknown CDK bootstrap role 'cfn-exec'"):
+        bootstrap_role_arn("cfn-exec", account="222222222222", region="eu-west-1")
+
+
+# -- patterns (StringLike) -----------------------------------------------------------------
+
+
+def test_exact_subjects_and_patterns_need_separate_statements() -> None:
+    # In one statement StringEquals and StringLike would be ANDed: no token could match both.
+    assert trust_conditions(
+        audience="sts.amazonaws.com",
+        exact_subjects=["repo:o/r:ref:refs/heads/main"],
+        subject_patterns=["repo:o/r:ref:refs/heads/release/*"],
+    ) == [
+        {"StringEquals": {AUD: "sts.amazonaws.com", SUB: ["repo:o/r:ref:refs/heads/main"]}},
+        {"StringEquals": {AUD: "sts.amazonaws.com"}, "StringLike": {SUB: ["repo:o/r:ref:refs/heads/release/*"]}},
+    ]
+    with pytest.raises(ValueError, match="at least one subject"):
+        trust_conditions(audience="sts.amazonaws.com", exact_subjects=[], subject_patterns=[])
+
+
+def test_a_role_with_a_pattern_gets_a_string_like_statement_that_still_checks_the_audience() -> None:
+    stack = cdk.Stack(cdk.App(), "Probe")
+    boundary = iam.ManagedPolicy(
+        stack,
+        "Boundary",
+        statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=["arn:aws:iam::1:role/x"])],
+    )
+    GithubActionsRole(
+        stack,
+        "ReleaseRole",
+        role_name="github-release",
+        provider_arn="arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com",
+        audience="sts.amazonaws.com",
+        exact_subjects=["repo:example-org/delivery-reference:ref:refs/heads/main"],
+        subject_patterns=["repo:example-org/delivery-reference:ref:refs/heads/release/*"],
+        assumable_role_arns=["arn:aws:iam::111111111111:role/x"],
+        permissions_boundary=boundary,
+        description="probe",
+    )
+    statements = assertions.Template.from_stack(stack).find_resources("AWS::IAM::Role")
+    (role,) = statements.values()
+    conditions = [statement["Condition"] for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]]
+    assert conditions == [
+        {"StringEquals": {AUD: "sts.amazonaws.com", SUB: ["repo:example-org/delivery-reference:ref:refs/heads/main"]}},
+        {
+            "StringEquals": {AUD: "sts.amazonaws.com"},
+            "StringLike": {SUB: ["repo:example-org/delivery-reference:ref:refs/heads/release/*"]},
+        },
+    ]
+
+
+# -- the workflows that use the roles --------------------------------------------------------
+
+
+def workflow(name: str) -> str:
+    return (WORKFLOWS / name).read_text()
+
+
+def role_arn(config: Config, name: str) -> str:
+    return f"arn:aws:iam::{config.accounts.tools}:role/{name}"
+
+
+@pytest.mark.parametrize("name", ["deploy.yml", "diff.yml"])
+def test_aws_workflows_use_oidc_with_minimal_token_permissions_and_no_keys(name: str) -> None:
+    text = workflow(name)
+    assert re.search(r"^permissions:\n  id-token: write.*\n  contents: read\n\n", text, re.M), name
+    assert re.search(r"uses: aws-actions/configure-aws-credentials@[0-9a-f]{40} # v\d", text), "pinned to a commit"
+    assert "role-to-assume: ${{ env.AWS_ROLE_ARN }}" in text
+    for forbidden in ("aws-access-key-id", "aws-secret-access-key", "AWS_ACCESS_KEY_ID", "secrets."):
+        assert forbidden not in text
+    assert text.index("run: make synth") < text.index("configure-aws-credentials@"), "synth needs no credentials"
+
+
+def test_every_action_in_every_workflow_is_pinned_to_a_commit() -> None:
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for action in re.findall(r"uses: (\S+)", path.read_text()):
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{path.name}: {action}"
+
+
+def test_deploy_workflow_runs_in_the_environment_the_deploy_role_trusts(config: Config) -> None:
+    text = workflow("deploy.yml")
+    deploy = next(role for role in config.oidc.roles if role.name == "github-deploy")
+    environment = re.search(r"^    environment: (\S+)$", text, re.M)
+    assert environment is not None
+    expected_subject = f"repo:{config.github.owner}/{config.github.repo}:environment:{environment[1]}"
+    assert expected_subject in deploy.subjects
+    assert f"AWS_ROLE_ARN: {role_arn(config, 'github-deploy')}" in text
+    assert f"AWS_REGION: {config.region}" in text
+    # Every stack, after the pre-deploy guard, with the parameters it prints (Makefile: deploy).
+    assert "run: make deploy" in text
+    makefile = (ROOT / "Makefile").read_text()
+    assert "python -m release_guard --assembly cdk.out $(or $(STACKS),--all)" in makefile
+    assert "cdk deploy --app cdk.out $(or $(STACKS),--all) --require-approval never $$parameters" in makefile
+
+
+def test_deploy_workflow_is_started_by_hand_so_it_never_races_a_release() -> None:
+    """A push to main starts the pipeline; an infrastructure deploy must not overlap a CodeDeploy release."""
+    text = workflow("deploy.yml")
+    assert re.search(r"^on:\n  workflow_dispatch:\n\n", text, re.M)
+    assert not re.search(r"^  push:", text, re.M)
+
+
+def test_diff_workflow_runs_on_pull_requests_with_the_read_only_role_and_template_diff(config: Config) -> None:
+    text = workflow("diff.yml")
+    diff = next(role for role in config.oidc.roles if role.name == "github-diff")
+    assert re.search(r"^on:\n  pull_request:", text, re.M)
+    assert "environment:" not in text, "an environment would change the subject away from pull_request"
+    assert f"repo:{config.github.owner}/{config.github.repo}:pull_request" in diff.subjects
+    assert diff.preset == "diff"
+    assert f"AWS_ROLE_ARN: {role_arn(config, 'github-diff')}" in text
+    assert "cdk diff --app cdk.out --all --method=template" in text, "the default method needs the deploy role"
+
+
+def test_ci_workflow_runs_lint_and_test() -> None:
+    text = workflow("ci.yml")
+    assert "run: make lint" in text and "run: make test" in text
+    assert "id-token" not in text, "CI needs no AWS access"

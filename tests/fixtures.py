@@ -1,0 +1,48 @@
+"""The session fixtures every suite of the project shares: the configurations and one synth of each.
+
+``tests/conftest.py`` and the rehearsal's ``tools/rehearsal/tests/conftest.py`` import them, so a
+test reads the same synth whichever suite it is in. The CDK is imported when a synth is first
+asked for: the handler tests (tests/handlers), which the release build also runs, never load it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from config import DEFAULT_CONFIG_PATH, Config, load_config
+
+if TYPE_CHECKING:
+    from tests.support import SynthesizedApp
+
+#: The second committed configuration: every environment released by ECS itself.
+ECS_NATIVE_CONFIG_PATH = "config/ecs-native.toml"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config(ROOT / DEFAULT_CONFIG_PATH)
+
+
+@pytest.fixture(scope="session")
+def synthesized(config: Config, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """One synth of the whole app with the sandbox configuration, shared by every test."""
+    from tests.support import synthesize
+
+    return synthesize(config, str(tmp_path_factory.mktemp("cdk.out")))
+
+
+@pytest.fixture(scope="session")
+def ecs_native_config() -> Config:
+    return load_config(ROOT / ECS_NATIVE_CONFIG_PATH)
+
+
+@pytest.fixture(scope="session")
+def ecs_native(ecs_native_config: Config, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """One synth of the whole app with config/ecs-native.toml, shared by the tests of that design."""
+    from tests.support import synthesize
+
+    return synthesize(ecs_native_config, str(tmp_path_factory.mktemp("cdk.out.ecs-native")))

@@ -1,0 +1,280 @@
+"""The generated parts of README.md and docs/: current, deterministic, and saying what the templates say."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from config import Config
+from tests.support import ROOT
+from tools.docgen import diagrams, findings, pages
+from tools.docgen.cli import main
+from tools.docgen.mermaid import Flowchart
+from tools.docgen.model import AppModel
+
+PAGES = ("docs/network.md", "docs/ecs-blue-green.md", "docs/deploy.md", "docs/github-oidc.md")
+DIAGRAMS = (diagrams.network, diagrams.ecs_blue_green, diagrams.deploy, diagrams.github_oidc, diagrams.overview)
+
+
+def test_every_generated_block_is_current(model: AppModel) -> None:
+    problems = pages.stale(model)
+    assert not problems, "\n".join(problems)
+
+
+def test_each_architecture_page_has_a_diagram_and_both_findings_blocks() -> None:
+    for page in PAGES:
+        text = (ROOT / page).read_text()
+        for name in ("diagram", "nag findings", "checkov skips", "control tower exceptions"):
+            assert pages.current(text, name) is not None, f"{page}: no generated {name} block"
+    assert pages.current((ROOT / "README.md").read_text(), "overview diagram") is not None
+    assert pages.current((ROOT / "docs" / "cost.md").read_text(), "cost") is not None
+    assert pages.current((ROOT / "docs" / "security.md").read_text(), "gates") is not None
+
+
+def test_readme_links_every_page() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for page in (*PAGES, "docs/cost.md", "docs/security.md"):
+        assert f"]({page}" in readme, page
+
+
+def test_a_changed_block_is_reported_with_the_command_to_run(model: AppModel, tmp_path: Path) -> None:
+    for page in {block.page for block in pages.blocks()}:
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / page).write_text((ROOT / page).read_text())
+    network = tmp_path / "docs" / "network.md"
+    network.write_text(network.read_text().replace("flowchart TB", "flowchart LR", 1))
+    assert pages.stale(model, tmp_path) == ["docs/network.md: the 'diagram' block is out of date: run make diagrams"]
+    assert pages.write_all(model, tmp_path) == ["docs/network.md"]
+    assert pages.stale(model, tmp_path) == []
+
+
+def test_missing_markers_are_named() -> None:
+    with pytest.raises(pages.StaleBlock, match=r"^docs/x.md: no '<!-- BEGIN GENERATED diagram: do not edit"):
+        pages.replace("no markers here", "diagram", "x", "docs/x.md")
+
+
+def test_replacing_a_block_keeps_the_prose_around_it() -> None:
+    text = f"before\n{pages.begin_marker('diagram')}\nold\n{pages.end_marker('diagram')}\nafter\n"
+    replaced = pages.replace(text, "diagram", "new\nlines", "page.md")
+    assert replaced == f"before\n{pages.begin_marker('diagram')}\nnew\nlines\n{pages.end_marker('diagram')}\nafter\n"
+    assert pages.current(replaced, "diagram") == "new\nlines"
+
+
+@pytest.mark.parametrize("draw", DIAGRAMS, ids=lambda f: f.__name__)
+def test_diagrams_are_readable_and_free_of_hashes_and_versions(model: AppModel, draw: object) -> None:
+    assert callable(draw)
+    text = draw(model)
+    assert text == draw(model)
+    assert text.startswith("```mermaid\nflowchart ")
+    nodes = re.findall(r'^\s*[A-Za-z0-9_]+(?:\["|\("|\[\("|\(\[")', text, re.M)
+    assert 5 <= len(nodes) <= 40
+    assert not re.search(r"[0-9a-f]{64}|[A-Za-z]+[0-9A-F]{8}\b|BootstrapVersion|2\.\d{3}\.\d", text)
+
+
+def test_network_diagram_shows_no_default_route_from_task_subnets(model: AppModel) -> None:
+    text = diagrams.network(model)
+    route_tables = re.findall(r'_(LoadBalancer|Tasks)Subnet\d_RouteTable\["route table<br/>([^"]*)"\]', text)
+    assert len(route_tables) == 6  # prod: three AZs, a public and a task subnet in each
+    for tier, routes in route_tables:
+        if tier == "Tasks":
+            assert routes == "local<br/>s3 prefix list → gateway endpoint<br/>no 0.0.0.0/0 route"
+        else:
+            assert routes == "local<br/>0.0.0.0/0 → InternetGateway"
+    for service in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "codedeploy", "ec2"):
+        assert f'["{service}<br/>' in text
+    assert "NatGateway" not in text
+    assert text.count('-->|"ENI"| Prod_Network_InterfaceEndpoints') == 3
+
+
+def test_service_diagram_wires_listeners_target_groups_and_alarms(model: AppModel) -> None:
+    text = diagrams.ecs_blue_green(model)
+    for listener in ("ProductionListener<br/>HTTP :80", "TestListener<br/>HTTP :9000"):
+        assert listener in text
+    assert "Prod_Service_Service_Release_DeploymentGroup --> Prod_Service_RollbackAlarms" in text
+    assert (
+        "Prod_Service_Service_Alarms_AlarmTarget5xxGreen --> Prod_Service_Service_LoadBalancing_GreenTargetGroup"
+        in text
+    )
+    assert '-->|"family"| Prod_Service_Service_Tasks_TaskDefinition' in text
+    assert "desired 3, controller CODE_DEPLOY" in text
+    assert (
+        "Prod_Service_Service_Release_DeploymentGroup_ServiceRole "
+        '-.->|"IAM policy"| Prod_Service_Service_TestTrafficHook_Function' in text
+    )
+
+
+def test_pipeline_diagram_follows_the_stages_and_the_assumed_roles(model: AppModel) -> None:
+    text = diagrams.deploy(model)
+    stages = re.findall(r"Tools_Pipeline_Stage_(\w+) --> Tools_Pipeline_Stage_(\w+)", text)
+    assert stages == [
+        ("Source", "Build"),
+        ("Build", "Deploy_Dev"),
+        ("Deploy_Dev", "Deploy_Staging"),
+        ("Deploy_Staging", "Approve_Prod"),
+        ("Approve_Prod", "Deploy_Prod"),
+    ]
+    for env in ("Dev", "Staging", "Prod"):
+        assert f'Tools_Pipeline_Stage_Deploy_{env} -->|"assumes"| {env}_DeployRole_DeployRole_Role' in text
+        assert f'Tools_PipelineRole_PipelineRole -.->|"sts:AssumeRole"| {env}_DeployRole_DeployRole_Role' in text
+        assert f'{env}_Service_Service_Tasks_ExecutionRole -->|"pulls"| Tools_Pipeline_Images_Repository' in text
+
+
+def test_oidc_diagram_shows_each_trusted_subject_and_its_role(model: AppModel, config: Config) -> None:
+    text = diagrams.github_oidc(model)
+    for role in config.oidc.roles:
+        for subject in role.subjects:
+            assert f"<br/>{subject}" in text
+    assert text.count('-->|"sts:AssumeRole"|') == 8  # two presets, four accounts
+
+
+def test_overview_puts_each_stack_in_its_account(model: AppModel, config: Config) -> None:
+    text = diagrams.overview(model)
+    for stack in model.stacks.values():
+        block = text.split(f"subgraph account_{model.environment_of(stack.account)}[", 1)[1].split("  end", 1)[0]
+        assert f'["{stack.name}"]' in block
+    assert text.count('-->|"releases as') == 3
+
+
+def _tiny_model(config: Config, acknowledgements: list[tuple[str, str, str, str]]) -> AppModel:
+    from tools.docgen.model import Acknowledgement, Resource, Stack
+
+    stacks = {}
+    for name in ("Dev-Service", "Staging-Service", "Prod-Service"):
+        account = config.environment(name.split("-")[0].lower()).account
+        stack = Stack(name=name, account=account, region=config.region, dependencies=(), template={})
+        stack.resources["Bucket"] = Resource(
+            stack=name,
+            logical_id="Bucket",
+            type="AWS::S3::Bucket",
+            path="Service/AccessLogs",
+            properties={},
+            metadata={"checkov": {"skip": [{"id": "CKV_AWS_18", "comment": "It is the access-log bucket | itself."}]}},
+        )
+        stacks[name] = stack
+    acks = [Acknowledgement(stack=s, path=p, rule_id=r, reason=why) for s, p, r, why in acknowledgements]
+    return AppModel(config=config, stacks=stacks, acknowledgements=acks)
+
+
+def test_findings_in_every_environment_are_one_row(config: Config) -> None:
+    model = _tiny_model(
+        config,
+        [
+            (s, "Service/AppSecret", "AwsSolutions-SMG4", "Nothing checks it, so there is nothing to rotate.")
+            for s in ("Dev-Service", "Staging-Service", "Prod-Service")
+        ]
+        + [("Prod-Service", "Service/Key", "AwsSolutions-KMS5", "Prod only | with a pipe in the reason text.")],
+    )
+    table = findings.nag_table(model, lambda stack: True)
+    assert table.splitlines()[0] == "2 acknowledged cdk-nag findings, read from the synthesized app:"
+    assert (
+        "| `AwsSolutions-SMG4` | `Service/AppSecret` | `<Env>-Service` (dev, staging, prod) "
+        "| Nothing checks it, so there is nothing to rotate. |"
+    ) in table
+    assert "| `AwsSolutions-KMS5` | `Service/Key` | `Prod-Service` | Prod only \\| with a pipe" in table
+
+
+def test_no_findings_is_said_in_a_sentence(config: Config) -> None:
+    model = _tiny_model(config, [])
+    assert findings.nag_table(model, lambda stack: True).startswith("No cdk-nag finding is acknowledged")
+    assert findings.checkov_table(model, lambda stack: False) == "No checkov check is skipped for these stacks."
+
+
+def test_checkov_skips_come_from_the_resource_metadata(config: Config) -> None:
+    model = _tiny_model(config, [])
+    table = findings.checkov_table(model, lambda stack: True)
+    assert table.splitlines()[0] == "1 checkov checks skipped on single resources (template metadata):"
+    assert (
+        "| `CKV_AWS_18` | `Service/AccessLogs` | `<Env>-Service` (dev, staging, prod) "
+        "| It is the access-log bucket \\| itself. |"
+    ) in table
+
+
+def test_a_bad_configuration_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text('project = "delivery-ref"\n')
+    assert main(["--check", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(str(path))
+
+
+def test_every_mermaid_diagram_parses_with_mermaid_itself(tmp_path: Path) -> None:
+    """The generator's escaping is only as good as the parser that reads it: Mermaid's (package.json)."""
+    files = ["README.md", *PAGES, "docs/cost.md"]
+    checker = ["node", "tools/docgen/check_mermaid.mjs"]
+    result = subprocess.run([*checker, *files], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = dict(line.rsplit(": ", 1) for line in result.stdout.splitlines())
+    assert counts["README.md"] == "1 diagrams" and all(counts[page] == "1 diagrams" for page in PAGES)
+    broken = tmp_path / "broken.md"
+    broken.write_text('```mermaid\nflowchart LR\n  a["x"] -->\n  subgraph end\n```\n')
+    result = subprocess.run([*checker, str(broken)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and f"{broken}: diagram 1: Parse error" in result.stdout
+
+
+def test_make_help_lists_the_diagrams_target() -> None:
+    result = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert any(line.split()[:2] == ["make", "diagrams"] for line in result.stdout.splitlines())
+    planned = subprocess.run(
+        ["make", "--dry-run", "diagrams"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "python -m tools.docgen" in planned
+
+
+def test_flowchart_escapes_quotes_and_refuses_unknown_or_duplicate_ids() -> None:
+    chart = Flowchart("LR")
+    group = chart.group("g", 'a "group"')
+    chart.node("a", 'say "hi"<br/>there', group)
+    chart.node("b", "b", shape="db")
+    chart.edge("a", "b", 'uses "it"')
+    chart.edge("a", "b", 'uses "it"')  # the same edge twice is drawn once
+    assert chart.render() == "\n".join(
+        [
+            "```mermaid",
+            "flowchart LR",
+            '  b[("b")]',
+            '  subgraph g["a #quot;group#quot;"]',
+            '    a["say #quot;hi#quot;<br/>there"]',
+            "  end",
+            '  a -->|"uses #quot;it#quot;"| b',
+            "```",
+        ]
+    )
+    with pytest.raises(ValueError, match="duplicate diagram id a"):
+        chart.node("a", "again")
+    chart.edge("a", "nowhere")
+    with pytest.raises(ValueError, match="edges to unknown diagram ids: nowhere"):
+        chart.render()
+
+
+def test_cross_stack_references_place_the_service_in_the_network_stack_s_subnets(model: AppModel) -> None:
+    text = diagrams.ecs_blue_green(model)
+    tasks = text.split('subgraph Prod_Service_Tasks_subnets_of_Prod_Network["Tasks subnets of Prod-Network"]')[1]
+    tasks = tasks.split("    end", 1)[0]
+    assert "ECS service, FARGATE" in tasks and "Lambda delivery-ref-web-release-hook" in tasks
+    balancers = text.split('["LoadBalancer subnets of Prod-Network"]')[1].split("    end", 1)[0]
+    assert "Application Load Balancer<br/>internet-facing" in balancers
+
+
+def test_the_security_page_has_one_row_per_gate_with_version_rules_fixes_and_exceptions(model: AppModel) -> None:
+    from tools.docgen import security
+
+    table = security.gates(model).splitlines()
+    assert table[0] == "| Gate | Runs in | Version | Rules | Findings fixed | Exceptions |"
+    gates = [row.split(" | ")[0].removeprefix("| ") for row in table[2:]]
+    assert gates == [
+        "cdk-nag AwsSolutions",
+        "cdk-nag NIST 800-53 R5",
+        "checkov",
+        "cfn-lint",
+        "Control Tower",
+        "IAM wildcard test",
+        "pull-request exposure test",
+    ]
+    for row in table[2:]:
+        cells = row.strip("| ").split(" | ")
+        assert len(cells) == 6 and all(cells), row
+        assert re.match(r"\d+", cells[3]), f"{cells[0]}: a rule count"
+    assert set(security.FIXED) == set(gates)

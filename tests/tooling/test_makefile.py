@@ -1,0 +1,64 @@
+"""The make targets are the project's contract: the README's two commands and their helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import ROOT
+
+
+def make(*args: str) -> str:
+    result = subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout
+
+
+def test_synth_installs_nothing_when_nothing_changed() -> None:
+    """`make test` has set the environment up already; a second set-up would be wasted minutes."""
+    planned = make("--dry-run", "synth")
+    assert "cdk synth" in planned
+    assert "pip install" not in planned
+    assert "npm ci" not in planned
+
+
+def test_help_lists_every_documented_target() -> None:
+    listed = {line.split()[1] for line in make("help").splitlines() if line.strip().startswith("make ")}
+    assert {
+        "synth",
+        "test",
+        "lint",
+        "snapshot-update",
+        "bench",
+        "network-cost",
+        "rehearse",
+        "deploy",
+        "clean",
+    } <= listed
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert readme.index("make synth") < readme.index("## Layout")
+    assert readme.index("make test") < readme.index("## Layout")
+
+
+def test_a_skipped_test_fails_the_run_with_its_count(tmp_path: Path) -> None:
+    """conftest.py: every test a run collects must run; a skip is a failure, not a quiet pass."""
+    (tmp_path / "test_probe.py").write_text(
+        "import pytest\n\ndef test_runs():\n    pass\n\ndef test_skips():\n    pytest.skip('no tool here')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q", "-rs", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "SKIPPED [1] test_probe.py:7: no tool here" in result.stdout
+    assert "1 tests skipped: every collected test must run (see the skip reasons above)" in result.stdout

@@ -1,0 +1,140 @@
+"""tools/network_cost.py: the inventory it reads from a template and the arithmetic of both designs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.network_cost import (
+    DEFAULT_PRICES,
+    Inventory,
+    Prices,
+    Traffic,
+    break_even_gb,
+    inventory,
+    main,
+    nat_per_az_design,
+    this_design,
+)
+
+PRICES = Prices(
+    interface_endpoint_hour=0.01,
+    interface_endpoint_gb=0.01,
+    nat_gateway_hour=0.05,
+    nat_gateway_gb=0.05,
+    public_ipv4_hour=0.005,
+)
+TRAFFIC = Traffic(api_gb=10, layer_gb=90, hours=100)
+
+
+def subnet(zone: str) -> dict[str, object]:
+    return {"Type": "AWS::EC2::Subnet", "Properties": {"AvailabilityZone": zone}}
+
+
+def interface_endpoint(*subnets: str) -> dict[str, object]:
+    return {
+        "Type": "AWS::EC2::VPCEndpoint",
+        "Properties": {"VpcEndpointType": "Interface", "SubnetIds": [{"Ref": s} for s in subnets]},
+    }
+
+
+#: Two AZs (a public and a task subnet in each), two interface endpoints, one S3 gateway endpoint.
+TEMPLATE = {
+    "Resources": {
+        "PublicA": subnet("eu-west-1a"),
+        "PublicB": subnet("eu-west-1b"),
+        "TasksA": subnet("eu-west-1a"),
+        "TasksB": subnet("eu-west-1b"),
+        "Ecr": interface_endpoint("TasksA", "TasksB"),
+        "Logs": interface_endpoint("TasksA", "TasksB"),
+        "S3": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Gateway"}},
+    }
+}
+
+
+def test_inventory_counts_azs_endpoint_enis_and_nat() -> None:
+    assert inventory(TEMPLATE) == Inventory(
+        availability_zones=2,
+        interface_endpoints=2,
+        interface_endpoint_enis=4,
+        gateway_endpoints=1,
+        nat_gateways=0,
+        elastic_ips=0,
+    )
+
+
+def test_this_design_pays_endpoint_eni_hours_and_api_gb_but_not_layer_gb() -> None:
+    estimate = this_design(inventory(TEMPLATE), PRICES, TRAFFIC)
+    # 4 ENIs x 100 h x 0.01 = 4.00; 10 GB x 0.01 = 0.10; 90 GB of layers through the gateway = 0
+    assert [round(line.cost, 4) for line in estimate.lines] == [4.0, 0.1, 0.0]
+    assert estimate.total == pytest.approx(4.1)
+
+
+def test_nat_design_pays_one_nat_and_one_public_ipv4_per_az_and_every_gb() -> None:
+    estimate = nat_per_az_design(inventory(TEMPLATE), PRICES, TRAFFIC)
+    # 2 NAT x 100 h x 0.05 = 10.00; 2 EIP x 100 h x 0.005 = 1.00; 100 GB x 0.05 = 5.00
+    assert [round(line.cost, 4) for line in estimate.lines] == [10.0, 1.0, 5.0]
+    assert estimate.total == pytest.approx(16.0)
+
+
+def test_nat_and_eip_left_in_the_template_are_charged_to_this_design() -> None:
+    template = {
+        "Resources": {
+            **TEMPLATE["Resources"],
+            "Nat": {"Type": "AWS::EC2::NatGateway"},
+            "Eip": {"Type": "AWS::EC2::EIP"},
+        }
+    }
+    estimate = this_design(inventory(template), PRICES, TRAFFIC)
+    assert estimate.total == pytest.approx(4.1 + 5.0 + 0.5)
+
+
+def test_break_even_is_where_the_fixed_cost_gap_is_paid_back_by_cheaper_gb() -> None:
+    expensive_endpoints = Prices(
+        interface_endpoint_hour=0.1,
+        interface_endpoint_gb=0.01,
+        nat_gateway_hour=0.05,
+        nat_gateway_gb=0.05,
+        public_ipv4_hour=0.005,
+    )
+    network = inventory(TEMPLATE)
+    # fixed: 4 x 100 x 0.1 = 40 here, 2 x 100 x (0.05 + 0.005) = 11 there; gap 29
+    # per GB with 10 % API traffic: 0.05 - 0.1 x 0.01 = 0.049 saved; 29 / 0.049 = 591.8 GB
+    even = break_even_gb(network, expensive_endpoints, TRAFFIC)
+    assert even is not None and even == pytest.approx(29 / 0.049)
+    at = Traffic(api_gb=even * 0.1, layer_gb=even * 0.9, hours=100)
+    assert this_design(network, expensive_endpoints, at).total == pytest.approx(
+        nat_per_az_design(network, expensive_endpoints, at).total
+    )
+
+
+def test_the_committed_price_table_has_a_source_and_a_date() -> None:
+    data = json.loads(DEFAULT_PRICES.read_text())
+    assert data["region"] == "eu-west-1" and data["recorded"]
+    assert set(data["sources"]) >= {
+        "interface_endpoint_hour",
+        "interface_endpoint_gb",
+        "nat_gateway_hour",
+        "nat_gateway_gb",
+        "public_ipv4_hour",
+    }
+    assert Prices.from_file(DEFAULT_PRICES).nat_gateway_hour > 0
+
+
+def test_script_prints_both_designs_for_a_template_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "Dev-Network.template.json"
+    path.write_text(json.dumps(TEMPLATE))
+    assert main(["--template", str(path), "--api-gb", "10", "--layer-gb", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "Network cost per month for Dev-Network" in out
+    assert "This design (isolated subnets + VPC endpoints)" in out
+    assert "One NAT gateway per AZ (2), no endpoints" in out
+
+
+def test_missing_template_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--template", str(tmp_path / "nope.json")]) == 2
+    assert (
+        capsys.readouterr().err.strip().endswith("nope.json: no such file (run `make synth` first or pass --template)")
+    )

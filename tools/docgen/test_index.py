@@ -1,0 +1,51 @@
+"""The tests that prove an architecture, listed from the test files themselves.
+
+Test names in this project say what they prove (``test_no_nat_gateway_...``), so the list
+is the names, with the first line of the docstring where there is one. Read with ``ast``:
+nothing is imported or run.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tools.docgen.model import ROOT
+
+
+@dataclass(frozen=True)
+class TestCase:
+    name: str
+    summary: str
+
+
+def tests_in(path: str) -> list[TestCase]:
+    """Test functions of one file (top level and in ``Test*`` classes), in file order."""
+    tree = ast.parse((ROOT / path).read_text(), filename=path)
+    found = []
+    for node in tree.body:
+        candidates: Iterable[ast.stmt] = [node]
+        prefix = ""
+        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            candidates, prefix = node.body, f"{node.name}::"
+        for item in candidates:
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith("test_"):
+                doc = ast.get_docstring(item) or ""
+                found.append(TestCase(prefix + item.name, doc.strip().splitlines()[0] if doc.strip() else ""))
+    return found
+
+
+def index(paths: Iterable[str]) -> str:
+    lines = []
+    for path in paths:
+        cases = tests_in(path)
+        lines += [
+            "<details>",
+            f"<summary><code>{path}</code>: {len(cases)} tests</summary>",
+            "",
+        ]
+        for case in cases:
+            lines.append(f"- `{case.name}`" + (f": {case.summary}" if case.summary else ""))
+        lines += ["", "</details>"]
+    return "\n".join(lines)

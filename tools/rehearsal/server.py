@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""The rehearsal's moto server: the pinned moto, with ten narrow extensions to its CloudFormation and ECS.
+
+``python tools/rehearsal/server.py -p PORT`` serves moto on 127.0.0.1:PORT, as
+``python -m moto.server`` does, after extending moto's CloudFormation emulation so that every stack
+of the app deploys without changing a template (docs/rehearsal.md explains each one):
+
+1. ``Fn::GetStackOutput`` {StackName, OutputName, Region[, RoleArn]} resolves to the output of the
+   named stack in the same account (or in the account of RoleArn) and region, and fails the stack,
+   as CloudFormation does, when the stack or the output does not exist.
+2. A resource type moto does not model is accepted as a *placeholder*: its Ref is a generated
+   physical id, each of its attributes a well-formed ARN built from it. Nothing is created.
+3. A custom resource (``Custom::*``, ``AWS::CloudFormation::CustomResource``) is answered at once
+   with SUCCESS and no data, without running its Lambda function (moto would run it in Docker):
+   the handler itself is not rehearsed.
+
+Two smaller ones fill gaps in moto's models of types it does create:
+
+4. ``Fn::GetAtt`` on a target group (TargetGroupFullName, TargetGroupName), which moto's
+   FakeTargetGroup does not answer;
+5. deleting, when their stack is deleted, what moto creates from a template but never deletes
+   (ECS services, clusters and task definitions, target groups, VPC endpoints, route tables and
+   their associations, internet gateways and their attachments, flow logs, managed policies);
+   each does what CloudFormation does (a service is deleted with force, a task definition
+   deregistered, a gateway detached).
+
+Five more let the day-2 phase (tools/rehearsal/day2.py) run the release guard against what a
+release leaves behind:
+
+6. a listener's ``DefaultActions`` forward given as a weighted ``ForwardConfig`` (no
+   ``TargetGroupArn``), which moto's CloudFormation listener fails on with a KeyError;
+7. ``DeploymentController`` of an ``AWS::ECS::Service``, which moto's CloudFormation drops (a
+   CODE_DEPLOY service then has task sets and no ECS deployments, as on AWS);
+8. UpdateService of a new task definition on a service with the ECS controller: moto keeps the
+   PRIMARY deployment on the old revision; here the PRIMARY deployment is the new revision,
+   COMPLETED, as ECS leaves a finished deployment;
+9. UpdateStack with ``UsePreviousValue`` for a parameter the stack was created without (the CDK CLI
+   sends it for ``BootstrapVersion``): moto fails with HTTP 500 (KeyError); here the parameter is left
+   out, so that its default applies, which was its previous value;
+10. UpdateStack of a resource whose moto model has no update (a target group, a placeholder): moto
+    drops it from the stack, which then loses its physical id and never deletes it; here it stays
+    in the stack as it was (the change itself is not modelled).
+
+Placeholders and custom resources are recorded in a ledger, served as JSON on ``GET /rehearsal/ledger``,
+so that the rehearsal can say, per stack, what was modelled and what was only accepted.
+
+The extensions are written against one moto version (``MOTO_VERSION``, the pin of
+tools/rehearsal/requirements.txt); any other version stops the server with one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import Any
+
+MOTO_VERSION = "5.2.5"
+LEDGER_PATH = "/rehearsal/ledger"
+PLACEHOLDER = "placeholder"
+CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
+CUSTOM = "custom"
+
+
+@dataclass
+class Entry:
+    """One resource that moto accepted without modelling it."""
+
+    account: str
+    region: str
+    stack_id: str
+    stack_name: str
+    logical_id: str
+    type: str
+    kind: str  # PLACEHOLDER or CUSTOM
+    physical_id: str
+    deleted: bool = False
+
+
+class Ledger:
+    """Placeholders and custom resources, in creation order; safe across the server's threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[Entry] = []
+
+    def add(self, entry: Entry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def mark_deleted(self, stack_id: str, logical_id: str) -> None:
+        with self._lock:
+            for entry in self._entries:
+                if entry.stack_id == stack_id and entry.logical_id == logical_id:
+                    entry.deleted = True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def entries(self) -> list[Entry]:
+        with self._lock:
+            return [Entry(**asdict(entry)) for entry in self._entries]
+
+    def as_json(self) -> bytes:
+        return json.dumps([asdict(entry) for entry in self.entries()]).encode()
+
+
+LEDGER = Ledger()
+
+
+class ExtensionError(Exception):
+    """The installed moto is not the one the extensions were written for."""
+
+
+def check_moto_version(installed: str | None = None) -> None:
+    """Raise unless the installed moto is exactly ``MOTO_VERSION``."""
+    if installed is None:
+        try:
+            installed = metadata.version("moto")
+        except metadata.PackageNotFoundError:
+            raise ExtensionError(
+                "moto is not installed: `make rehearse` installs tools/rehearsal/requirements.txt"
+            ) from None
+    if installed != MOTO_VERSION:
+        raise ExtensionError(
+            f"moto {installed} is installed, the rehearsal's CloudFormation extensions are written for "
+            f"moto {MOTO_VERSION} (tools/rehearsal/requirements.txt): reinstall the pin or review the extensions"
+        )
+
+
+def placeholder_arn(resource_type: str, region: str, account: str, physical_id: str) -> str:
+    """A well-formed ARN for an unmodelled resource: AWS::CodeBuild::Project -> arn:aws:codebuild:…:project/<id>."""
+    _, service, kind = resource_type.split("::")
+    return f"arn:aws:{service.lower()}:{region}:{account}:{kind.lower()}/{physical_id}"
+
+
+def moto_module(name: str) -> Any:
+    """A module of the pinned moto, untyped: the extensions patch its internals on purpose."""
+    return importlib.import_module(f"moto.{name}")
+
+
+_installed = False
+
+
+def install() -> None:
+    """Apply the ten extensions to moto (once per process)."""
+    global _installed
+    if _installed:
+        return
+    check_moto_version()
+
+    parsing = moto_module("cloudformation.parsing")
+    CustomModel = moto_module("cloudformation.custom_model").CustomModel
+    ValidationError = moto_module("cloudformation.exceptions").ValidationError
+    UnformattedGetAttTemplateException = moto_module("cloudformation.exceptions").UnformattedGetAttTemplateException
+    cloudformation_backends = moto_module("cloudformation.models").cloudformation_backends
+    CloudFormationModel = moto_module("core.common_models").CloudFormationModel
+    mock_random = moto_module("moto_api._internal").mock_random
+
+    def stack_name_of(stack_id: str, account: str, region: str) -> str:
+        return str(cloudformation_backends[account][region].get_stack(stack_id).name)
+
+    def record(kind: str, resource_name: str, account_id: str, region_name: str, kwargs: dict[str, Any]) -> Entry:
+        """Put a resource moto accepted without modelling it in the ledger."""
+        entry = Entry(
+            account=account_id,
+            region=region_name,
+            stack_id=kwargs["StackId"],
+            stack_name=stack_name_of(kwargs["StackId"], account_id, region_name),
+            logical_id=kwargs["LogicalId"],
+            type=kwargs["ResourceType"],
+            kind=kind,
+            physical_id=resource_name,
+        )
+        LEDGER.add(entry)
+        return entry
+
+    # -- 1. Fn::GetStackOutput ------------------------------------------------------------------
+
+    def get_stack_output(arguments: Any, resources_map: Any) -> str:
+        arguments = original_clean_json(arguments, resources_map)
+        if not isinstance(arguments, dict) or not {"StackName", "OutputName", "Region"} <= set(arguments):
+            raise ValidationError(
+                message=f"Template error: Fn::GetStackOutput needs StackName, OutputName and Region, got {arguments}"
+            )
+        account = resources_map._account_id
+        if arguments.get("RoleArn"):
+            account = str(arguments["RoleArn"]).split(":")[4]
+        name, output, region = arguments["StackName"], arguments["OutputName"], arguments["Region"]
+        backend = cloudformation_backends[account][region]
+        stack = next((s for s in backend.stacks.values() if s.name == name), None)
+        if stack is None:
+            raise ValidationError(
+                message=f"Template error: Fn::GetStackOutput: stack {name} does not exist in {account}/{region}"
+            )
+        values = {o["OutputKey"]: o["OutputValue"] for o in stack.outputs or []}
+        if output not in values:
+            raise ValidationError(message=f"Template error: Fn::GetStackOutput: stack {name} has no output {output}")
+        return str(values[output])
+
+    original_clean_json: Callable[[Any, Any], Any] = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetStackOutput" in resource_json:
+            return get_stack_output(resource_json["Fn::GetStackOutput"], resources_map)
+        return original_clean_json(resource_json, resources_map)
+
+    # -- 2. placeholders for the types moto does not model ---------------------------------------
+
+    class Placeholder(CloudFormationModel):  # type: ignore[valid-type,misc]
+        """A resource of a type moto does not model: accepted, given ids, created nowhere."""
+
+        # moto files every model under the service named by its module (moto.<service>....).
+        __module__ = "moto.cloudformation.rehearsal"
+
+        def __init__(self, entry: Entry) -> None:
+            self.entry = entry
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.entry.physical_id
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "?"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return True
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return placeholder_arn(self.entry.type, self.entry.region, self.entry.account, self.entry.physical_id)
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> Placeholder:
+            return cls(record(PLACEHOLDER, resource_name, account_id, region_name, kwargs))
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            LEDGER.mark_deleted(self.entry.stack_id, self.entry.logical_id)
+
+    original_resource_class_from_type: Callable[[str], Any] = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type in parsing.NULL_MODELS:  # wait conditions: moto's own no-op, kept
+            return None
+        if resource_type == CUSTOM_RESOURCE_TYPE:  # the long form of Custom::*, which moto does not know
+            return CustomModel
+        if resource_type.startswith("Custom::") or resource_type in parsing.get_model_map():
+            return original_resource_class_from_type(resource_type)
+        return Placeholder
+
+    # -- 3. custom resources answered without their Lambda function ------------------------------
+
+    def create_custom_resource(
+        cls: type[Any],
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        get_lambda_backend = moto_module("awslambda.utils").get_backend
+
+        service_token = cloudformation_json["Properties"]["ServiceToken"]
+        try:  # the provider must exist, as CloudFormation invokes it
+            get_lambda_backend(account_id, region_name).get_function(service_token)
+        except Exception:
+            raise ValidationError(
+                message=f"Custom resource {kwargs['LogicalId']}: ServiceToken {service_token} names no Lambda function"
+            ) from None
+        custom = CustomModel(region_name, str(mock_random.uuid4()), kwargs["LogicalId"], resource_name)
+        cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"]).add_custom_resource(custom)
+        custom.set_data({})  # SUCCESS, no Data: what the rehearsal's answer means is in docs/rehearsal.md
+        custom.rehearsal_stack_id = kwargs["StackId"]
+        record(CUSTOM, resource_name, account_id, region_name, kwargs)
+        return custom
+
+    def delete_custom_resource(self: Any, account_id: str, region_name: str) -> None:
+        LEDGER.mark_deleted(self.rehearsal_stack_id, self.logical_id)
+
+    # -- 4. the target group attributes moto's model does not answer ------------------------------
+
+    FakeTargetGroup = moto_module("elbv2.models").FakeTargetGroup
+
+    def target_group_attribute(self: Any, attribute_name: str) -> Any:
+        attributes = {
+            "TargetGroupArn": self.arn,
+            "TargetGroupName": self.name,
+            "TargetGroupFullName": self.arn.split(":")[-1],  # targetgroup/<name>/<id>, as in CloudWatch dimensions
+            "LoadBalancerArns": list(self.load_balancer_arns),
+        }
+        if attribute_name not in attributes:
+            raise UnformattedGetAttTemplateException()
+        return attributes[attribute_name]
+
+    if hasattr(FakeTargetGroup, "get_cfn_attribute"):
+        raise ExtensionError("moto's FakeTargetGroup answers Fn::GetAtt itself now: drop extension 4")
+    FakeTargetGroup.get_cfn_attribute = target_group_attribute
+
+    # -- 5. stack deletion of the modelled types moto never deletes --------------------------------
+
+    DependencyViolationError = moto_module("ec2.exceptions").DependencyViolationError
+    ec2_backends = moto_module("ec2.models").ec2_backends
+    ecs_models, iam_models = moto_module("ecs.models"), moto_module("iam.models")
+    ecs_backends, iam_backends = ecs_models.ecs_backends, iam_models.iam_backends
+    elbv2_backends = moto_module("elbv2.models").elbv2_backends
+
+    def ec2(account_id: str, region_name: str) -> Any:
+        return ec2_backends[account_id][region_name]
+
+    def ecs(account_id: str, region_name: str) -> Any:
+        return ecs_backends[account_id][region_name]
+
+    def delete_route_table(self: Any, account_id: str, region_name: str) -> None:
+        # CloudFormation deletes a gateway endpoint before the route tables it names (they are its
+        # dependencies); moto's deletion ignores dependencies, and its endpoint deletion fails on a
+        # route table that is gone. So a table still named by a live endpoint waits for the next pass.
+        backend = ec2(account_id, region_name)
+        users = [
+            e.id
+            for e in backend.vpc_end_points.values()
+            if e.state != "deleted" and self.id in (e.route_table_ids or [])
+        ]
+        if users:
+            raise DependencyViolationError(f"route table {self.id} is still used by {', '.join(users)}")
+        backend.delete_route_table(self.id)
+
+    # Each does what CloudFormation does on stack deletion. moto retries a deletion that fails
+    # (a route table still used, a cluster with a service) after the others, as CloudFormation
+    # orders them by dependency. Routes and security group rules go with their table or group.
+    deletions: dict[Any, Callable[[Any, str, str], Any]] = {
+        ecs_models.Service: lambda self, a, r: ecs(a, r).delete_service(self.cluster_name, self.name, force=True),
+        ecs_models.Cluster: lambda self, a, r: ecs(a, r).delete_cluster(self.arn),
+        ecs_models.TaskDefinition: lambda self, a, r: ecs(a, r).deregister_task_definition(self.arn),
+        FakeTargetGroup: lambda self, a, r: elbv2_backends[a][r].delete_target_group(self.arn),
+        moto_module("ec2.models.vpcs").VPCEndPoint: lambda self, a, r: ec2(a, r).delete_vpc_endpoints([self.id]),
+        moto_module("ec2.models.subnets").SubnetRouteTableAssociation: lambda self, a, r: ec2(
+            a, r
+        ).subnet_associations.pop(f"{self.route_table_id}:{self.subnet_id}", None),
+        moto_module("ec2.models.route_tables").RouteTable: delete_route_table,
+        moto_module("ec2.models.vpn_gateway").VPCGatewayAttachment: lambda self, a, r: ec2(
+            a, r
+        ).detach_internet_gateway(self.gateway_id, self.vpc_id),
+        moto_module("ec2.models.internet_gateways").InternetGateway: lambda self, a, r: ec2(
+            a, r
+        ).delete_internet_gateway(self.id),
+        moto_module("ec2.models.flow_logs").FlowLogs: lambda self, a, r: ec2(a, r).delete_flow_logs([self.id]),
+        iam_models.ManagedPolicy: lambda self, a, r: iam_backends[a][self.partition].delete_policy(self.arn),
+    }
+    for model, delete in deletions.items():
+        if hasattr(model, "delete"):
+            raise ExtensionError(f"moto's {model.__name__} deletes itself now: drop it from extension 5")
+        model.delete = delete
+
+    # -- 6. a listener's weighted forward default action ---------------------------------------------
+
+    ELBv2Backend = moto_module("elbv2.models").ELBv2Backend
+    original_listener_actions: Callable[[Any, dict[str, Any]], list[dict[str, Any]]] = (
+        ELBv2Backend.convert_and_validate_properties
+    )
+
+    def listener_actions(self: Any, properties: dict[str, Any]) -> list[dict[str, Any]]:
+        # A forward with a ForwardConfig and no TargetGroupArn is kept whole, as moto keeps the
+        # actions of a listener rule; every other action goes through moto's own conversion.
+        weighted = [a for a in properties["DefaultActions"] if a.get("Type") == "forward" and "ForwardConfig" in a]
+        if not weighted:
+            return original_listener_actions(self, properties)
+        others = [a for a in properties["DefaultActions"] if a not in weighted]
+        converted = original_listener_actions(self, {"DefaultActions": others}) if others else []
+        return [*converted, *weighted]
+
+    try:
+        probe = {"DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": []}}]}
+        original_listener_actions(None, probe)
+    except KeyError:
+        pass
+    else:
+        raise ExtensionError("moto's listener takes a weighted forward from CloudFormation now: drop extension 6")
+    ELBv2Backend.convert_and_validate_properties = listener_actions
+
+    # -- 7. the deployment controller of a service created by CloudFormation -------------------------
+
+    EcsService = ecs_models.Service
+    create_service_from_cloudformation = EcsService.create_from_cloudformation_json.__func__
+
+    def service_with_controller(
+        cls: type[Any],
+        /,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        service = create_service_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name)
+        controller = (cloudformation_json["Properties"].get("DeploymentController") or {}).get("Type")
+        if controller and controller != service.deployment_controller["type"]:
+            service.deployment_controller = {"type": controller}
+            if controller != "ECS":  # CODE_DEPLOY and EXTERNAL services have task sets, not ECS deployments
+                service.deployments = []
+        return service
+
+    if "DeploymentController" in inspect.getsource(create_service_from_cloudformation):
+        raise ExtensionError("moto's ECS service keeps DeploymentController from CloudFormation now: drop extension 7")
+    EcsService.create_from_cloudformation_json = classmethod(service_with_controller)
+
+    # -- 8. a finished ECS deployment of the new task definition -------------------------------------
+
+    EcsBackend = ecs_models.EC2ContainerServiceBackend
+    original_update_service: Callable[[Any, dict[str, Any]], Any] = EcsBackend.update_service
+
+    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+        service = original_update_service(self, service_properties)
+        if service.deployment_controller["type"] != "ECS" or not service.deployments:
+            return service
+        primary = service.deployments[0]
+        if primary.get("taskDefinition") != service.task_definition:
+            # ECS would start a deployment of the new revision and, once it is done, leave it as the
+            # one PRIMARY deployment, COMPLETED; moto models neither, so the finished state is written.
+            deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+            primary.update(
+                id=deployment_id,
+                taskDefinition=service.task_definition,
+                rolloutState="COMPLETED",
+                rolloutStateReason=f"ECS deployment {deployment_id} completed.",
+                status="PRIMARY",
+            )
+        return service
+
+    if 'deployments[0]["taskDefinition"]' in inspect.getsource(original_update_service):
+        raise ExtensionError("moto's UpdateService moves the ECS deployment to the new revision now: drop extension 8")
+    EcsBackend.update_service = update_service
+
+    # -- 9. UsePreviousValue of a parameter that was never given ------------------------------------
+
+    CloudFormationBackend = moto_module("cloudformation.models").CloudFormationBackend
+    original_update_parameters = CloudFormationBackend._resolve_update_parameters
+
+    def update_parameters(self: Any, instance: Any, incoming_params: list[dict[str, str]]) -> dict[str, str]:
+        # A parameter created from its default has no stored value: leaving it out applies the default again.
+        known = [
+            p for p in incoming_params if not p.get("UsePreviousValue") or p["ParameterKey"] in instance.parameters
+        ]
+        return dict(original_update_parameters(self, instance, known))
+
+    if 'instance.parameters[parameter["ParameterKey"]]' not in inspect.getsource(original_update_parameters):
+        raise ExtensionError("moto's UpdateStack resolves UsePreviousValue differently now: review extension 9")
+    CloudFormationBackend._resolve_update_parameters = update_parameters
+
+    # -- 10. an update of a resource moto cannot update keeps it ---------------------------------------
+
+    original_update_resource: Callable[..., Any] = parsing.parse_and_update_resource
+
+    def update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        updated = original_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        model = resource_class_from_type(resource_json["Type"])
+        cannot_update = model is not None and hasattr(model.update_from_cloudformation_json, "__isabstractmethod__")
+        if updated is None and cannot_update and logical_id in resources_map._parsed_resources:
+            return resources_map._parsed_resources[logical_id]
+        return updated
+
+    if "else:\n        return None" not in inspect.getsource(original_update_resource):
+        raise ExtensionError("moto's stack update handles a model without an update now: review extension 10")
+    parsing.parse_and_update_resource = update_resource
+
+    parsing.clean_json = clean_json
+    parsing.resource_class_from_type = resource_class_from_type
+    CustomModel.create_from_cloudformation_json = classmethod(create_custom_resource)
+    CustomModel.delete = delete_custom_resource
+    _installed = True
+
+
+def with_ledger(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """Serve the ledger on ``GET /rehearsal/ledger``; everything else goes to moto."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == LEDGER_PATH and environ.get("REQUEST_METHOD") == "GET":
+            body = LEDGER.as_json()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument("-p", "--port", type=int, required=True, help="port to bind")
+    args = parser.parse_args(argv)
+    # Before moto loads (about a second): a port in use fails at once, in one line (werkzeug says it in three).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as error:
+            print(f"rehearsal server: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+            return 1
+    try:
+        install()
+    except ExtensionError as error:
+        print(f"rehearsal server: {error}", file=sys.stderr)
+        return 1
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    # moto builds the ResponseURL of custom resources from these; set as `python -m moto.server` does.
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    try:
+        server = make_server(
+            args.host,
+            args.port,
+            with_ledger(DomainDispatcherApplication(create_backend_app)),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+    except OSError as error:
+        print(f"rehearsal server: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"rehearsal server: moto {MOTO_VERSION} on http://{args.host}:{args.port}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

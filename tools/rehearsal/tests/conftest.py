@@ -1,0 +1,17 @@
+"""The rehearsal's own tests (make rehearse runs them first): the shared synths, and moto or one line saying how."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.fixtures import config, ecs_native, ecs_native_config, synthesized
+
+__all__ = ["config", "ecs_native", "ecs_native_config", "synthesized"]
+
+if importlib.util.find_spec("moto") is None:
+    raise pytest.UsageError(
+        "moto is not installed: the rehearsal's tests run under make rehearse, which installs "
+        "tools/rehearsal/requirements.txt"
+    )
