@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.compliance import acknowledge, acknowledge_inline_policies, control_tower, skip
+from components.compliance import acknowledge_inline_policies, exempt, skip
 
 HANDLER_DIR = Path(__file__).parent / "bake_check"
 #: Lambda stops a function after 15 minutes; the handler stops polling 20 seconds before.
@@ -110,28 +110,34 @@ class HealthBake(Construct):
             "CodePipeline's PutJobSuccessResult and PutJobFailureResult support no resource-level permission, "
             "and they can only report on a job CodePipeline handed to this function."
         )
-        acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", job_result)
-        skip(policy, "CKV_AWS_111", job_result)
+        exempt(policy, job_result, nag=["AwsSolutions-IAM5[Resource::*]"], checkov_checks=["CKV_AWS_111"])
         acknowledge_inline_policies(self.role)
         outside_vpc = (
             "The function calls only the STS, CloudWatch and CodePipeline APIs of AWS and reaches no private "
             "resource, so a VPC would add endpoints to pay for and no protection."
         )
-        acknowledge(self.function, "NIST.800.53.R5-LambdaInsideVPC", outside_vpc)
-        skip(self.function, "CKV_AWS_117", outside_vpc)
-        control_tower.skip(self.function, "CT.LAMBDA.PR.3", outside_vpc)
+        exempt(
+            self.function,
+            outside_vpc,
+            nag=["NIST.800.53.R5-LambdaInsideVPC"],
+            checkov_checks=["CKV_AWS_117"],
+            control_tower_controls=["CT.LAMBDA.PR.3"],
+        )
         no_concurrency_limit = (
             "The pipeline invokes the bake once per release of one environment, and a reserved concurrency "
             "would take capacity from the account's unreserved pool, which AWS refuses to lower below 10."
         )
-        acknowledge(self.function, "NIST.800.53.R5-LambdaConcurrency", no_concurrency_limit)
-        skip(self.function, "CKV_AWS_115", no_concurrency_limit)
+        exempt(
+            self.function,
+            no_concurrency_limit,
+            nag=["NIST.800.53.R5-LambdaConcurrency"],
+            checkov_checks=["CKV_AWS_115"],
+        )
         no_dead_letter_queue = (
             "A failed invocation fails the pipeline's rule, which rolls the stage back, so the failure is "
             "already acted upon and a dead-letter queue would hold events that nobody replays."
         )
-        acknowledge(self.function, "NIST.800.53.R5-LambdaDLQ", no_dead_letter_queue)
-        skip(self.function, "CKV_AWS_116", no_dead_letter_queue)
+        exempt(self.function, no_dead_letter_queue, nag=["NIST.800.53.R5-LambdaDLQ"], checkov_checks=["CKV_AWS_116"])
         skip(
             self.function,
             "CKV_AWS_173",

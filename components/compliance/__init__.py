@@ -3,6 +3,7 @@
 from components.compliance import control_tower
 from components.compliance.checkov import skip
 from components.compliance.encryption_aspect import EncryptionAtRestAspect
+from components.compliance.exceptions import exempt
 from components.compliance.nag import (
     ACKNOWLEDGEMENTS_OFF_CONTEXT,
     acknowledge,
@@ -16,6 +17,7 @@ __all__ = [
     "acknowledge",
     "acknowledge_inline_policies",
     "control_tower",
+    "exempt",
     "register_checks",
     "skip",
 ]

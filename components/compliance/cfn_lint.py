@@ -15,7 +15,7 @@ import re
 
 from constructs import IConstruct
 
-from components.compliance.checkov import cfn_resource
+from components.compliance.metadata import cfn_resource
 from components.compliance.nag import require_full_sentence
 
 METADATA_KEY = "cfn-lint"

@@ -13,11 +13,10 @@ global skip; tests/architecture/test_scanners.py lists every exception of every 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-import aws_cdk as cdk
 from constructs import IConstruct
 
+from components.compliance.metadata import record_skip
 from components.compliance.nag import require_full_sentence
 
 METADATA_KEY = "checkov"
@@ -31,23 +30,7 @@ def check_skip(check_id: str, reason: str) -> None:
     require_full_sentence(f"checkov skip {check_id!r}", reason)
 
 
-def cfn_resource(scope: IConstruct) -> cdk.CfnResource:
-    """The CloudFormation resource of ``scope``: itself, or its default child."""
-    if isinstance(scope, cdk.CfnResource):
-        return scope
-    child = scope.node.default_child
-    if not isinstance(child, cdk.CfnResource):
-        raise TypeError(f"{scope.node.path}: checkov skips go on one CloudFormation resource; pass it")
-    return child
-
-
 def skip(scope: IConstruct, check_id: str, reason: str) -> None:
     """Skip one checkov check for the one CloudFormation resource of ``scope``."""
     check_skip(check_id, reason)
-    resource = cfn_resource(scope)
-    existing = resource.get_metadata(METADATA_KEY)
-    entries: list[dict[str, Any]] = list(existing.get("skip", [])) if isinstance(existing, dict) else []
-    if any(entry["id"] == check_id for entry in entries):
-        raise ValueError(f"{resource.node.path}: checkov check {check_id} is already skipped")
-    entries.append({"id": check_id, "comment": reason})
-    resource.add_metadata(METADATA_KEY, {"skip": entries})
+    record_skip(scope, METADATA_KEY, check_id, reason, scanner="checkov check")

@@ -14,11 +14,10 @@ design decision for the review, it does not switch the control off in AWS.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from constructs import IConstruct
 
-from components.compliance.checkov import cfn_resource
+from components.compliance.metadata import record_skip
 from components.compliance.nag import require_full_sentence
 
 METADATA_KEY = "control-tower"
@@ -35,10 +34,4 @@ def check_skip(control_id: str, reason: str) -> None:
 def skip(scope: IConstruct, control_id: str, reason: str) -> None:
     """Except the one CloudFormation resource of ``scope`` from one proactive control."""
     check_skip(control_id, reason)
-    resource = cfn_resource(scope)
-    existing = resource.get_metadata(METADATA_KEY)
-    entries: list[dict[str, Any]] = list(existing.get("skip", [])) if isinstance(existing, dict) else []
-    if any(entry["id"] == control_id for entry in entries):
-        raise ValueError(f"{resource.node.path}: Control Tower control {control_id} is already skipped")
-    entries.append({"id": control_id, "comment": reason})
-    resource.add_metadata(METADATA_KEY, {"skip": entries})
+    record_skip(scope, METADATA_KEY, control_id, reason, scanner="Control Tower control")

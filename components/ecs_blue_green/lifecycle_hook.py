@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.compliance import acknowledge, acknowledge_inline_policies, control_tower, skip
+from components.compliance import acknowledge_inline_policies, control_tower, exempt, skip
 
 HANDLER_DIR = Path(__file__).parent / "hook"
 
@@ -148,8 +148,7 @@ class TestTrafficHook(Construct):
             "Lambda needs ec2 network-interface actions on any interface to attach to the VPC, and "
             "DescribeNetworkInterfaces supports no resource-level permission."
         )
-        acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", network_interfaces)
-        skip(policy, "CKV_AWS_111", network_interfaces)
+        exempt(policy, network_interfaces, nag=["AwsSolutions-IAM5[Resource::*]"], checkov_checks=["CKV_AWS_111"])
         control_tower.skip(
             self.function,
             "CT.LAMBDA.PR.3",
@@ -163,15 +162,18 @@ class TestTrafficHook(Construct):
             "concurrency would take capacity from the account's unreserved pool, which AWS refuses to "
             "lower below 10 in a new account."
         )
-        acknowledge(self.function, "NIST.800.53.R5-LambdaConcurrency", no_concurrency_limit)
-        skip(self.function, "CKV_AWS_115", no_concurrency_limit)
+        exempt(
+            self.function,
+            no_concurrency_limit,
+            nag=["NIST.800.53.R5-LambdaConcurrency"],
+            checkov_checks=["CKV_AWS_115"],
+        )
         no_dead_letter_queue = (
             "The release controller waits for the hook's status and fails and rolls back the release when none "
             "comes, so a failed invocation is already acted upon and a dead-letter queue would hold events "
             "that nobody replays."
         )
-        acknowledge(self.function, "NIST.800.53.R5-LambdaDLQ", no_dead_letter_queue)
-        skip(self.function, "CKV_AWS_116", no_dead_letter_queue)
+        exempt(self.function, no_dead_letter_queue, nag=["NIST.800.53.R5-LambdaDLQ"], checkov_checks=["CKV_AWS_116"])
         skip(
             self.function,
             "CKV_AWS_173",

@@ -8,7 +8,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.compliance import acknowledge, control_tower, skip
+from components.compliance import acknowledge, control_tower, exempt, skip
 
 #: A deleted or overwritten access log stays recoverable for this many days.
 NONCURRENT_LOG_DAYS = 30
@@ -83,8 +83,12 @@ class ServiceLoadBalancer(Construct):
                 "documented cdk destroy of this non-production environment fail until someone turns it off by hand; "
                 "prod's load balancer has deletion protection."
             )
-            acknowledge(self.load_balancer, "NIST.800.53.R5-ELBDeletionProtectionEnabled", torn_down)
-            control_tower.skip(self.load_balancer, "CT.ELASTICLOADBALANCING.PR.5", torn_down)
+            exempt(
+                self.load_balancer,
+                torn_down,
+                nag=["NIST.800.53.R5-ELBDeletionProtectionEnabled"],
+                control_tower_controls=["CT.ELASTICLOADBALANCING.PR.5"],
+            )
         self.load_balancer.log_access_logs(self.access_logs, prefix="alb")
         acknowledge(
             self.load_balancer,
@@ -214,16 +218,20 @@ class ServiceLoadBalancer(Construct):
             "This bucket is the destination of the load balancer's access logs; logging its own "
             "accesses to another bucket would only record the log delivery service writing here."
         )
-        acknowledge(bucket, "AwsSolutions-S1", target)
-        acknowledge(bucket, "NIST.800.53.R5-S3BucketLoggingEnabled", target)
-        skip(bucket, "CKV_AWS_18", target)
-        control_tower.skip(bucket, "CT.S3.PR.2", target)
+        exempt(
+            bucket,
+            target,
+            nag=["AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"],
+            checkov_checks=["CKV_AWS_18"],
+            control_tower_controls=["CT.S3.PR.2"],
+        )
         sse_s3_only = (
             "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3, so a KMS key "
             "here would stop the delivery of every log."
         )
-        acknowledge(bucket, "NIST.800.53.R5-S3DefaultEncryptionKMS", sse_s3_only)
-        control_tower.skip(bucket, "CT.S3.PR.10", sse_s3_only)
+        exempt(
+            bucket, sse_s3_only, nag=["NIST.800.53.R5-S3DefaultEncryptionKMS"], control_tower_controls=["CT.S3.PR.10"]
+        )
         control_tower.skip(
             bucket,
             "CT.S3.PR.4",
@@ -319,8 +327,10 @@ class ServiceLoadBalancer(Construct):
 
     def _acknowledge_plain_http(self, listener: elbv2.ApplicationListener, reason: str) -> None:
         """The findings of every scanner on a listener that serves plain HTTP, for one reason."""
-        acknowledge(listener, "NIST.800.53.R5-ALBHttpToHttpsRedirection", reason)
-        acknowledge(listener, "NIST.800.53.R5-ELBv2ACMCertificateRequired", reason)
-        skip(listener, "CKV_AWS_2", reason)
-        skip(listener, "CKV_AWS_103", reason)
-        control_tower.skip(listener, "CT.ELASTICLOADBALANCING.PR.1", reason)
+        exempt(
+            listener,
+            reason,
+            nag=["NIST.800.53.R5-ALBHttpToHttpsRedirection", "NIST.800.53.R5-ELBv2ACMCertificateRequired"],
+            checkov_checks=["CKV_AWS_2", "CKV_AWS_103"],
+            control_tower_controls=["CT.ELASTICLOADBALANCING.PR.1"],
+        )

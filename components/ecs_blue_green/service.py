@@ -11,7 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from components.compliance import acknowledge
+from components.compliance import exempt
 from components.ecs_blue_green import ecs_native_release
 from components.ecs_blue_green.codedeploy_release import CodeDeployRelease, hand_task_definition_to_codedeploy
 from components.ecs_blue_green.ecs_native_release import EcsNativeRelease
@@ -280,8 +280,7 @@ class ReleasedFargateService(Construct):
             "The sample application's secret is a generated token that no external system checks, so there is "
             "nothing to rotate it against; a real application adds a rotation Lambda for its own credential."
         )
-        acknowledge(secret, "AwsSolutions-SMG4", no_rotation)
-        acknowledge(secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", no_rotation)
+        exempt(secret, no_rotation, nag=["AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled"])
         return secret
 
     def _scale(self, desired_count: int, max_count: int) -> None:

@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.compliance import acknowledge, acknowledge_inline_policies, control_tower, skip
+from components.compliance import acknowledge, acknowledge_inline_policies, exempt, skip
 from components.kms_policies import allow_cloudwatch_logs, deny_grants_except_for_aws_resources
 
 HTTPS = 443
@@ -249,8 +249,7 @@ class PrivateNetwork(Construct):
             "while CloudFormation deploys the VPC; it handles no data and needs no address in the network "
             "it configures."
         )
-        skip(handler, "CKV_AWS_117", outside_the_vpc)
-        control_tower.skip(handler, "CT.LAMBDA.PR.3", outside_the_vpc)
+        exempt(handler, outside_the_vpc, checkov_checks=["CKV_AWS_117"], control_tower_controls=["CT.LAMBDA.PR.3"])
         skip(
             handler,
             "CKV_AWS_115",

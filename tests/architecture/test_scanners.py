@@ -19,7 +19,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
-from components.compliance import checkov, control_tower, register_checks, skip
+from components.compliance import checkov, control_tower, exempt, register_checks, skip
 from components.compliance.cfn_lint import check_ignore, ignore
 from components.compliance.nag import acknowledgements, findings
 from config import Config
@@ -364,7 +364,7 @@ def test_skip_refuses_a_second_skip_of_the_same_check(tmp_path: Path) -> None:
 
 def test_skip_needs_one_cloudformation_resource(tmp_path: Path) -> None:
     stack = probe(tmp_path)
-    with pytest.raises(TypeError, match="Probe: checkov skips go on one CloudFormation resource"):
+    with pytest.raises(TypeError, match="Probe: scanner exceptions go on one CloudFormation resource"):
         skip(stack, "CKV_AWS_18", "The stack itself is not a resource and cannot carry a skip of its own.")
 
 
@@ -477,3 +477,42 @@ def test_control_tower_gate_without_its_package_says_so_in_one_line(
         "control-tower: nonexistent_parent_package.cdk_validator_cfnguard is not installed "
         "(make scan installs requirements-guard.txt)\n"
     )
+
+
+# -- one exception for several gates -----------------------------------------------------------
+
+EXEMPTION = "This probe function only answers the tests, holds no data and reaches no private resource at all."
+
+
+def test_exempt_records_one_reason_with_every_gate_it_names(tmp_path: Path) -> None:
+    stack = probe(tmp_path)
+    bucket = s3.Bucket(stack, "Logs")
+    exempt(
+        bucket,
+        EXEMPTION,
+        nag=["AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"],
+        checkov_checks=["CKV_AWS_18"],
+        control_tower_controls=["CT.S3.PR.2"],
+    )
+    resource = stack.resolve(bucket.node.default_child.logical_id)  # type: ignore[union-attr]
+    metadata = cdk.assertions.Template.from_stack(stack).to_json()["Resources"][resource]["Metadata"]
+    assert metadata["checkov"] == {"skip": [{"id": "CKV_AWS_18", "comment": EXEMPTION}]}
+    assert metadata["control-tower"] == {"skip": [{"id": "CT.S3.PR.2", "comment": EXEMPTION}]}
+    assert sorted(
+        (rule, reason) for path, rule, reason in acknowledgements(stack) if path.startswith("Probe/Logs")
+    ) == [
+        ("AwsSolutions-S1", EXEMPTION),
+        ("NIST.800.53.R5-S3BucketLoggingEnabled", EXEMPTION),
+    ]
+
+
+def test_exempt_needs_a_gate_and_holds_the_reason_to_each_gate_s_bar(tmp_path: Path) -> None:
+    bucket = s3.Bucket(probe(tmp_path), "Logs")
+    with pytest.raises(ValueError, match=r"^Probe/Logs: exempt needs at least one nag rule, checkov check or control$"):
+        exempt(bucket, EXEMPTION)
+    with pytest.raises(ValueError, match=r"^checkov skip 'CKV_AWS_18': the reason must be at least one full sentence"):
+        exempt(bucket, "Not needed.", checkov_checks=["CKV_AWS_18"])
+    with pytest.raises(ValueError, match=r"^Control Tower skip 'CT.S3': expected one control id"):
+        exempt(bucket, EXEMPTION, control_tower_controls=["CT.S3"])
+    with pytest.raises(ValueError, match=r"name the finding, e\.g\. AwsSolutions-IAM5\[Resource::\*\]$"):
+        exempt(bucket, EXEMPTION, nag=["AwsSolutions-IAM5"])
