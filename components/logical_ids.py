@@ -20,6 +20,7 @@ import re
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_ec2 as ec2
 from constructs import IConstruct
 
 HIDDEN_ID = "Default"
@@ -76,34 +77,46 @@ class FoldedIds:
     """
 
     def __init__(self, *folded: IConstruct) -> None:
+        # Paths, not construct objects: the aspect visits every construct below its scope, and
+        # every call across jsii costs a round trip to Node. A path is one string per element.
         self._folded = folded
+        self._folded_paths = frozenset(construct.node.path for construct in folded)
         self._claimed: dict[str, str] = {}
         self._renamed: dict[str, str] | None = None
 
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, cdk.CfnElement):
             return
-        components = [self._mend(component) for component in self._path_without_folded(node)[1:]]
-        logical_id = unique_id(components)
-        claimed_by = self._claimed.setdefault(logical_id, node.node.path)
-        if claimed_by != node.node.path:
-            raise ValueError(f"{node.node.path} and {claimed_by} both fold onto the logical id {logical_id}")
-        if logical_id != cdk.Stack.of(node).resolve(node.logical_id):
+        path = node.node.path
+        components = path.split("/")
+        kept = [self._mend(component) for component in self._without_folded(components)[1:]]
+        logical_id = unique_id(kept)
+        claimed_by = self._claimed.setdefault(logical_id, path)
+        if claimed_by != path:
+            raise ValueError(f"{path} and {claimed_by} both fold onto the logical id {logical_id}")
+        # unique_id of the path below the stack is the id CDK allocates (tests/architecture/test_logical_ids.py).
+        if logical_id != unique_id(components[1:]):
             node.override_logical_id(logical_id)
 
-    def _path_without_folded(self, node: IConstruct) -> list[str]:
-        """The ids from the stack down to ``node``, without the folded constructs."""
-        scopes = node.node.scopes
-        stack = cdk.Stack.of(node)
-        return [scope.node.id for scope in scopes[scopes.index(stack) :] if scope not in self._folded]
+    def _without_folded(self, components: list[str]) -> list[str]:
+        """The ids from the stack down, without the folded constructs (the stack is a top-level child)."""
+        return [
+            component
+            for depth, component in enumerate(components)
+            if "/".join(components[: depth + 1]) not in self._folded_paths
+        ]
 
     def _mend(self, component: str) -> str:
         if self._renamed is None:
+            # A construct's unique id (cdk.Names.unique_id) is unique_id of its whole path. Only a
+            # security group lends its unique id to other elements' ids (the rules of its peers),
+            # so only those are looked up: each lookup is a round trip across jsii.
             self._renamed = {}
             for folded in self._folded:
                 for child in folded.node.find_all():
-                    if child is not folded:
-                        self._renamed[cdk.Names.unique_id(child)] = unique_id(self._path_without_folded(child))
+                    if isinstance(child, ec2.SecurityGroup) and child is not folded:
+                        child_path = child.node.path.split("/")
+                        self._renamed[unique_id(child_path)] = unique_id(self._without_folded(child_path))
         for current, legacy in self._renamed.items():
             if current in component:
                 component = component.replace(current, legacy)

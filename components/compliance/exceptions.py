@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from constructs import IConstruct
 
 from components.compliance import checkov, control_tower
-from components.compliance.nag import acknowledge, check_acknowledgement
+from components.compliance.nag import acknowledge_each, check_acknowledgement
 
 
 def exempt(
@@ -38,8 +38,7 @@ def exempt(
         checkov.check_skip(check_id, reason)
     for control_id in control_tower_controls:
         control_tower.check_skip(control_id, reason)
-    for rule_id in nag:
-        acknowledge(scope, rule_id, reason)
+    acknowledge_each(scope, [(rule_id, reason) for rule_id in nag])
     for check_id in checkov_checks:
         checkov.skip(scope, check_id, reason)
     for control_id in control_tower_controls:

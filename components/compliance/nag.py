@@ -11,6 +11,7 @@ to review.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NagPack, NIST80053R5Checks
@@ -74,10 +75,22 @@ def require_full_sentence(what: str, reason: str) -> None:
 
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     """Acknowledge one finding on the narrowest construct that causes it."""
-    check_acknowledgement(rule_id, reason)
-    if scope.node.try_get_context(ACKNOWLEDGEMENTS_OFF_CONTEXT):
+    acknowledge_each(scope, [(rule_id, reason)])
+
+
+def acknowledge_each(scope: IConstruct, findings: Sequence[tuple[str, str]]) -> None:
+    """Acknowledge several findings, each (rule id, reason), on one construct, in one call to CDK.
+
+    The same as :func:`acknowledge` for each; one call instead of several, because each call
+    from Python to aws-cdk-lib is a round trip to its Node process (``make bench`` times synth).
+    """
+    for rule_id, reason in findings:
+        check_acknowledgement(rule_id, reason)
+    if not findings or scope.node.try_get_context(ACKNOWLEDGEMENTS_OFF_CONTEXT):
         return
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+    cdk.Validations.of(scope).acknowledge(
+        *(cdk.Acknowledgment(id=rule_id, reason=reason) for rule_id, reason in findings)
+    )
 
 
 #: Why a role's grants may stay inline (NIST.800.53.R5-IAMNoInlinePolicy): true of every role the CDK grants to.
