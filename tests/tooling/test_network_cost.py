@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tools.network_cost import (
-    DEFAULT_PRICES,
     Inventory,
     Prices,
     Traffic,
@@ -18,6 +17,7 @@ from tools.network_cost import (
     nat_per_az_design,
     this_design,
 )
+from tools.prices import DEFAULT_PRICES, PriceTable
 
 PRICES = Prices(
     interface_endpoint_hour=0.01,
@@ -120,7 +120,7 @@ def test_the_committed_price_table_has_a_source_and_a_date() -> None:
         "nat_gateway_gb",
         "public_ipv4_hour",
     }
-    assert Prices.from_file(DEFAULT_PRICES).nat_gateway_hour > 0
+    assert Prices.from_table(PriceTable.from_file(DEFAULT_PRICES)).nat_gateway_hour > 0
 
 
 def test_script_prints_both_designs_for_a_template_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
