@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.prices import DEFAULT_PRICES, PriceTable
+from tools.prices import DEFAULT_PRICES, PriceTable, PriceTableError
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Hours in an average month (8,760 / 12), the figure AWS uses in its pricing examples.
@@ -40,7 +40,7 @@ class Prices:
 
     @classmethod
     def from_table(cls, table: PriceTable) -> Prices:
-        """The prices this comparison needs, from the price table."""
+        """The prices this comparison needs, from the price table (a missing one names its key)."""
         return cls(
             interface_endpoint_hour=table["interface_endpoint_hour"],
             interface_endpoint_gb=table["interface_endpoint_gb"],
@@ -212,7 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError:
         print(f"{path}: no such file (run `make synth` first or pass --template)", file=sys.stderr)
         return 2
-    prices = Prices.from_table(PriceTable.from_file(args.prices))
+    try:
+        prices = Prices.from_table(PriceTable.from_file(args.prices))
+    except PriceTableError as error:
+        print(error, file=sys.stderr)
+        return 2
     traffic = Traffic(api_gb=args.api_gb, layer_gb=args.layer_gb, hours=args.hours)
     print(render(path.name.removesuffix(".template.json"), inventory(template), prices, traffic))
     return 0

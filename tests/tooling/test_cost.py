@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import fields
 
@@ -11,7 +12,7 @@ from tests.support import ROOT
 from tools.docgen import cost
 from tools.docgen.model import AppModel
 from tools.network_cost import Prices, Traffic, inventory, this_design
-from tools.prices import PriceTable
+from tools.prices import DEFAULT_PRICES, PriceTable, PriceTableError
 
 USAGE = cost.Usage()
 
@@ -124,3 +125,11 @@ def test_container_insights_is_billed_where_the_cluster_turns_it_on(bill: cost.B
         assert metrics.item == "Service/Cluster Container Insights: metrics"
         assert metrics.quantity == USAGE.container_insights_metrics and metrics.price_key == "custom_metric_month"
     assert not lines(bill, "tools", "CloudWatch metrics")
+
+
+def test_a_price_missing_from_the_table_names_the_file_and_the_key(model: AppModel) -> None:
+    prices = PriceTable.from_file()
+    without_alb = dataclasses.replace(prices, prices={k: v for k, v in prices.prices.items() if k != "alb_hour"})
+    with pytest.raises(PriceTableError) as error:
+        cost.page(model, without_alb)
+    assert str(error.value) == f"{DEFAULT_PRICES}: prices.alb_hour: expected a number, got nothing (the key is missing)"
