@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.prices import DEFAULT_PRICES, PriceTable, PriceTableError
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PRICES = ROOT / "docs" / "prices" / "eu-west-1.json"
 #: Hours in an average month (8,760 / 12), the figure AWS uses in its pricing examples.
 HOURS_PER_MONTH = 730.0
 
@@ -38,16 +39,15 @@ class Prices:
     recorded: str = ""
 
     @classmethod
-    def from_file(cls, path: Path) -> Prices:
-        data = json.loads(path.read_text())
-        table = data["prices"]
+    def from_table(cls, table: PriceTable) -> Prices:
+        """The prices this comparison needs, from the price table (a missing one names its key)."""
         return cls(
-            interface_endpoint_hour=float(table["interface_endpoint_hour"]),
-            interface_endpoint_gb=float(table["interface_endpoint_gb"]),
-            nat_gateway_hour=float(table["nat_gateway_hour"]),
-            nat_gateway_gb=float(table["nat_gateway_gb"]),
-            public_ipv4_hour=float(table["public_ipv4_hour"]),
-            recorded=f"{data['region']}, list prices recorded {data['recorded']}",
+            interface_endpoint_hour=table["interface_endpoint_hour"],
+            interface_endpoint_gb=table["interface_endpoint_gb"],
+            nat_gateway_hour=table["nat_gateway_hour"],
+            nat_gateway_gb=table["nat_gateway_gb"],
+            public_ipv4_hour=table["public_ipv4_hour"],
+            recorded=f"{table.region}, list prices recorded {table.recorded}",
         )
 
 
@@ -212,8 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError:
         print(f"{path}: no such file (run `make synth` first or pass --template)", file=sys.stderr)
         return 2
+    try:
+        prices = Prices.from_table(PriceTable.from_file(args.prices))
+    except PriceTableError as error:
+        print(error, file=sys.stderr)
+        return 2
     traffic = Traffic(api_gb=args.api_gb, layer_gb=args.layer_gb, hours=args.hours)
-    print(render(path.name.removesuffix(".template.json"), inventory(template), Prices.from_file(args.prices), traffic))
+    print(render(path.name.removesuffix(".template.json"), inventory(template), prices, traffic))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import fields
 
@@ -11,13 +12,14 @@ from tests.support import ROOT
 from tools.docgen import cost
 from tools.docgen.model import AppModel
 from tools.network_cost import Prices, Traffic, inventory, this_design
+from tools.prices import DEFAULT_PRICES, PriceTable, PriceTableError
 
 USAGE = cost.Usage()
 
 
 @pytest.fixture(scope="module")
 def bill(model: AppModel) -> cost.Bill:
-    return cost.estate(model, cost.PriceTable.from_file(), USAGE)
+    return cost.estate(model, PriceTable.from_file(), USAGE)
 
 
 def lines(bill: cost.Bill, environment: str, category: str) -> list[cost.Line]:
@@ -53,7 +55,7 @@ def test_the_network_lines_are_the_network_cost_script_s(model: AppModel, bill: 
     traffic = Traffic(api_gb=USAGE.api_gb, layer_gb=USAGE.layer_gb, hours=USAGE.hours)
     for environment in ("dev", "staging", "prod"):
         template = model.stack(f"{environment.capitalize()}-Network").template
-        expected = this_design(inventory(template), Prices.from_file(cost.DEFAULT_PRICES), traffic).total
+        expected = this_design(inventory(template), Prices.from_table(PriceTable.from_file()), traffic).total
         assert sum(line.cost for line in lines(bill, environment, "VPC endpoints")) == pytest.approx(expected)
     assert not lines(bill, "tools", "VPC endpoints")
 
@@ -87,7 +89,7 @@ def test_each_key_secret_and_alarm_is_counted(bill: cost.Bill) -> None:
 
 
 def test_every_price_has_a_source_page_and_a_recorded_date(bill: cost.Bill) -> None:
-    prices = cost.PriceTable.from_file()
+    prices = PriceTable.from_file()
     for key in prices.prices:
         assert prices.sources[key].startswith("https://aws.amazon.com/"), key
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", prices.date(key)), key
@@ -105,7 +107,7 @@ def test_the_page_states_every_assumption_and_adds_up(model: AppModel, bill: cos
 
 
 def test_fewer_releases_cost_less_and_none_leaves_no_pipeline_line(model: AppModel) -> None:
-    prices = cost.PriceTable.from_file()
+    prices = PriceTable.from_file()
     idle = cost.estate(model, prices, cost.Usage(releases_per_month=0))
     assert not [line for line in idle.lines if line.category in ("CodePipeline", "CodeBuild", "Lambda")]
     busy = cost.estate(model, prices, cost.Usage(releases_per_month=40))
@@ -123,3 +125,11 @@ def test_container_insights_is_billed_where_the_cluster_turns_it_on(bill: cost.B
         assert metrics.item == "Service/Cluster Container Insights: metrics"
         assert metrics.quantity == USAGE.container_insights_metrics and metrics.price_key == "custom_metric_month"
     assert not lines(bill, "tools", "CloudWatch metrics")
+
+
+def test_a_price_missing_from_the_table_names_the_file_and_the_key(model: AppModel) -> None:
+    prices = PriceTable.from_file()
+    without_alb = dataclasses.replace(prices, prices={k: v for k, v in prices.prices.items() if k != "alb_hour"})
+    with pytest.raises(PriceTableError) as error:
+        cost.page(model, without_alb)
+    assert str(error.value) == f"{DEFAULT_PRICES}: prices.alb_hour: expected a number, got nothing (the key is missing)"

@@ -13,7 +13,7 @@ from tests.support import ROOT
 from tools.docgen import diagrams, findings, pages
 from tools.docgen.cli import main
 from tools.docgen.mermaid import Flowchart
-from tools.docgen.model import AppModel
+from tools.docgen.model import AppModel, Resource
 
 PAGES = ("docs/network.md", "docs/ecs-blue-green.md", "docs/deploy.md", "docs/github-oidc.md")
 DIAGRAMS = (diagrams.network, diagrams.ecs_blue_green, diagrams.deploy, diagrams.github_oidc, diagrams.overview)
@@ -138,8 +138,141 @@ def test_overview_puts_each_stack_in_its_account(model: AppModel, config: Config
     assert text.count('-->|"releases as') == 3
 
 
+def _resource(kind: str, properties: dict[str, object], path: str = "Service/Thing") -> Resource:
+    return Resource(stack="Prod-Service", logical_id="Thing", type=kind, path=path, properties=properties, metadata={})
+
+
+#: One hand-made resource per label of ``diagrams.LABELS`` (and per default a label falls back to).
+LABEL_CASES = [
+    pytest.param(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        {},
+        "Application Load Balancer<br/>internet-facing",
+        id="load-balancer-without-scheme-is-internet-facing",
+    ),
+    pytest.param(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        {"Scheme": "internal"},
+        "Application Load Balancer<br/>internal",
+        id="load-balancer-says-its-scheme",
+    ),
+    pytest.param(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {"Protocol": "HTTP", "Port": 9000},
+        "Service/Thing<br/>HTTP :9000",
+        id="listener-says-protocol-and-port",
+    ),
+    pytest.param(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {"TargetType": "ip", "HealthCheckPath": "/health"},
+        "Service/Thing<br/>ip targets, health /health",
+        id="target-group-says-target-type-and-health-check",
+    ),
+    pytest.param(
+        "AWS::ECS::Service",
+        {"LaunchType": "FARGATE", "DesiredCount": 3, "DeploymentController": {"Type": "CODE_DEPLOY"}},
+        "ECS service, FARGATE<br/>desired 3, controller CODE_DEPLOY",
+        id="service-says-launch-type-count-and-controller",
+    ),
+    pytest.param(
+        "AWS::ECS::Service",
+        {"LaunchType": "FARGATE", "DesiredCount": 1},
+        "ECS service, FARGATE<br/>desired 1, controller ECS",
+        id="service-without-controller-is-ecs-controlled",
+    ),
+    pytest.param(
+        "AWS::ECS::TaskDefinition",
+        {"Family": "web", "Cpu": "512", "Memory": "1024"},
+        "task definition web<br/>512 CPU units, 1024 MiB",
+        id="task-definition-says-family-and-size",
+    ),
+    pytest.param("AWS::ECS::Cluster", {"ClusterName": "x"}, "ECS cluster", id="cluster-is-just-the-cluster"),
+    pytest.param("AWS::IAM::Role", {"RoleName": "deploy"}, "IAM role deploy", id="named-role-shows-its-name"),
+    pytest.param("AWS::IAM::Role", {}, "IAM role Service/Thing", id="unnamed-role-shows-its-construct-path"),
+    pytest.param("AWS::SecretsManager::Secret", {"Name": "app"}, "secret app", id="named-secret-shows-its-name"),
+    pytest.param("AWS::SecretsManager::Secret", {}, "secret Service/Thing", id="unnamed-secret-shows-its-path"),
+    pytest.param(
+        "AWS::KMS::Key",
+        {"EnableKeyRotation": True},
+        "KMS key Service/Thing<br/>rotation on",
+        id="key-says-rotation-on",
+    ),
+    pytest.param("AWS::KMS::Key", {}, "KMS key Service/Thing<br/>no rotation", id="key-says-no-rotation"),
+    pytest.param(
+        "AWS::Logs::LogGroup",
+        {"LogGroupName": "/ecs/web", "RetentionInDays": 30},
+        "log group /ecs/web<br/>30 days",
+        id="log-group-says-name-and-retention",
+    ),
+    pytest.param(
+        "AWS::Logs::LogGroup",
+        {},
+        "log group Service/Thing<br/>no days",
+        id="log-group-that-never-expires-says-no-days",
+    ),
+    pytest.param(
+        "AWS::CodeDeploy::Application",
+        {"ApplicationName": "web"},
+        "CodeDeploy application<br/>web",
+        id="codedeploy-application-shows-its-name",
+    ),
+    pytest.param(
+        "AWS::CodeDeploy::DeploymentGroup",
+        {"DeploymentGroupName": "web-prod", "DeploymentConfigName": "CodeDeployDefault.ECSCanary10Percent5Minutes"},
+        "deployment group web-prod<br/>ECSCanary10Percent5Minutes",
+        id="deployment-group-drops-the-codedeploydefault-prefix",
+    ),
+    pytest.param(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "HTTPCode_Target_5XX_Count", "Statistic": "Sum"},
+        "Service/Thing<br/>HTTPCode_Target_5XX_Count Sum",
+        id="alarm-says-metric-and-statistic",
+    ),
+    pytest.param(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "TargetResponseTime", "ExtendedStatistic": "p99"},
+        "Service/Thing<br/>TargetResponseTime p99",
+        id="alarm-on-a-percentile-says-the-percentile",
+    ),
+    pytest.param("AWS::Lambda::Function", {"FunctionName": "hook"}, "Lambda hook", id="function-shows-its-name"),
+    pytest.param("AWS::Events::Rule", {"Name": "x"}, "EventBridge rule Service/Thing", id="rule-shows-its-path"),
+    pytest.param("AWS::SNS::Topic", {"TopicName": "x"}, "SNS topic Service/Thing", id="topic-shows-its-path"),
+    pytest.param("AWS::S3::Bucket", {"BucketName": "artifacts"}, "S3 bucket artifacts", id="bucket-shows-its-name"),
+    pytest.param(
+        "AWS::ECR::Repository",
+        {"ImageTagMutability": "IMMUTABLE"},
+        "ECR repository Service/Thing<br/>tags immutable",
+        id="repository-says-tags-immutable",
+    ),
+    pytest.param(
+        "AWS::ECR::Repository",
+        {},
+        "ECR repository Service/Thing<br/>tags mutable",
+        id="repository-without-setting-has-mutable-tags",
+    ),
+    pytest.param(
+        "AWS::CodeBuild::Project",
+        {"Environment": {"ComputeType": "BUILD_GENERAL1_SMALL"}},
+        "CodeBuild Service/Thing<br/>BUILD_GENERAL1_SMALL",
+        id="build-project-says-compute-type",
+    ),
+    pytest.param("AWS::SQS::Queue", {"QueueName": "x"}, "Queue Service/Thing", id="other-type-is-short-type-and-path"),
+]
+
+
+@pytest.mark.parametrize(("kind", "properties", "expected"), LABEL_CASES)
+def test_label_of_each_resource_type(kind: str, properties: dict[str, object], expected: str) -> None:
+    assert diagrams.label(_resource(kind, properties)) == expected
+
+
+def test_every_label_of_the_table_has_a_case_and_every_drawn_type_has_a_label() -> None:
+    assert {case.values[0] for case in LABEL_CASES} >= set(diagrams.LABELS)
+    # The service and pipeline diagrams draw these types with label(): none falls back to the default.
+    assert set(diagrams.SERVICE_TYPES) | set(diagrams.PIPELINE_TYPES) <= set(diagrams.LABELS)
+
+
 def _tiny_model(config: Config, acknowledgements: list[tuple[str, str, str, str]]) -> AppModel:
-    from tools.docgen.model import Acknowledgement, Resource, Stack
+    from tools.docgen.model import Acknowledgement, Stack
 
     stacks = {}
     for name in ("Dev-Service", "Staging-Service", "Prod-Service"):

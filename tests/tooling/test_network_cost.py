@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
 
 from tools.network_cost import (
-    DEFAULT_PRICES,
     Inventory,
     Prices,
     Traffic,
@@ -18,6 +18,7 @@ from tools.network_cost import (
     nat_per_az_design,
     this_design,
 )
+from tools.prices import DEFAULT_PRICES, PriceTable, PriceTableError
 
 PRICES = Prices(
     interface_endpoint_hour=0.01,
@@ -120,7 +121,7 @@ def test_the_committed_price_table_has_a_source_and_a_date() -> None:
         "nat_gateway_gb",
         "public_ipv4_hour",
     }
-    assert Prices.from_file(DEFAULT_PRICES).nat_gateway_hour > 0
+    assert Prices.from_table(PriceTable.from_file(DEFAULT_PRICES)).nat_gateway_hour > 0
 
 
 def test_script_prints_both_designs_for_a_template_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,3 +139,92 @@ def test_missing_template_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert (
         capsys.readouterr().err.strip().endswith("nope.json: no such file (run `make synth` first or pass --template)")
     )
+
+
+COMMITTED_PRICES = json.loads(DEFAULT_PRICES.read_text())
+
+
+def price_file(drop: str = "", **changes: object) -> str:
+    """The committed price table with top-level keys replaced by ``changes`` and the dotted key ``drop`` left out."""
+    data = copy.deepcopy(COMMITTED_PRICES)
+    data.update(changes)
+    if drop:
+        *parents, last = drop.split(".")
+        table = data
+        for parent in parents:
+            table = table[parent]
+        del table[last]
+    return json.dumps(data)
+
+
+#: Each bad price file (None: no file at all) and the one line it gives after ``<file>: ``.
+BAD_PRICE_TABLES = [
+    pytest.param(None, "cannot read the price table (No such file or directory)", id="no-file"),
+    pytest.param("not json", "not JSON (Expecting value: line 1 column 1 (char 0))", id="not-json"),
+    pytest.param("[]", "<top level>: expected an object, got []", id="a-list-not-an-object"),
+    pytest.param(
+        price_file(drop="region"), "region: expected a string, got nothing (the key is missing)", id="no-region"
+    ),
+    pytest.param(
+        price_file(drop="prices"),
+        "prices: expected an object of numbers, got nothing (the key is missing)",
+        id="no-prices",
+    ),
+    pytest.param(
+        price_file(drop="prices.nat_gateway_hour"),
+        "prices.nat_gateway_hour: expected a number, got nothing (the key is missing)",
+        id="no-price-for-a-nat-gateway-hour",
+    ),
+    pytest.param(
+        price_file(prices={**COMMITTED_PRICES["prices"], "nat_gateway_gb": "0.048"}),
+        "prices.nat_gateway_gb: expected a number, got '0.048'",
+        id="a-price-written-as-a-string",
+    ),
+    pytest.param(
+        price_file(prices={**COMMITTED_PRICES["prices"], "public_ipv4_hour": True}),
+        "prices.public_ipv4_hour: expected a number, got True",
+        id="a-price-written-as-a-boolean",
+    ),
+    pytest.param(
+        price_file(sources=["https://aws.amazon.com/vpc/pricing/"]),
+        "sources: expected an object of strings, got ['https://aws.amazon.com/vpc/pricing/']",
+        id="sources-as-a-list",
+    ),
+    pytest.param(
+        price_file(recorded_on={"alb_hour": 20261130}),
+        "recorded_on.alb_hour: expected a string, got 20261130",
+        id="a-date-written-as-a-number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_PRICE_TABLES)
+def test_a_bad_price_table_is_an_error_naming_the_file_and_the_key(
+    tmp_path: Path, text: str | None, expected: str
+) -> None:
+    path = tmp_path / "prices.json"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(PriceTableError) as error:
+        Prices.from_table(PriceTable.from_file(path))
+    assert str(error.value) == f"{path}: {expected}"
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_PRICE_TABLES)
+def test_script_with_a_bad_price_table_prints_one_line_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | None, expected: str
+) -> None:
+    template, prices = tmp_path / "Dev-Network.template.json", tmp_path / "prices.json"
+    template.write_text(json.dumps(TEMPLATE))
+    if text is not None:
+        prices.write_text(text)
+    assert main(["--template", str(template), "--prices", str(prices)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"{prices}: {expected}\n" and captured.out == ""
+
+
+def test_the_network_prices_are_the_shared_table_s() -> None:
+    table = PriceTable.from_file()
+    prices = Prices.from_table(table)
+    assert prices.nat_gateway_hour == table["nat_gateway_hour"] == COMMITTED_PRICES["prices"]["nat_gateway_hour"]
+    assert prices.recorded == f"eu-west-1, list prices recorded {COMMITTED_PRICES['recorded']}"

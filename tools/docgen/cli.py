@@ -17,6 +17,7 @@ from pathlib import Path
 from config import DEFAULT_CONFIG_PATH, ConfigError
 from tools.docgen.model import ROOT, synthesize
 from tools.docgen.pages import StaleBlock, stale, write_all
+from tools.prices import PriceTableError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if problems else 0
         for page in write_all(model):
             print(f"updated {page}")
-    except (ConfigError, StaleBlock) as error:
+    except (ConfigError, PriceTableError, StaleBlock) as error:
         print(error, file=sys.stderr)
         return 2
     return 0

@@ -4,7 +4,8 @@ What is billed is counted from the templates (task size and desired count, load 
 their AZs, interface endpoint ENIs, keys, secrets, alarms, log groups and their retention,
 repositories and their lifecycle rules, pipeline actions, build projects, functions). What
 depends on use (log volume, releases a month, build minutes...) is an assumption of
-:class:`Usage`, printed with the page. Prices are the list prices of ``docs/prices/eu-west-1.json``.
+:class:`Usage`, printed with the page. Prices are the list prices of ``docs/prices/eu-west-1.json``
+(read by ``tools/prices.py``).
 The network lines and the NAT comparison reuse ``tools/network_cost.py``.
 """
 
@@ -14,11 +15,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from tools.docgen.model import AppModel, Resource, Stack
-from tools.network_cost import DEFAULT_PRICES, Prices, Traffic, inventory, nat_per_az_design, this_design
+from tools.network_cost import Prices, Traffic, inventory, nat_per_az_design, this_design
+from tools.prices import PriceTable
 
 ENVIRONMENTS = ("tools", "dev", "staging", "prod")
 
@@ -80,36 +81,6 @@ class Usage:
             ),
             "container_insights_log_gb": "GB a month of Container Insights performance log events per cluster",
         }
-
-
-@dataclass(frozen=True)
-class PriceTable:
-    region: str
-    currency: str
-    recorded: str
-    note: str
-    prices: dict[str, float]
-    sources: dict[str, str]
-    recorded_on: dict[str, str]
-
-    @classmethod
-    def from_file(cls, path: Path = DEFAULT_PRICES) -> PriceTable:
-        data = json.loads(path.read_text())
-        return cls(
-            region=data["region"],
-            currency=data["currency"],
-            recorded=data["recorded"],
-            note=data["note"],
-            prices={key: float(value) for key, value in data["prices"].items()},
-            sources=dict(data["sources"]),
-            recorded_on=dict(data.get("recorded_on", {})),
-        )
-
-    def __getitem__(self, key: str) -> float:
-        return self.prices[key]
-
-    def date(self, key: str) -> str:
-        return self.recorded_on.get(key, self.recorded)
 
 
 @dataclass(frozen=True)
@@ -225,7 +196,7 @@ def _stack_lines(bill: Bill, model: AppModel, stack: Stack, usage: Usage) -> Non
     if stack.of_type("AWS::EC2::VPC"):
         network = inventory(stack.template)
         traffic = Traffic(api_gb=usage.api_gb, layer_gb=usage.layer_gb, hours=h)
-        for line in this_design(network, Prices.from_file(DEFAULT_PRICES), traffic).lines:
+        for line in this_design(network, Prices.from_table(bill.prices), traffic).lines:
             bill.add(env, "VPC endpoints", line.item, line.quantity, line.unit, _network_price_key(line.item))
     for kms_key in stack.of_type("AWS::KMS::Key"):
         bill.add(env, "KMS", f"key {kms_key.path}", 1, "key-month", "kms_key_month")
@@ -425,7 +396,7 @@ def page(model: AppModel, prices: PriceTable | None = None, usage: Usage | None 
             f"| {line.environment} | {line.category} | {line.item} | {_quantity(line.quantity)} {line.unit} "
             f"| {_price(line.price)} (`{line.price_key}`) | {_money(line.cost)} |"
         )
-    out += _nat_section(model, usage)
+    out += _nat_section(model, prices, usage)
     out += [
         "",
         "### Usage assumptions",
@@ -456,8 +427,8 @@ def page(model: AppModel, prices: PriceTable | None = None, usage: Usage | None 
     return "\n".join(out)
 
 
-def _nat_section(model: AppModel, usage: Usage) -> list[str]:
-    network_prices = Prices.from_file(DEFAULT_PRICES)
+def _nat_section(model: AppModel, prices: PriceTable, usage: Usage) -> list[str]:
+    network_prices = Prices.from_table(prices)
     traffic = Traffic(api_gb=usage.api_gb, layer_gb=usage.layer_gb, hours=usage.hours)
     out = [
         "",

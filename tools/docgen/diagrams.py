@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tools.docgen.mermaid import Flowchart, Group, node_id
@@ -200,8 +200,7 @@ def network(model: AppModel) -> str:
             resource, f"log group<br/>{resource.path}, {resource.properties.get('RetentionInDays')} days", account, "db"
         )
     for resource in stack.of_type("AWS::KMS::Key"):
-        rotation = "rotation on" if resource.properties.get("EnableKeyRotation") else "no rotation"
-        add(resource, f"KMS key {resource.path}<br/>{rotation}", account, "round")
+        add(resource, label(resource), account, SHAPE[resource.type])
 
     # Drawn as placement (subgraphs) or in the other direction below: the VPC, subnets and
     # security groups an endpoint names, the route tables of a gateway endpoint.
@@ -240,9 +239,9 @@ def network(model: AppModel) -> str:
 # --- labels --------------------------------------------------------------------------------------
 
 
-def _name(resource: Resource) -> str:
-    """The construct path inside the stack (``Service/BlueTargetGroup``): what to search the code for."""
-    return resource.path
+#: The types other resources name in an ARN written out by hand (``arn:...:role/<RoleName>``), with
+#: the property that holds the fixed name and the part of the ARN just before it.
+NAMED_IN_ARNS = {"AWS::IAM::Role": ("RoleName", ":role/"), "AWS::SecretsManager::Secret": ("Name", ":secret:")}
 
 
 def _named_edges(model: AppModel, chart: Flowchart, shown: Mapping[tuple[str, str], str]) -> None:
@@ -250,13 +249,12 @@ def _named_edges(model: AppModel, chart: Flowchart, shown: Mapping[tuple[str, st
     names: dict[str, str] = {}
     for (stack_name, logical_id), id_ in shown.items():
         resource = model.stack(stack_name).resources.get(logical_id)
-        if resource is None:
+        if resource is None or resource.type not in NAMED_IN_ARNS:
             continue
-        p = resource.properties
-        if resource.type == "AWS::IAM::Role" and isinstance(p.get("RoleName"), str):
-            names[f":role/{p['RoleName']}"] = id_
-        elif resource.type == "AWS::SecretsManager::Secret" and isinstance(p.get("Name"), str):
-            names[f":secret:{p['Name']}"] = id_
+        name_key, arn_part = NAMED_IN_ARNS[resource.type]
+        name = resource.properties.get(name_key)
+        if isinstance(name, str):
+            names[arn_part + name] = id_
     for (stack_name, logical_id), source in sorted(shown.items(), key=lambda item: item[1]):
         resource = model.stack(stack_name).resources.get(logical_id)
         if resource is None:
@@ -267,57 +265,58 @@ def _named_edges(model: AppModel, chart: Flowchart, shown: Mapping[tuple[str, st
                 chart.edge(source, target)
 
 
-def label(resource: Resource, region: str) -> str:
-    """What a reader needs to recognise a resource: its kind, its construct id and key settings."""
-    p = resource.properties
-    kind = resource.type
-    detail: list[str] = []
-    if kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":
-        title = f"Application Load Balancer<br/>{p.get('Scheme', 'internet-facing')}"
-    elif kind == "AWS::ElasticLoadBalancingV2::Listener":
-        title = f"{_name(resource)}<br/>{p.get('Protocol')} :{p.get('Port')}"
-    elif kind == "AWS::ElasticLoadBalancingV2::TargetGroup":
-        title = f"{_name(resource)}<br/>{p.get('TargetType')} targets, health {p.get('HealthCheckPath')}"
-    elif kind == "AWS::ECS::Service":
-        controller = p.get("DeploymentController", {}).get("Type", "ECS")
-        title = f"ECS service, {p.get('LaunchType')}<br/>desired {p.get('DesiredCount')}, controller {controller}"
-    elif kind == "AWS::ECS::TaskDefinition":
-        title = f"task definition {p.get('Family')}<br/>{p.get('Cpu')} CPU units, {p.get('Memory')} MiB"
-    elif kind == "AWS::ECS::Cluster":
-        title = "ECS cluster"
-    elif kind == "AWS::IAM::Role":
-        title = f"IAM role {p.get('RoleName') or _name(resource)}"
-    elif kind == "AWS::SecretsManager::Secret":
-        title = f"secret {p.get('Name') or _name(resource)}"
-    elif kind == "AWS::KMS::Key":
-        title = f"KMS key {_name(resource)}"
-        detail.append("rotation on" if p.get("EnableKeyRotation") else "no rotation")
-    elif kind == "AWS::Logs::LogGroup":
-        title = f"log group {p.get('LogGroupName') or _name(resource)}"
-        detail.append(f"{p.get('RetentionInDays', 'no')} days")
-    elif kind == "AWS::CodeDeploy::Application":
-        title = f"CodeDeploy application<br/>{p.get('ApplicationName') or _name(resource)}"
-    elif kind == "AWS::CodeDeploy::DeploymentGroup":
-        config = str(p.get("DeploymentConfigName", "")).removeprefix("CodeDeployDefault.")
-        title = f"deployment group {p.get('DeploymentGroupName', '')}<br/>{config}"
-    elif kind == "AWS::CloudWatch::Alarm":
-        title = f"{_name(resource)}<br/>{p.get('MetricName')} {p.get('Statistic') or p.get('ExtendedStatistic')}"
-    elif kind == "AWS::Lambda::Function":
-        title = f"Lambda {p.get('FunctionName') or _name(resource)}"
-    elif kind == "AWS::Events::Rule":
-        title = f"EventBridge rule {_name(resource)}"
-    elif kind == "AWS::SNS::Topic":
-        title = f"SNS topic {_name(resource)}"
-    elif kind == "AWS::S3::Bucket":
-        title = f"S3 bucket {p.get('BucketName') or _name(resource)}"
-    elif kind == "AWS::ECR::Repository":
-        title = f"ECR repository {_name(resource)}"
-        detail.append(f"tags {str(p.get('ImageTagMutability', 'MUTABLE')).lower()}")
-    elif kind == "AWS::CodeBuild::Project":
-        title = f"CodeBuild {_name(resource)}<br/>{p.get('Environment', {}).get('ComputeType')}"
-    else:
-        title = f"{resource.short_type} {_name(resource)}"
-    return "<br/>".join([title, *detail])
+#: The label of each resource type: what a reader needs to recognise it (its kind, its name or
+#: construct path, its key settings). Each function gets the resource's properties and its
+#: construct path inside the stack (``Service/BlueTargetGroup``), which is what to search the code for.
+LABELS: dict[str, Callable[[Mapping[str, Any], str], str]] = {
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": lambda p, path: (
+        f"Application Load Balancer<br/>{p.get('Scheme', 'internet-facing')}"
+    ),
+    "AWS::ElasticLoadBalancingV2::Listener": lambda p, path: f"{path}<br/>{p.get('Protocol')} :{p.get('Port')}",
+    "AWS::ElasticLoadBalancingV2::TargetGroup": lambda p, path: (
+        f"{path}<br/>{p.get('TargetType')} targets, health {p.get('HealthCheckPath')}"
+    ),
+    "AWS::ECS::Service": lambda p, path: (
+        f"ECS service, {p.get('LaunchType')}<br/>"
+        f"desired {p.get('DesiredCount')}, controller {p.get('DeploymentController', {}).get('Type', 'ECS')}"
+    ),
+    "AWS::ECS::TaskDefinition": lambda p, path: (
+        f"task definition {p.get('Family')}<br/>{p.get('Cpu')} CPU units, {p.get('Memory')} MiB"
+    ),
+    "AWS::ECS::Cluster": lambda p, path: "ECS cluster",
+    "AWS::IAM::Role": lambda p, path: f"IAM role {p.get('RoleName') or path}",
+    "AWS::SecretsManager::Secret": lambda p, path: f"secret {p.get('Name') or path}",
+    "AWS::KMS::Key": lambda p, path: (
+        f"KMS key {path}<br/>{'rotation on' if p.get('EnableKeyRotation') else 'no rotation'}"
+    ),
+    "AWS::Logs::LogGroup": lambda p, path: (
+        f"log group {p.get('LogGroupName') or path}<br/>{p.get('RetentionInDays', 'no')} days"
+    ),
+    "AWS::CodeDeploy::Application": lambda p, path: f"CodeDeploy application<br/>{p.get('ApplicationName') or path}",
+    "AWS::CodeDeploy::DeploymentGroup": lambda p, path: (
+        f"deployment group {p.get('DeploymentGroupName', '')}<br/>"
+        + str(p.get("DeploymentConfigName", "")).removeprefix("CodeDeployDefault.")
+    ),
+    "AWS::CloudWatch::Alarm": lambda p, path: (
+        f"{path}<br/>{p.get('MetricName')} {p.get('Statistic') or p.get('ExtendedStatistic')}"
+    ),
+    "AWS::Lambda::Function": lambda p, path: f"Lambda {p.get('FunctionName') or path}",
+    "AWS::Events::Rule": lambda p, path: f"EventBridge rule {path}",
+    "AWS::SNS::Topic": lambda p, path: f"SNS topic {path}",
+    "AWS::S3::Bucket": lambda p, path: f"S3 bucket {p.get('BucketName') or path}",
+    "AWS::ECR::Repository": lambda p, path: (
+        f"ECR repository {path}<br/>tags {str(p.get('ImageTagMutability', 'MUTABLE')).lower()}"
+    ),
+    "AWS::CodeBuild::Project": lambda p, path: f"CodeBuild {path}<br/>{p.get('Environment', {}).get('ComputeType')}",
+}
+
+
+def label(resource: Resource) -> str:
+    """The resource's line of :data:`LABELS`; ``<short type> <construct path>`` for any other type."""
+    describe = LABELS.get(resource.type)
+    if describe is None:
+        return f"{resource.short_type} {resource.path}"
+    return describe(resource.properties, resource.path)
 
 
 SHAPE = {
@@ -380,9 +379,7 @@ def ecs_blue_green(model: AppModel) -> str:
             )
         if resource.type == "AWS::CloudWatch::Alarm":
             parent = alarms
-        id_ = chart.node(
-            node_id(stack.name, resource.path), label(resource, stack.region), parent, SHAPE.get(resource.type, "box")
-        )
+        id_ = chart.node(node_id(stack.name, resource.path), label(resource), parent, SHAPE.get(resource.type, "box"))
         shown[(stack.name, resource.logical_id)] = id_
     _reference_edges(model, chart, shown, skip={"Subnets", "VpcId", "NetworkConfiguration", "VpcConfig"})
     _named_edges(model, chart, shown)
@@ -452,7 +449,7 @@ def deploy(model: AppModel) -> str:
     for resource in tools.of_type(*PIPELINE_TYPES):
         id_ = chart.node(
             node_id(tools.name, resource.path),
-            label(resource, tools.region),
+            label(resource),
             tools_group,
             SHAPE.get(resource.type, "box"),
         )
@@ -511,7 +508,7 @@ def deploy(model: AppModel) -> str:
                     if group.properties.get("DeploymentGroupName") == config.get("DeploymentGroupName"):
                         group_id = chart.node(
                             node_id(group.stack, group.path),
-                            f"{group.stack}<br/>{label(group, tools.region)}",
+                            f"{group.stack}<br/>{label(group)}",
                             account_groups[account.group(1) if account else ""],
                         )
                         chart.edge(role_ids[role_arn], group_id, "CreateDeployment")
