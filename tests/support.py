@@ -54,15 +54,22 @@ def cdk_json_context() -> dict[str, Any]:
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
 
 
-def new_app(outdir: str, **extra_context: Any) -> cdk.App:
-    """An App with the committed context, asset bundling off and no version metadata."""
+def new_app(outdir: str, *, validate_templates: bool = True, **extra_context: Any) -> cdk.App:
+    """An App with the committed context, asset bundling off and no version metadata.
+
+    ``validate_templates=False`` leaves out aws-cdk-lib's CloudFormation template validation, for
+    the synths whose templates are only compared or listed (the day-2 diffs, the nag findings with
+    acknowledgements off): the session synths of the committed configurations run it, as
+    ``make synth`` does. The context flag ``@aws-cdk/core:validateAgainstDefaultRules`` would not do:
+    it only sets the findings' severity, the validation runs either way.
+    """
     context = {
         **cdk_json_context(),
         "aws:cdk:bundling-stacks": [],
         "aws:cdk:version-reporting": False,
         **extra_context,
     }
-    return cdk.App(outdir=outdir, context=context)
+    return cdk.App(outdir=outdir, context=context, builtin_cloud_formation_validation=validate_templates)
 
 
 @dataclass

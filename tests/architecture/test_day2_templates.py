@@ -25,13 +25,12 @@ LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 SERVICE = "AWS::ECS::Service"
-VALIDATE_TEMPLATES = "@aws-cdk/core:validateAgainstDefaultRules"
 
 
 def prod_service(tmp_path: Path, config: Config, **changes: Any) -> dict[str, Any]:
     environment: EnvironmentConfig = dataclasses.replace(config.environment("prod"), **changes)
     # Only the diff matters here; the session synth runs CloudFormation's template validation.
-    app = new_app(str(tmp_path / ("-".join(sorted(changes)) or "base")), **{VALIDATE_TEMPLATES: False})
+    app = new_app(str(tmp_path / ("-".join(sorted(changes)) or "base")), validate_templates=False)
     network = NetworkStack(app, "Network", config=config, environment=environment)
     ServiceStack(app, "Service", config=config, environment=environment, network=network.network)
     return dict(app.synth().get_stack_by_name("Service").template)
