@@ -1,21 +1,22 @@
 #!/usr/bin/env python3
-"""Benchmark: how much the app costs to synthesize, and the test suite against one synth.
+"""Benchmark: what a synth of the app costs against a bare CDK app, and the test suite against one synth.
 
-Prints, side by side and from the same environment:
+``make bench`` prints, from one run on one machine, side by side:
 
-* the median wall time of ``python app.py`` (the full app) and of an empty CDK app,
-  over ``--runs`` runs each (process start, jsii and Node start-up included in both);
-* the wall time of one full test-suite run;
-* ``synth ratio: X.XX`` (full app / empty app; target: at most 2.0) and
-  ``test ratio: Y.YY`` (test suite / one full synth; target: at most 3.0);
-* for the record, the full synth without the CloudFormation template validation gate,
-  whose rule engine loads once per synth (about a second) whatever the app's size;
-* the full synth of the second committed configuration (``config/ecs-native.toml``), and what
-  its tests (one more session synth, the day-2 template diffs) add to the suite: the target is
-  that the second configuration does not double the suite.
-* what the AWS Control Tower gate of ``make scan`` (scanners/control_tower.py: cfn-guard with
-  every Control Tower rule over every template) costs per scan, over one synth's templates.
-  It runs in ``make scan`` only, so a synth and the test suite pay nothing for it.
+* ``synth ratio``: the median wall time of ``python app.py`` (the whole app, every gate on: both
+  cdk-nag packs, the project's Aspects, CloudFormation template validation) over that of a bare
+  one-stack CDK app (one SQS queue, as ``cdk init`` writes it, with the same built-in template
+  validation). Target: at most 2.0. Process start, jsii and Node start-up are in both.
+* where the full synth goes, measured inside one process: importing aws-cdk-lib and the
+  project, building the stacks, synthesizing them without template validation, and the template
+  validation itself, split into building its rule engine (once per process: the bare app pays it
+  too) and checking the templates;
+* ``test ratio``: the wall time of the whole test suite (``make test``, best of two: the first
+  run of a machine pays for cold caches) over one full synth. Target: at most 3.0.
+* where the suite goes: each folder's test durations, what the second committed configuration
+  (``config/ecs-native.toml``) adds, and the start-up and collection around the tests;
+* what the AWS Control Tower gate of ``make scan`` costs per scan of one synth's templates. It runs
+  in ``make scan`` only, so a synth and the test suite pay nothing for it.
 """
 
 from __future__ import annotations
@@ -23,23 +24,48 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCAN_PYTHON = ROOT / ".venv-scan" / "bin" / "python"
-EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
-SECOND_CONFIG = "config/ecs-native.toml"
-#: The tests that exist because of the second configuration.
-SECOND_CONFIG_TESTS = ("tests/architecture/test_ecs_native.py", "tests/architecture/test_day2_templates.py")
-#: Tests of other files that run once per configuration: their second-configuration cases.
-SECOND_CONFIG_CASES = (
-    "tests/architecture/test_resource_counts.py::test_every_stack_stays_well_under_the_cloudformation_resource_limit[ecs_native]",
+#: A bare one-stack app, with the one resource `cdk init app --language python` suggests.
+BARE_APP = (
+    "import aws_cdk as cdk\n"
+    "from aws_cdk import aws_sqs as sqs\n"
+    "app = cdk.App()\n"
+    "sqs.Queue(cdk.Stack(app, 'Bare'), 'Queue')\n"
+    "app.synth()\n"
 )
+#: The app as app.py builds it, timed phase by phase in one process; prints the phases as JSON.
+PHASES = """
+import json, sys, time
+start = time.perf_counter()
+import aws_cdk as cdk
+imported_cdk = time.perf_counter()
+from config import load_config
+from stacks.delivery_app import build_app
+imported = time.perf_counter()
+app = cdk.App()
+build_app(app, load_config(app.node.try_get_context("config") or "config/sandbox.toml"))
+built = time.perf_counter()
+app.synth()
+done = time.perf_counter()
+print(json.dumps({"import": imported - start, "build": built - imported, "synth": done - built}))
+"""
+SECOND_CONFIG = "config/ecs-native.toml"
+#: The tests that exist because of the second configuration, and the cases other files run for it.
+SECOND_CONFIG_FILES = ("tests/architecture/test_ecs_native.py",)
+SECOND_CONFIG_CASE = re.compile(r"\[(ecs[_-]native)\]$|\[ecs[_-]native-|-ecs[_-]native\]")
+SUITE_FOLDERS = ("tests/architecture", "tests/configuration", "tests/handlers", "tests/tooling")
+DURATION_LINE = re.compile(r"^(\d+(?:\.\d+)?)s (setup|call|teardown) +(\S+)")
 
 
 def cli_context(config: str | None = None) -> str:
@@ -50,78 +76,162 @@ def cli_context(config: str | None = None) -> str:
     return json.dumps(context)
 
 
-def timed(
-    command: list[str],
-    *,
-    outdir: str | None = None,
-    extra_env: dict[str, str] | None = None,
-    config: str | None = None,
-) -> float:
-    env = {**os.environ, **(extra_env or {})}
-    if outdir is not None:
-        # Run the app as `cdk synth` does, without the CLI's own start-up in the figure.
-        env["CDK_OUTDIR"] = outdir
-        env["CDK_CONTEXT_JSON"] = cli_context(config)
+def run(
+    command: list[str], *, extra_env: Mapping[str, str] | None = None, config: str | None = None
+) -> tuple[float, str]:
+    """Wall time and stdout of ``command`` run as ``cdk synth`` runs the app (CDK_OUTDIR, CDK_CONTEXT_JSON)."""
+    with tempfile.TemporaryDirectory() as outdir:
+        env = {**os.environ, **(extra_env or {}), "CDK_OUTDIR": outdir, "CDK_CONTEXT_JSON": cli_context(config)}
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+        return time.perf_counter() - start, result.stdout
+
+
+def median_time(runs: int, command: list[str], **kwargs: object) -> float:
+    return statistics.median(run(command, **kwargs)[0] for _ in range(runs))  # type: ignore[arg-type]
+
+
+def median_phases(runs: int, extra_env: Mapping[str, str] | None = None) -> dict[str, float]:
+    measured = [json.loads(run([sys.executable, "-c", PHASES], extra_env=extra_env)[1]) for _ in range(runs)]
+    return {phase: statistics.median(m[phase] for m in measured) for phase in measured[0]}
+
+
+# -- the suite's durations ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duration:
+    seconds: float
+    phase: str  # setup, call or teardown
+    test: str  # the node id: tests/architecture/test_x.py::test_y[case]
+
+    @property
+    def file(self) -> str:
+        return self.test.split("::")[0]
+
+
+def parse_durations(output: str) -> list[Duration]:
+    """The ``--durations=0`` lines of a pytest run."""
+    found = []
+    for line in output.splitlines():
+        match = DURATION_LINE.match(line.strip())
+        if match:
+            found.append(Duration(float(match.group(1)), match.group(2), match.group(3)))
+    return found
+
+
+def by_folder(durations: Iterable[Duration], folders: Iterable[str] = SUITE_FOLDERS) -> dict[str, float]:
+    """Seconds of test durations per folder (a session fixture counts where it is first set up)."""
+    totals = dict.fromkeys(folders, 0.0)
+    for duration in durations:
+        folder = next((f for f in totals if duration.file.startswith(f + "/")), "elsewhere")
+        totals[folder] = totals.get(folder, 0.0) + duration.seconds
+    return totals
+
+
+def second_configuration(durations: Iterable[Duration]) -> float:
+    """Seconds of the tests that exist for config/ecs-native.toml, and of its cases in shared tests."""
+    return sum(
+        d.seconds for d in durations if d.file in SECOND_CONFIG_FILES or SECOND_CONFIG_CASE.search(d.test) is not None
+    )
+
+
+def suite_run() -> tuple[float, list[Duration]]:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=0"]
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    result = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start, parse_durations(result.stdout)
 
 
-def median_of(
-    runs: int, command: list[str], extra_env: dict[str, str] | None = None, config: str | None = None
-) -> float:
-    times = []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory() as outdir:
-            times.append(timed(command, outdir=outdir, extra_env=extra_env, config=config))
-    return statistics.median(times)
+# -- the report -----------------------------------------------------------------------------------
+
+
+def line(label: str, seconds: float, note: str = "") -> str:
+    return f"  {label:<58} {seconds:6.2f} s{('  ' + note) if note else ''}"
+
+
+def synth_report(runs: int) -> tuple[float, list[str]]:
+    """The synth figures and their breakdown; returns the full synth's median time too."""
+    full = median_time(runs, [sys.executable, "app.py"])
+    bare = median_time(runs, [sys.executable, "-c", BARE_APP])
+    bare_unvalidated = median_time(runs, [sys.executable, "-c", BARE_APP], extra_env={"CDK_VALIDATION": "false"})
+    empty = median_time(runs, [sys.executable, "-c", "import aws_cdk as cdk; cdk.App().synth()"])
+    empty_unvalidated = median_time(
+        runs, [sys.executable, "-c", "import aws_cdk as cdk; cdk.App().synth()"], extra_env={"CDK_VALIDATION": "false"}
+    )
+    phases = median_phases(runs)
+    unvalidated = median_phases(runs, {"CDK_VALIDATION": "false"})
+    validation = phases["synth"] - unvalidated["synth"]
+    engine = empty - empty_unvalidated
+    second = median_time(runs, [sys.executable, "app.py"], config=SECOND_CONFIG)
+    report = [
+        f"full app synth:        {full:6.2f} s (median of {runs}; every gate on)",
+        f"bare one-stack app:    {bare:6.2f} s (median of {runs}; one SQS queue, template validation on)",
+        f"synth ratio: {full / bare:.2f} (target: at most 2.0)",
+        "where the full synth goes (in one process, median of each phase):",
+        line("import aws-cdk-lib and the project", phases["import"]),
+        line("build the stacks (stacks/delivery_app.build_app)", phases["build"]),
+        line("synthesize: Aspects, cdk-nag, templates (no validation)", unvalidated["synth"]),
+        line("CloudFormation template validation", validation),
+        line("  building its rule engine, once per process", engine, "(the bare app pays it too)"),
+        line("  checking every template, and the first check's warm-up", validation - engine),
+        f"bare one-stack app without template validation: {bare_unvalidated:6.2f} s; "
+        f"the engine is {engine / bare:.0%} of the bare app",
+        f"full app synth of {SECOND_CONFIG}: {second:6.2f} s",
+    ]
+    return full, report
+
+
+def suite_report(full: float) -> list[str]:
+    runs = [suite_run() for _ in range(2)]
+    wall, durations = min(runs, key=lambda r: r[0])
+    folders = by_folder(durations)
+    tests = sum(d.seconds for d in durations)
+    second = second_configuration(durations)
+    report = [
+        f"test suite:            {wall:6.2f} s (best of 2)",
+        f"test ratio: {wall / full:.2f} (target: at most 3.0)",
+        "where the suite goes (test durations of the best run; a session synth counts where it is set up):",
+        *(line(folder, seconds) for folder, seconds in folders.items()),
+        line("start-up, collection and reporting", wall - tests),
+        f"the second configuration's tests and cases: {second:6.2f} s ({second / (tests - second):.0%} of the rest)",
+    ]
+    return report
+
+
+def control_tower_report(runs: int) -> list[str]:
+    if not SCAN_PYTHON.exists():
+        return ["Control Tower gate: not timed, .venv-scan is missing (make scan creates it)"]
+    with tempfile.TemporaryDirectory() as outdir:
+        env = {**os.environ, "CDK_OUTDIR": outdir, "CDK_CONTEXT_JSON": cli_context()}
+        subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, check=True, capture_output=True)
+        templates = sorted(str(path) for path in Path(outdir).glob("*.template.json"))
+        gate = [str(SCAN_PYTHON), "scanners/control_tower.py", *templates]
+        subprocess.run(gate, cwd=ROOT, check=True, capture_output=True)  # the first run unpacks the rules once
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(gate, cwd=ROOT, check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+    return [
+        f"Control Tower gate: {statistics.median(times):6.2f} s per scan of {len(templates)} templates "
+        f"(median of {runs}; make scan only)"
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each synth (default: %(default)s)")
     parser.add_argument("--skip-tests", action="store_true", help="time the synths only")
     args = parser.parse_args(argv)
-
-    full = median_of(args.runs, [sys.executable, "app.py"])
-    empty = median_of(args.runs, [sys.executable, "-c", EMPTY_APP])
-    print(f"full app synth:  {full:6.2f} s (median of {args.runs})")
-    print(f"empty app synth: {empty:6.2f} s (median of {args.runs})")
-    print(f"synth ratio: {full / empty:.2f}")
-    # The CloudFormation template validation gate (cdk.json: validateAgainstDefaultRules) loads
-    # its rule engine once per synth; show what the app costs without it, for the record.
-    unvalidated = median_of(args.runs, [sys.executable, "app.py"], {"CDK_VALIDATION": "false"})
-    print(f"full app synth without CloudFormation template validation: {unvalidated:6.2f} s")
-    print(f"synth ratio without template validation: {unvalidated / empty:.2f}")
-    second = median_of(args.runs, [sys.executable, "app.py"], config=SECOND_CONFIG)
-    print(f"full app synth of {SECOND_CONFIG}: {second:6.2f} s")
-    if SCAN_PYTHON.exists():
-        with tempfile.TemporaryDirectory() as outdir:
-            timed([sys.executable, "app.py"], outdir=outdir)
-            templates = sorted(str(path) for path in Path(outdir).glob("*.template.json"))
-            gate = [str(SCAN_PYTHON), "scanners/control_tower.py", *templates]
-            timed(gate)  # the first run unpacks the rules and the binary once
-            scan = statistics.median(timed(gate) for _ in range(args.runs))
-        print(f"Control Tower gate: {scan:6.2f} s per scan of {len(templates)} templates (median of {args.runs})")
-    else:
-        print("Control Tower gate: not timed, .venv-scan is missing (make scan creates it)")
+    if args.runs < 1:
+        print(f"bench: --runs {args.runs}: expected at least 1", file=sys.stderr)
+        return 2
+    full, report = synth_report(args.runs)
+    print("\n".join(report), flush=True)
+    print("\n".join(control_tower_report(args.runs)), flush=True)
     if not args.skip_tests:
-        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        without_second = [
-            *pytest,
-            *(f"--ignore={path}" for path in SECOND_CONFIG_TESTS),
-            *(f"--deselect={case}" for case in SECOND_CONFIG_CASES),
-        ]
-        # Alternated and the best of two each: the first suite run of a machine pays for cold caches.
-        suites, withouts = [], []
-        for _ in range(2):
-            withouts.append(timed(without_second))
-            suites.append(timed(pytest))
-        suite, without = min(suites), min(withouts)
-        print(f"test suite:      {suite:6.2f} s (best of 2)")
-        print(f"test ratio: {suite / full:.2f}")
-        print(f"test suite without the second configuration's tests: {without:6.2f} s (best of 2)")
-        print(f"second configuration adds: {suite - without:6.2f} s ({(suite - without) / without:.0%} of the rest)")
+        print("\n".join(suite_report(full)))
     return 0
 
 

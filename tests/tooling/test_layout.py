@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 from tests.support import ROOT
@@ -103,3 +104,21 @@ def test_each_test_lives_in_the_folder_of_its_kind() -> None:
         for path in (ROOT / folder).rglob("test_*.py")
     ]
     assert outside == [], "the reference's tests live in tests/, the rehearsal's in tools/rehearsal/tests"
+
+
+STACK_NAME_LITERAL = re.compile(
+    r"\"Tools-(GithubOidc|PipelineRole|Pipeline)\"|\"[A-Za-z]*-(Network|Service|DeployRole)\"|f\"\{[a-z_.]+\}-(Network|Service|DeployRole)\""
+)
+
+
+def test_stack_names_are_spelled_in_stacks_names_only() -> None:
+    """The app and the tools take stack names from stacks/names.py, or the stacks from the assembly."""
+    folders = ["stacks", "components", "pipelines", "release_guard", "config", "tools"]
+    spelled = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in [ROOT / "app.py", *python_files(*folders)]
+        if path != ROOT / "stacks" / "names.py" and "tests" not in path.relative_to(ROOT).parts
+        for number, text in enumerate(path.read_text().splitlines(), start=1)
+        if STACK_NAME_LITERAL.search(text)
+    ]
+    assert spelled == []

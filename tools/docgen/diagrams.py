@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from stacks import names as stack_names
+from stacks.names import StackKind
 from tools.docgen.mermaid import Flowchart, Group, node_id
 from tools.docgen.model import AppModel, Resource, Stack
 
@@ -134,7 +136,7 @@ def _route_lines(stack: Stack, route_table: Resource, model: AppModel) -> list[s
 
 def network(model: AppModel) -> str:
     environment = model.config.environment(SHOWN_ENVIRONMENT)
-    stack = model.stack(f"{environment.title}-Network")
+    stack = model.stack(stack_names.network(environment))
     chart = Flowchart("TB")
     account = chart.group("account", _account_label(model, stack.account, [stack.name]))
     vpc = stack.one("AWS::EC2::VPC")
@@ -364,7 +366,7 @@ SERVICE_TYPES = (
 
 def ecs_blue_green(model: AppModel) -> str:
     environment = model.config.environment(SHOWN_ENVIRONMENT)
-    stack = model.stack(f"{environment.title}-Service")
+    stack = model.stack(stack_names.service(environment))
     chart = Flowchart("LR")
     account = chart.group("account", _account_label(model, stack.account, [stack.name]))
     groups: dict[str, Group] = {}
@@ -432,12 +434,14 @@ def _deployment_groups(model: AppModel, account: str) -> list[Resource]:
 
 
 def deploy(model: AppModel) -> str:
-    tools = model.stack("Tools-Pipeline")
+    tools = model.stack(stack_names.PIPELINE)
     pipeline = tools.one("AWS::CodePipeline::Pipeline")
     roles = _roles_by_arn(model)
     chart = Flowchart("LR")
-    role_stacks = [name for name in model.stacks if name.endswith(("-DeployRole", "-Service"))]
-    tools_stacks = [s for s in ("Tools-PipelineRole", tools.name) if s in model.stacks]
+    role_stacks = [
+        name for name in model.stacks if stack_names.kind_of(name) in (StackKind.DEPLOY_ROLE, StackKind.SERVICE)
+    ]
+    tools_stacks = [s for s in (stack_names.PIPELINE_ROLE, tools.name) if s in model.stacks]
     tools_group = chart.group("tools", _account_label(model, tools.account, tools_stacks))
     github = chart.node("github", f"GitHub {model.config.github.owner}/{model.config.github.repo}", shape="round")
     stages_group = chart.group(
@@ -559,7 +563,7 @@ def deploy(model: AppModel) -> str:
 
 
 def github_oidc(model: AppModel) -> str:
-    stack = model.stack("Tools-GithubOidc")
+    stack = model.stack(stack_names.GITHUB_OIDC)
     chart = Flowchart("LR")
     github = chart.group("github", f"GitHub Actions, {model.config.github.owner}/{model.config.github.repo}")
     tools = chart.group("tools", _account_label(model, stack.account, [stack.name]))

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stacks import names as stack_names
+from stacks.names import StackKind
 from tools.docgen import diagrams, findings, security, test_index
 from tools.docgen.model import ROOT, AppModel
 
@@ -33,19 +35,19 @@ class Block:
 
 
 def _network(stack: str) -> bool:
-    return stack.endswith("-Network")
+    return stack_names.kind_of(stack) is StackKind.NETWORK
 
 
 def _service(stack: str) -> bool:
-    return stack.endswith("-Service")
+    return stack_names.kind_of(stack) is StackKind.SERVICE
 
 
 def _deploy(stack: str) -> bool:
-    return stack in ("Tools-PipelineRole", "Tools-Pipeline") or stack.endswith("-DeployRole")
+    return stack_names.kind_of(stack) in (StackKind.PIPELINE_ROLE, StackKind.PIPELINE, StackKind.DEPLOY_ROLE)
 
 
 def _oidc(stack: str) -> bool:
-    return stack == "Tools-GithubOidc"
+    return stack_names.kind_of(stack) is StackKind.GITHUB_OIDC
 
 
 def _all(stack: str) -> bool:
