@@ -9,11 +9,11 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from components.compliance import acknowledge_inline_policies, exempt, skip
+from components.handler_function import add_handler_function
 
 HANDLER_DIR = Path(__file__).parent / "bake_check"
 #: Lambda stops a function after 15 minutes; the handler stops polling 20 seconds before.
@@ -45,23 +45,29 @@ class HealthBake(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
+        handler = add_handler_function(
             self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            encryption_key=log_key,
-            retention=log_retention,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        # Named: the target account's alarm reader role trusts it by ARN.
-        self.role = iam.Role(
-            self,
-            "Role",
+            function_name=function_name,
+            handler_dir=HANDLER_DIR,
+            description=f"Pipeline bake: fails when a health alarm of {environment_name} fires after a release",
+            # Named: the target account's alarm reader role trusts it by ARN.
             role_name=function_name,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Release bake of {environment_name}: read its alarms through its alarm reader role",
+            role_description=f"Release bake of {environment_name}: read its alarms through its alarm reader role",
+            timeout=FUNCTION_TIMEOUT,
+            memory_size=128,
+            environment={
+                "ENVIRONMENT": environment_name,
+                "ALARM_READER_ROLE_ARN": alarm_reader_role_arn,
+                "ALARM_REGION": region,
+                "ALARM_NAMES": json.dumps(list(alarm_names)),
+                "BAKE_MINUTES": str(bake_minutes),
+            },
+            log_key=log_key,
+            log_retention=log_retention,
+            # A failed bake has been reported; a retry would only watch again after the rollback began.
+            retry_attempts=0,
         )
-        self.log_group.grant_write(self.role)
+        self.log_group, self.role, self.function = handler.log_group, handler.role, handler.function
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="AssumeTheAlarmReaderRole", actions=["sts:AssumeRole"], resources=[alarm_reader_role_arn]
@@ -73,28 +79,6 @@ class HealthBake(Construct):
                 actions=["codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"],
                 resources=["*"],
             )
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            function_name=function_name,
-            description=f"Pipeline bake: fails when a health alarm of {environment_name} fires after a release",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["test_*.py", "__pycache__"]),
-            timeout=FUNCTION_TIMEOUT,
-            memory_size=128,
-            role=self.role,
-            log_group=self.log_group,
-            # A failed bake has been reported; a retry would only watch again after the rollback began.
-            retry_attempts=0,
-            environment={
-                "ENVIRONMENT": environment_name,
-                "ALARM_READER_ROLE_ARN": alarm_reader_role_arn,
-                "ALARM_REGION": region,
-                "ALARM_NAMES": json.dumps(list(alarm_names)),
-                "BAKE_MINUTES": str(bake_minutes),
-            },
         )
         self._acknowledge()
 

@@ -14,11 +14,11 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from components.compliance import acknowledge_inline_policies, control_tower, exempt, skip
+from components.handler_function import InVpc, add_handler_function
 
 HANDLER_DIR = Path(__file__).parent / "hook"
 
@@ -72,45 +72,6 @@ class TestTrafficHook(Construct):
         self.security_group.add_egress_rule(
             ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "AWS APIs through the VPC interface endpoints"
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            encryption_key=log_key,
-            retention=log_retention,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=(
-                "AfterAllowTestTraffic hook: report the test result to CodeDeploy"
-                if deployment_group_arn
-                else "ECS POST_TEST_TRAFFIC_SHIFT hook: probe the new revision through the test listener"
-            ),
-        )
-        self.log_group.grant_write(self.role)
-        if deployment_group_arn:
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="ReportHookStatus",
-                    actions=["codedeploy:PutLifecycleEventHookExecutionStatus"],
-                    resources=[deployment_group_arn],
-                )
-            )
-        network_interfaces = iam.PolicyStatement(
-            sid="ManageOwnNetworkInterfaces",
-            actions=[
-                "ec2:CreateNetworkInterface",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DeleteNetworkInterface",
-                "ec2:AssignPrivateIpAddresses",
-                "ec2:UnassignPrivateIpAddresses",
-            ],
-            resources=["*"],
-        )
-        self.role.add_to_policy(network_interfaces)
         environment = {
             "TEST_LISTENER_URL_HOST": load_balancer.load_balancer_dns_name,
             "TEST_LISTENER_PORT": str(test_listener_port),
@@ -123,22 +84,44 @@ class TestTrafficHook(Construct):
             # The public DNS name resolves to public addresses that isolated subnets cannot
             # reach; the handler finds the load balancer's private addresses instead.
             environment["LOAD_BALANCER_ENI_DESCRIPTION"] = "ELB " + load_balancer.load_balancer_full_name
-        self.function = lambda_.Function(
+        handler = add_handler_function(
             self,
-            "Function",
             function_name=function_name,
+            handler_dir=HANDLER_DIR,
             description=description,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["test_*.py", "__pycache__"]),
+            role_description=(
+                "AfterAllowTestTraffic hook: report the test result to CodeDeploy"
+                if deployment_group_arn
+                else "ECS POST_TEST_TRAFFIC_SHIFT hook: probe the new revision through the test listener"
+            ),
             timeout=FUNCTION_TIMEOUT,
             memory_size=256,
-            role=self.role,
-            log_group=self.log_group,
-            vpc=vpc,
-            vpc_subnets=subnets,
-            security_groups=[self.security_group],
             environment=environment,
+            log_key=log_key,
+            log_retention=log_retention,
+            in_vpc=InVpc(vpc=vpc, subnets=subnets, security_groups=(self.security_group,)),
+        )
+        self.log_group, self.role, self.function = handler.log_group, handler.role, handler.function
+        if deployment_group_arn:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReportHookStatus",
+                    actions=["codedeploy:PutLifecycleEventHookExecutionStatus"],
+                    resources=[deployment_group_arn],
+                )
+            )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManageOwnNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
         )
         self._acknowledge()
 
