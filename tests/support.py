@@ -58,10 +58,10 @@ def new_app(outdir: str, *, validate_templates: bool = True, **extra_context: An
     """An App with the committed context, asset bundling off and no version metadata.
 
     ``validate_templates=False`` leaves out aws-cdk-lib's CloudFormation template validation, for
-    the synths whose templates are only compared or listed (the day-2 diffs, the nag findings with
-    acknowledgements off): the session synths of the committed configurations run it, as
-    ``make synth`` does. The context flag ``@aws-cdk/core:validateAgainstDefaultRules`` would not do:
-    it only sets the findings' severity, the validation runs either way.
+    the synths whose templates are only compared (the day-2 diffs): the session synths of the
+    committed configurations run it, as ``make synth`` does. The context flag
+    ``@aws-cdk/core:validateAgainstDefaultRules`` would not do: it only sets the findings'
+    severity, the validation runs either way.
     """
     context = {
         **cdk_json_context(),

@@ -78,9 +78,7 @@ def all_findings(config: Config, tmp_path_factory: pytest.TempPathFactory) -> se
     The app is built but not synthesized: cdk-nag walks the construct tree, and every
     resource it checks exists once the stacks are constructed.
     """
-    app = new_app(
-        str(tmp_path_factory.mktemp("unacknowledged")), validate_templates=False, **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True}
-    )
+    app = new_app(str(tmp_path_factory.mktemp("unacknowledged")), **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True})
     return findings(build_app(app, config), app)
 
 

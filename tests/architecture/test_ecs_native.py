@@ -291,11 +291,7 @@ def test_no_unacknowledged_nag_finding_under_ecs(ecs_native: SynthesizedApp) -> 
 def test_every_acknowledgement_under_ecs_still_matches_a_finding(
     ecs_native: SynthesizedApp, ecs_native_config: Config, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    app = new_app(
-        str(tmp_path_factory.mktemp("ecs-unacknowledged")),
-        validate_templates=False,
-        **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True},
-    )
+    app = new_app(str(tmp_path_factory.mktemp("ecs-unacknowledged")), **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True})
     every = findings(build_app(app, ecs_native_config), app)
     stale = [
         f"{rule} at {path}"
