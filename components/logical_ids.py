@@ -81,6 +81,12 @@ class FoldedIds:
         # every call across jsii costs a round trip to Node. A path is one string per element.
         self._folded = folded
         self._folded_paths = frozenset(construct.node.path for construct in folded)
+        # The ids are computed from paths that start at the stack: a stack inside a Stage or a
+        # nested stack would give other ids, so such a use fails here instead of renaming resources.
+        for construct in folded:
+            stack = cdk.Stack.of(construct)
+            if stack.nested_stack_parent is not None or stack.node.scope is not construct.node.root:
+                raise ValueError(f"{construct.node.path}: FoldedIds needs a stack that is a direct child of the App")
         self._claimed: dict[str, str] = {}
         self._renamed: dict[str, str] | None = None
 

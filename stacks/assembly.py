@@ -83,6 +83,10 @@ class CloudAssembly:
                 raise AssemblyError(f"{self.manifest}: the stacks depend on each other in a cycle: {cycle}")
             visiting.append(artifact_id)
             for dependency in self.stacks[artifact_id].dependencies:
+                if dependency not in self.stacks:
+                    raise AssemblyError(
+                        f"{self.manifest}: {artifact_id} depends on {dependency}, which it does not hold"
+                    )
                 place(dependency)
             visiting.pop()
             placed[artifact_id] = self.stacks[artifact_id]

@@ -31,7 +31,9 @@ def exempt(
     """Acknowledge the nag findings and skip the checkov checks and Control Tower controls on ``scope``."""
     if not (nag or checkov_checks or control_tower_controls):
         raise ValueError(f"{scope.node.path}: exempt needs at least one nag rule, checkov check or control")
-    # Every id and the reason are checked before anything is recorded: a refusal leaves no half exception.
+    # Every id and the reason are checked against their gate's rules before anything is recorded, so a
+    # bad id or reason leaves no half exception (an id already skipped on the resource is refused when
+    # it is recorded).
     for rule_id in nag:
         check_acknowledgement(rule_id, reason)
     for check_id in checkov_checks:

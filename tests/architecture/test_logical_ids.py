@@ -102,3 +102,11 @@ def test_folded_constructs_give_their_resources_the_ids_of_the_parent_and_refuse
     cdk.Aspects.of(holder).add(FoldedIds(inner))
     with pytest.raises(Exception, match="both fold onto the logical id"):
         cdk.App.of(clash).synth()  # type: ignore[union-attr]
+
+
+def test_folded_ids_refuse_a_stack_inside_a_stage() -> None:
+    """The ids are computed from the path below a top-level stack; a stage would shift them silently."""
+    stage = cdk.Stage(new_app(tempfile.mkdtemp()), "Stage")
+    parent = Construct(cdk.Stack(stage, "Staged"), "Parent")
+    with pytest.raises(ValueError, match=r"^Stage/Staged/Parent/Child: FoldedIds needs a stack that is a direct child"):
+        FoldedIds(Construct(parent, "Child"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -108,3 +109,11 @@ def test_an_unknown_stack_names_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(AssemblyError) as error:
         assembly.by_name("C")
     assert str(error.value) == f"{tmp_path}/manifest.json: unknown stack 'C': expected one of A, B"
+
+
+def test_a_dependency_on_a_stack_the_assembly_lacks_is_one_line(tmp_path: Path) -> None:
+    assembly = read_assembly(write_assembly(tmp_path, {"A": []}))
+    broken = dataclasses.replace(assembly.stacks["A"], dependencies=("Gone",))
+    with pytest.raises(AssemblyError) as error:
+        dataclasses.replace(assembly, stacks={"A": broken}).deploy_order()
+    assert str(error.value) == f"{tmp_path}/manifest.json: A depends on Gone, which it does not hold"

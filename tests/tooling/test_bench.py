@@ -53,3 +53,8 @@ def test_the_second_configuration_is_its_own_file_and_its_cases_elsewhere() -> N
 def test_a_run_count_below_one_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.main(["--runs", "0"]) == 2
     assert capsys.readouterr().err == "bench: --runs 0: expected at least 1\n"
+
+
+@pytest.mark.parametrize(("ratio", "said"), [(1.99, "met"), (2.0, "met"), (2.01, "MISSED")])
+def test_a_target_is_said_met_or_missed(ratio: float, said: str) -> None:
+    assert bench.verdict(ratio, 2.0) == said

@@ -156,9 +156,11 @@ def deploy_plan(config: Config, assembly: CloudAssembly) -> list[StackStep]:
     """Every stack of the assembly in its deploy order, each in its account.
 
     Fails if the assembly was synthesized from another configuration: a stack that is not the
-    app's, or one synthesized for another account than the configuration gives its environment.
+    app's, one synthesized for another account than the configuration gives its environment, or
+    a stack of the configuration's environments that the assembly lacks.
     """
     expected = {"Tools": config.accounts.tools} | {e.title: e.account for e in config.environments}
+    rerun = "run `make synth` with the same CONFIG"
     steps = []
     for stack in assembly.deploy_order():
         try:
@@ -168,10 +170,17 @@ def deploy_plan(config: Config, assembly: CloudAssembly) -> list[StackStep]:
         if expected.get(title) != stack.account:
             raise RehearsalError(
                 f"{assembly.manifest}: {stack.stack_name} is synthesized for account {stack.account}, "
-                f"{config.source} gives {expected.get(title, 'no such environment')}: "
-                "run `make synth` with the same CONFIG"
+                f"{config.source} gives {expected.get(title, 'no such environment')}: {rerun}"
             )
         steps.append(StackStep(stack.stack_name, stack.account))
+    wanted = [names.GITHUB_OIDC, names.PIPELINE_ROLE, names.PIPELINE] + [
+        name(environment)
+        for environment in config.environments
+        for name in (names.deploy_role, names.network, names.service)
+    ]
+    missing = [name for name in wanted if name not in {step.name for step in steps}]
+    if missing:
+        raise RehearsalError(f"{assembly.manifest}: no {', '.join(missing)}, which {config.source} implies: {rerun}")
     return steps
 
 
@@ -962,7 +971,9 @@ def wiring_checks(run: Run) -> list[Check]:
     checks: list[Check] = []
 
     def bootstrap_trusts_tools(account: str) -> str | None:
-        stack = next(stack for stack in assembly if stack.account == account)
+        stack = next((stack for stack in assembly if stack.account == account), None)
+        if stack is None:
+            return f"the assembly has no stack in {account}, so no bootstrap deploy role to look at"
         role = stack.deploy_role_arn.split("/")[-1]
         document = moto.in_account("iam", account).get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
         return None if tools in trusted_accounts(document) else f"{role} does not trust {tools}"

@@ -1,4 +1,4 @@
-"""The rehearsal's own tests (make rehearse runs them first): the shared synths, and moto or one line saying how."""
+"""The rehearsal's own tests (make test-rehearsal): the shared synths, and moto or one line saying how."""
 
 from __future__ import annotations
 
@@ -12,6 +12,6 @@ __all__ = ["config", "ecs_native", "ecs_native_config", "synthesized"]
 
 if importlib.util.find_spec("moto") is None:
     raise pytest.UsageError(
-        "moto is not installed: the rehearsal's tests run under make rehearse, which installs "
+        "moto is not installed: the rehearsal's tests run under make test-rehearsal, which installs "
         "tools/rehearsal/requirements.txt"
     )

@@ -1,7 +1,7 @@
 """The offline deploy rehearsal (tools/rehearsal/rehearse.py): its plan, its summary, and its failure paths.
 
-The rehearsal's own tests: `make rehearse` installs tools/rehearsal/requirements.txt (moto) and runs
-them before the rehearsal itself. None of them skips: without moto, the tests that need it fail
+The rehearsal's own tests: `make test-rehearsal` installs tools/rehearsal/requirements.txt (moto) and
+runs them; CI runs it before the rehearsals. None of them skips: without moto, the run stops at once
 with the line that says how to install it.
 """
 
@@ -272,8 +272,18 @@ def test_only_the_rehearsal_targets_install_moto() -> None:
 
 def test_make_test_does_not_collect_the_rehearsal_tests() -> None:
     """They need moto, which make test does not install: they are make test-rehearsal's."""
-    settings = (ROOT / "pyproject.toml").read_text()
-    assert 'testpaths = ["tests"]' in settings
+    collected = subprocess.run(
+        # syrupy calls the snapshots unused when nothing runs: only its warning, not a failure here.
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "--snapshot-warn-unused"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout.splitlines()
+    ids = [line for line in collected if "::" in line]
+    assert ids, "make test's command collected nothing"
+    assert all(line.startswith("tests/") for line in ids), [line for line in ids if not line.startswith("tests/")][:3]
 
 
 def test_rehearse_port_passes_the_port_and_its_absence_picks_a_free_one() -> None:
@@ -1085,3 +1095,163 @@ def test_the_day2_extensions_check_that_moto_still_lacks_them() -> None:
     source = (ROOT / "tools" / "rehearsal" / "server.py").read_text()
     for number in (6, 7, 8, 9, 10):
         assert f"extension {number}" in source
+
+
+# -- the wiring checks, against a recorded account (no server) ---------------------------------
+
+TOOLS, TARGET = "111111111111", "222222222222"
+EXEC_ROLE = f"arn:aws:iam::{TARGET}:role/cdk-hnb659fds-cfn-exec-role-{TARGET}-eu-west-1"
+DEPLOY_ROLE = f"arn:aws:iam::{TARGET}:role/cdk-hnb659fds-deploy-role-{TARGET}-eu-west-1"
+
+
+class Recorded:
+    """What a stand-in for moto answers: one object per service, each method a lambda over ``state``."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+
+    def in_account(self, service: str, account: str) -> Any:
+        state = self.state
+
+        class Client:
+            def describe_stacks(self, StackName: str) -> dict[str, Any]:
+                return {"Stacks": [state["stacks"][account][StackName]]}
+
+            def list_stacks(self) -> dict[str, Any]:
+                return {"StackSummaries": [{"StackName": name} for name in state["stacks"].get(account, {})]}
+
+            def get_role(self, RoleName: str) -> dict[str, Any]:
+                return {"Role": state["roles"][account][RoleName]}
+
+            def describe_target_groups(self, TargetGroupArns: list[str]) -> dict[str, Any]:
+                return {"TargetGroups": [{"VpcId": state["vpc_of"][TargetGroupArns[0]]}]}
+
+        return Client()
+
+
+def service_stack(tmp_path: Path) -> AssemblyStack:
+    template = {
+        "Resources": {
+            "Group": {
+                "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+                "Properties": {
+                    "VpcId": {"Fn::GetStackOutput": {"StackName": "Net", "OutputName": "Vpc", "Region": "eu-west-1"}}
+                },
+            }
+        }
+    }
+    return AssemblyStack(
+        artifact_id="App",
+        stack_name="App",
+        account=TARGET,
+        region="eu-west-1",
+        template=template,
+        deploy_role_arn=DEPLOY_ROLE,
+        execution_role_arn=EXEC_ROLE,
+    )
+
+
+def recorded_run(tmp_path: Path, config: Config, **changes: Any) -> tuple[rehearse.Run, AssemblyStack]:
+    stack = service_stack(tmp_path)
+    state: dict[str, Any] = {
+        "stacks": {
+            TARGET: {
+                "App": {"StackStatus": "CREATE_COMPLETE", "RoleARN": EXEC_ROLE},
+                "Net": {"Outputs": [{"OutputKey": "Vpc", "OutputValue": "vpc-1"}]},
+            },
+            TOOLS: {},
+        },
+        "roles": {TARGET: {DEPLOY_ROLE.split("/")[-1]: {"RoleLastUsed": {"LastUsedDate": "2026-12-02"}}}},
+        "vpc_of": {"arn:group": "vpc-1"},
+    }
+    for path, value in changes.items():
+        *keys, last = path.split(".")
+        target = state
+        for key in keys:
+            target = target[key]
+        target[last] = value
+    run = rehearse.Run(config, CloudAssembly(tmp_path, {"App": stack}), tmp_path, Recorded(state), [], {})  # type: ignore[arg-type]
+    run.resources["App"] = [
+        rehearse.Resource("Group", "AWS::ElasticLoadBalancingV2::TargetGroup", "arn:group", "modelled", False)
+    ]
+    return run, stack
+
+
+def reference_problem(run: rehearse.Run, stack: AssemblyStack) -> str | None:
+    ((logical, resource_type, prop, reference),) = stack_output_references(stack.template)
+    return rehearse.check_reference(run, stack, logical, resource_type, prop, reference)
+
+
+def test_a_reference_resolved_to_the_published_output_passes(tmp_path: Path, config: Config) -> None:
+    assert reference_problem(*recorded_run(tmp_path, config)) is None
+
+
+def test_a_reference_to_an_output_the_stack_does_not_publish_is_one_line(tmp_path: Path, config: Config) -> None:
+    run, stack = recorded_run(tmp_path, config, **{f"stacks.{TARGET}.Net.Outputs": []})
+    assert reference_problem(run, stack) == "Group.VpcId reads Net.Vpc, which Net does not publish"
+
+
+def test_a_deployed_value_other_than_the_output_is_one_line(tmp_path: Path, config: Config) -> None:
+    run, stack = recorded_run(tmp_path, config, **{"vpc_of.arn:group": "vpc-other"})
+    assert reference_problem(run, stack) == "Group.VpcId is ['vpc-other'], not Net.Vpc = vpc-1"
+
+
+def test_a_placeholder_carries_no_value_to_read_back(tmp_path: Path, config: Config) -> None:
+    run, stack = recorded_run(tmp_path, config, **{"vpc_of.arn:group": "vpc-other"})
+    run.resources["App"] = [dataclasses.replace(run.resources["App"][0], kind="placeholder")]
+    assert reference_problem(run, stack) is None
+
+
+def stack_check(run: rehearse.Run) -> str | None:
+    checks = dict(rehearse.wiring_checks(run))
+    return checks[f"App in {TARGET}"]()
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        ({}, None),
+        ({f"stacks.{TARGET}.App.StackStatus": "UPDATE_ROLLBACK_COMPLETE"}, "App is UPDATE_ROLLBACK_COMPLETE"),
+        (
+            {f"stacks.{TARGET}.App.RoleARN": "arn:aws:iam::1:role/admin"},
+            f"App ran as arn:aws:iam::1:role/admin, not {EXEC_ROLE}",
+        ),
+        (
+            {f"stacks.{TARGET}.App.EnableTerminationProtection": True},
+            "App termination protection is True, not as synthesized",
+        ),
+        (
+            {f"roles.{TARGET}.{DEPLOY_ROLE.split('/')[-1]}.RoleLastUsed": {}},
+            f"{DEPLOY_ROLE.split('/')[-1]} was never assumed",
+        ),
+        ({f"stacks.{TOOLS}.App": {}}, f"App also exists in the tools account {TOOLS}"),
+    ],
+    ids=["as-deployed", "status", "execution-role", "termination-protection", "deploy-role-unused", "in-tools"],
+)
+def test_each_stack_is_checked_in_its_account_through_the_chain_of_roles(
+    tmp_path: Path, config: Config, changes: dict[str, Any], line: str | None
+) -> None:
+    run, _ = recorded_run(tmp_path, config, **changes)
+    assert stack_check(run) == line
+
+
+def test_an_account_without_a_stack_is_a_failed_check_not_a_traceback(tmp_path: Path, config: Config) -> None:
+    run, _ = recorded_run(tmp_path, config)
+    checks = dict(rehearse.wiring_checks(run))
+    assert checks[f"CDKToolkit {config.accounts.prod} trusts tools"]() == (
+        f"the assembly has no stack in {config.accounts.prod}, so no bootstrap deploy role to look at"
+    )
+
+
+def test_an_assembly_that_lacks_a_stack_of_the_configuration_is_refused(
+    config: Config, assembly: CloudAssembly
+) -> None:
+    partial = dataclasses.replace(
+        assembly, stacks={k: v for k, v in assembly.stacks.items() if k not in ("Prod-Service", "Dev-Service")}
+    )
+    with pytest.raises(RehearsalError) as error:
+        deploy_plan(config, partial)
+    assert str(error.value) == (
+        f"{assembly.manifest}: no Dev-Service, Prod-Service, which {config.source} implies: "
+        "run `make synth` with the same CONFIG"
+    )
