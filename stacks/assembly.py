@@ -20,8 +20,6 @@ from typing import Any
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 _ENVIRONMENT = re.compile(r"aws://(\d{12})/([a-z]{2}(?:-[a-z]+)+-\d)")
-#: Bootstrap role ARNs in the manifest carry this placeholder; the sandbox and this project use aws.
-_PARTITION = "${AWS::Partition}"
 
 
 class AssemblyError(Exception):
@@ -39,6 +37,7 @@ class AssemblyStack:
     template: dict[str, Any]
     #: The stacks (artifact ids) this one depends on, in manifest order; asset manifests left out.
     dependencies: tuple[str, ...] = ()
+    #: The bootstrap roles as the manifest names them, with ``${AWS::Partition}`` left for the reader.
     deploy_role_arn: str = ""
     execution_role_arn: str = ""
     termination_protection: bool = False
@@ -144,8 +143,8 @@ def read_assembly(directory: Path) -> CloudAssembly:
             region=environment.group(2),
             template=template,
             dependencies=tuple(str(d) for d in dependencies if d in stack_ids),
-            deploy_role_arn=str(properties.get("assumeRoleArn", "")).replace(_PARTITION, "aws"),
-            execution_role_arn=str(properties.get("cloudFormationExecutionRoleArn", "")).replace(_PARTITION, "aws"),
+            deploy_role_arn=str(properties.get("assumeRoleArn", "")),
+            execution_role_arn=str(properties.get("cloudFormationExecutionRoleArn", "")),
             termination_protection=bool(properties.get("terminationProtection", False)),
         )
     return CloudAssembly(directory=directory, stacks=stacks)

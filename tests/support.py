@@ -6,6 +6,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ class SynthesizedApp:
         """The stack names in the order the assembly's dependencies give (what the tools deploy in)."""
         return [stack.stack_name for stack in self.manifest.deploy_order()]
 
-    @property
+    @cached_property
     def manifest(self) -> CloudAssembly:
         """The assembly as the tools read it: manifest.json, without the CDK."""
         return read_assembly(Path(self.assembly.directory))

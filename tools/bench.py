@@ -88,8 +88,10 @@ def run(
         return time.perf_counter() - start, result.stdout
 
 
-def median_time(runs: int, command: list[str], **kwargs: object) -> float:
-    return statistics.median(run(command, **kwargs)[0] for _ in range(runs))  # type: ignore[arg-type]
+def median_time(
+    runs: int, command: list[str], *, extra_env: Mapping[str, str] | None = None, config: str | None = None
+) -> float:
+    return statistics.median(run(command, extra_env=extra_env, config=config)[0] for _ in range(runs))
 
 
 def median_cli_synth(runs: int, bare: bool) -> float:

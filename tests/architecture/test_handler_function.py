@@ -18,8 +18,19 @@ HANDLER_DIR = ROOT / "pipelines" / "bake_check"
 
 
 def probe(tmp_path: Path, **options: Any) -> tuple[cdk.Stack, Any]:
+    """A stack with one handler function; ``in_vpc`` builds the VPC it runs in (its groups given)."""
     stack = cdk.Stack(new_app(str(tmp_path)), "Probe", env=cdk.Environment(account="111111111111", region="eu-west-1"))
-    key = kms.Key(stack, "Key")
+    if options.pop("in_vpc", False):
+        vpc = ec2.Vpc(
+            stack,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[ec2.SubnetConfiguration(name="Tasks", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+        )
+        group = ec2.SecurityGroup(stack, "Group", vpc=vpc)
+        subnets = ec2.SubnetSelection(subnet_group_name="Tasks")
+        options["in_vpc"] = InVpc(vpc=vpc, subnets=subnets, security_groups=(group,))
     handler = add_handler_function(
         stack,
         function_name="probe-handler",
@@ -29,7 +40,7 @@ def probe(tmp_path: Path, **options: Any) -> tuple[cdk.Stack, Any]:
         timeout=cdk.Duration.minutes(1),
         memory_size=128,
         environment={"NAME": "value"},
-        log_key=key,
+        log_key=kms.Key(stack, "Key"),
         log_retention=logs.RetentionDays.ONE_YEAR,
         **options,
     )
@@ -79,39 +90,20 @@ def test_the_function_logs_to_its_own_encrypted_group_and_its_role_may_only_writ
 
 
 def test_a_function_in_a_vpc_runs_in_the_given_subnets_with_the_given_groups(tmp_path: Path) -> None:
-    app_stack = cdk.Stack(new_app(str(tmp_path / "vpc")), "Net", env=cdk.Environment(account="1", region="eu-west-1"))
-    vpc = ec2.Vpc(
-        app_stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="Tasks", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-    )
-    group = ec2.SecurityGroup(app_stack, "Group", vpc=vpc)
-    key = kms.Key(app_stack, "Key")
-    handler = add_handler_function(
-        app_stack,
-        function_name="in-vpc",
-        handler_dir=HANDLER_DIR,
-        description="A probe of the handler function helper in a VPC",
-        role_description="The probe's role",
-        timeout=cdk.Duration.minutes(1),
-        memory_size=128,
-        environment={},
-        log_key=key,
-        log_retention=logs.RetentionDays.ONE_YEAR,
-        in_vpc=InVpc(vpc=vpc, subnets=ec2.SubnetSelection(subnet_group_name="Tasks"), security_groups=(group,)),
-        retry_attempts=0,
-    )
-    template = Template.from_stack(app_stack)
+    stack, handler = probe(tmp_path, in_vpc=True, retry_attempts=0)
+    group = stack.node.find_child("Group")
+    vpc = stack.node.find_child("Vpc")
+    assert isinstance(vpc, ec2.Vpc)
+    subnets = [{"Ref": logical_id(subnet.node.default_child)} for subnet in vpc.isolated_subnets]
+    template = Template.from_stack(stack)
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
             "VpcConfig": {
                 "SecurityGroupIds": [{"Fn::GetAtt": [logical_id(group.node.default_child), "GroupId"]}],
-                "SubnetIds": Match.any_value(),
+                "SubnetIds": subnets,
             }
         },
     )
     template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0})
-    assert handler.function.node.scope is app_stack
+    assert handler.function.node.scope is stack

@@ -992,8 +992,10 @@ def wiring_checks(run: Run) -> list[Check]:
         stack = moto.in_account("cloudformation", account).describe_stacks(StackName=name)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":
             return f"{name} is {stack['StackStatus']}"
-        if stack.get("RoleARN") != synthesized.execution_role_arn:
-            return f"{name} ran as {stack.get('RoleARN')}, not {synthesized.execution_role_arn}"
+        # moto answers in the aws partition, as the bootstrap roles of a commercial region are named.
+        execution_role = synthesized.execution_role_arn.replace("${AWS::Partition}", "aws")
+        if stack.get("RoleARN") != execution_role:
+            return f"{name} ran as {stack.get('RoleARN')}, not {execution_role}"
         if bool(stack.get("EnableTerminationProtection")) != synthesized.termination_protection:
             return f"{name} termination protection is {stack.get('EnableTerminationProtection')}, not as synthesized"
         if account != tools:
