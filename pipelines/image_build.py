@@ -13,7 +13,6 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from components.compliance import acknowledge, control_tower
-from pipelines.image_repository import RELEASE_TAG_PREFIX
 from pipelines.logged_project import logged_project
 
 #: The buildspec is kept in the repository and read from the source revision being built.
@@ -23,7 +22,7 @@ EXPORTED_VARIABLES = ("IMAGE_TAG", "IMAGE_URI")
 
 
 class ImageBuild(Construct):
-    """Runs ``pipelines/buildspec.yml``: unit tests, ``docker build``, push ``release-<sha>``, release inputs.
+    """Runs ``pipelines/buildspec.yml``: unit tests, ``docker build``, push ``release-<digest>``, release inputs.
 
     Privileged mode is on because the build runs the Docker daemon; Docker layers are cached
     on the build host (local ``DOCKER_LAYER`` cache). Build-time settings come from the
@@ -61,7 +60,6 @@ class ImageBuild(Construct):
             variables={
                 "REPOSITORY_URI": repository.repository_uri,
                 "REPOSITORY_NAME": repository.repository_name,
-                "RELEASE_TAG_PREFIX": RELEASE_TAG_PREFIX,
                 "CONFIG_FILE": config_file,
             },
             cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),

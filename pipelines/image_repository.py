@@ -9,10 +9,12 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-#: Every image the pipeline publishes is tagged ``release-<full commit SHA>``; nothing is ever tagged ``latest``.
-#: The lifecycle policy keeps the newest release images by this prefix. Other tags (such as the
-#: ``initial_image_tag`` pushed by hand before the first deployment) are never expired by it.
-RELEASE_TAG_PREFIX = "release-"
+# Every image the pipeline publishes is tagged ``release-<digest of what goes into the image>``
+# (pipelines/app_digest.py); nothing is ever tagged ``latest``. The lifecycle policy keeps the
+# newest release images by this prefix. Other tags (such as the ``initial_image_tag`` pushed by
+# hand before the first deployment) are never expired by it.
+from pipelines.app_digest import RELEASE_TAG_PREFIX
+
 #: Images that lost their tag (a failed push, a re-tag) are removed after this many days.
 UNTAGGED_IMAGE_DAYS = 7
 #: The only actions a target account's task execution role needs to pull an image.

@@ -3,7 +3,7 @@
 
 Usage (the ScanGate action runs it, see pipelines/scan_buildspec.yml)::
 
-    python pipelines/scan_gate.py --repository delivery-ref/web --tag release-<sha> --fail-severity CRITICAL
+    python pipelines/scan_gate.py --repository delivery-ref/web --tag release-<digest> --fail-severity CRITICAL
 
 It polls DescribeImageScanFindings until the scan of that image has a result, reads the
 finding counts by severity and fails when any severity at or above ``--fail-severity`` has a
@@ -147,7 +147,7 @@ def _all_findings(client: Any, request: Mapping[str, Any]) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None, client: Any = None) -> int:
     parser = argparse.ArgumentParser(description="Stop the release if the image scan has blocking findings.")
     parser.add_argument("--repository", required=True, help="ECR repository name, e.g. delivery-ref/web")
-    parser.add_argument("--tag", required=True, help="the image tag the build pushed, e.g. release-<sha>")
+    parser.add_argument("--tag", required=True, help="the image tag the build pushed, e.g. release-<digest>")
     parser.add_argument("--fail-severity", required=True, choices=THRESHOLDS, help="block at this severity or worse")
     parser.add_argument("--delay-seconds", type=int, default=5, help="seconds between polls (default: %(default)s)")
     parser.add_argument("--max-attempts", type=int, default=120, help="polls before giving up (default: %(default)s)")

@@ -333,8 +333,16 @@ def test_build_logs_are_kms_encrypted(raw: dict[str, Any], config: Config) -> No
     assert all("KmsKeyId" in group for group in groups.values())
 
 
-def test_buildspec_tags_the_image_with_the_commit_sha_and_never_latest() -> None:
-    assert 'IMAGE_TAG="${RELEASE_TAG_PREFIX}${CODEBUILD_RESOLVED_SOURCE_VERSION}"' in BUILDSPEC
+def test_buildspec_tags_the_image_with_the_digest_of_its_inputs_and_never_latest() -> None:
+    """An infrastructure-only commit gets the tag already released, so no ECS deployment starts (app_digest)."""
+    assert (
+        'IMAGE_TAG="$(python -m pipelines.app_digest --context service_app --base-image-digest "$BASE_IMAGE_DIGEST")"'
+        in BUILDSPEC
+    )
+    assert BUILDSPEC_CODE.index("pytest tests/handlers") < BUILDSPEC_CODE.index("docker build")
+    # The base image is pulled once, before its digest is read, and the build uses that pull (no --pull).
+    assert BUILDSPEC_CODE.index('docker pull --quiet "$BASE_IMAGE"') < BUILDSPEC_CODE.index("BASE_IMAGE_DIGEST=")
+    assert "--pull" not in BUILDSPEC_CODE
     assert 'export IMAGE_URI="${REPOSITORY_URI}:${IMAGE_TAG}"' in BUILDSPEC_CODE
     assert BUILDSPEC_CODE.count("docker push") == 1 and 'docker push "$IMAGE_URI"' in BUILDSPEC_CODE
     assert BUILDSPEC_CODE.count("--tag ") == 1 and '--tag "$IMAGE_URI"' in BUILDSPEC_CODE
