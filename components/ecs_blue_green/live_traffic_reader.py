@@ -155,9 +155,13 @@ class LiveTraffic(Construct):
         return self.resource.get_att_string("ServiceAlternateTargetGroupArn")
 
     def guard(self, *resources: IConstruct) -> None:
-        """Make ``resources`` wait for the reader, so that its refusal comes before any of them changes."""
+        """Make ``resources`` wait for the reader, so that its refusal comes before any of them changes.
+
+        Only each construct's own CloudFormation resource waits (its ``default_child``): a deployment
+        group's service role, say, moves no traffic.
+        """
         for resource in resources:
-            resource.node.add_dependency(self.resource)
+            (resource.node.default_child or resource).node.add_dependency(self.resource)
 
     # ----------------------------------------------------------------------------------------
     def _require_ecs(self, attribute: str) -> None:
