@@ -91,6 +91,11 @@ class Names:
         """The AfterAllowTestTraffic lifecycle hook Lambda that the appspec names."""
         return f"{self.config.project}-{self.config.service.name}-release-hook"
 
+    @property
+    def live_traffic_function(self) -> str:
+        """The service stack's LiveTraffic reader (components/ecs_blue_green/live_traffic_reader.py)."""
+        return f"{self.config.project}-{self.config.service.name}-live-traffic"
+
     def health_alarm(self, environment: str, alarm: str, colour: str) -> str:
         """A release health alarm (``target_5xx`` on the ``blue`` target group, ...) of one environment.
 

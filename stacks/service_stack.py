@@ -17,25 +17,22 @@ from config.patterns import IMAGE_TAG
 from pipelines.alarm_reader_role import AlarmReaderRole
 from stacks.project_stack import ProjectStack
 
-#: Template parameters that the pre-deploy guard (release_guard) sets from the live service.
+#: The one template parameter: the image the task definition runs.
 IMAGE_TAG_PARAMETER = "ImageTag"
-LIVE_TARGET_GROUP_PARAMETER = "LiveTargetGroup"
-SERVICE_TARGET_GROUP_PARAMETER = "ServiceTargetGroup"
 CONTROLLER_TITLES = {"codedeploy": "CodeDeploy", "ecs": "Amazon ECS"}
 
 
 class ServiceStack(ProjectStack):
     """An ECS Fargate service behind an ALB, released blue/green by the configured controller.
 
-    Two parameters carry what only the live environment knows, so that a later ``cdk deploy``
-    writes back what the last release left instead of what the first deploy created:
-
-    * ``ImageTag``: the image the task definition runs. ``make deploy`` passes the tag the
-      live service runs (release_guard), and the CDK CLI keeps the previous value otherwise.
-    * ``LiveTargetGroup``: ``Blue`` or ``Green``, the target group the listeners forward to.
-      Both controllers swap it on every release (docs/ecs-blue-green.md, "Day 2").
-    * ``ServiceTargetGroup`` (ECS controller only): the group the service names as primary, as
-      ECS records it, so that a stack update sends the service's load balancers unchanged.
+    * ``ImageTag``, the one parameter: the image the task definition runs. Under the ECS
+      controller the stack owns the image, and a release is a stack update with a new tag.
+    * Which target group serves is not a parameter: a value CloudFormation stores, the CLI
+      reuses (``--previous-parameters``) and a rollback restores goes stale as soon as a
+      release moves traffic (issue 20). The ``LiveTraffic`` custom resource reads it from the
+      load balancer and the service at every deploy and rollback, and every forward, and
+      under ECS the service's primary target group, is written from its answer
+      (components/ecs_blue_green/live_traffic_reader.py).
     """
 
     def __init__(
@@ -67,32 +64,6 @@ class ServiceStack(ProjectStack):
             allowed_pattern=IMAGE_TAG,
             description="The image tag the task definition runs: make deploy sets the one the live service runs",
         )
-        live_target_group = cdk.CfnParameter(
-            self,
-            LIVE_TARGET_GROUP_PARAMETER,
-            type="String",
-            default="Blue",
-            allowed_values=["Blue", "Green"],
-            description="The target group that serves production now: make deploy reads it from the listeners",
-        )
-        green_is_live = cdk.CfnCondition(
-            self, "GreenIsLive", expression=cdk.Fn.condition_equals(live_target_group.value_as_string, "Green")
-        )
-        service_on_green = None
-        if environment.release_controller == "ecs":
-            service_target_group = cdk.CfnParameter(
-                self,
-                SERVICE_TARGET_GROUP_PARAMETER,
-                type="String",
-                default="Blue",
-                allowed_values=["Blue", "Green"],
-                description="The target group the ECS service names as primary now: make deploy reads it from ECS",
-            )
-            service_on_green = cdk.CfnCondition(
-                self,
-                "ServiceOnGreen",
-                expression=cdk.Fn.condition_equals(service_target_group.value_as_string, "Green"),
-            )
         self.service = ReleasedFargateService(
             self,
             "Service",
@@ -102,8 +73,6 @@ class ServiceStack(ProjectStack):
             secret_name=config.service.secret_name,
             task_policy_names=config.service.task_policy_names,
             image_tag=image_tag.value_as_string,
-            green_is_live=green_is_live,
-            service_on_green=service_on_green,
             vpc=network.vpc,
             task_subnets=network.task_subnets,
             load_balancer_subnets=network.load_balancer_subnets,
@@ -119,5 +88,9 @@ class ServiceStack(ProjectStack):
                 reader_role_arn=names.role_arn(config.accounts.tools, names.bake_function(environment.name)),
                 alarm_arns=[names.alarm_arn(environment.account, name) for name in names.bake_alarms(environment)],
             )
-        for log_group in (self.service.tasks.log_group, self.service.hook.log_group):
+        for log_group in (
+            self.service.tasks.log_group,
+            self.service.hook.log_group,
+            self.service.live_traffic.log_group,
+        ):
             record_short_retention(log_group, days=environment.log_retention_days, environment=environment.name)

@@ -20,6 +20,9 @@ from stacks.delivery_app import build_app
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+#: The LiveTraffic reader's per-synth property (components/ecs_blue_green/live_traffic_reader.py).
+LIVE_TRAFFIC_TYPE = "Custom::LiveTraffic"
+LIVE_TRAFFIC_NONCE = "Nonce"
 
 #: The stacks of the sandbox configuration in the deployment order docs/deploy.md gives: what the
 #: tests expect the assembly's dependencies to produce (tests/architecture/test_stack_order.py).
@@ -121,11 +124,15 @@ def synthesize(config: Config, outdir: str, **extra_context: Any) -> Synthesized
 
 
 def normalize_template(template: dict[str, Any]) -> dict[str, Any]:
-    """Drop what changes with the CDK version or asset contents, keep the design."""
+    """Drop what changes with the CDK version, asset contents or the synth (the reader's nonce), keep the design."""
     template = json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
     template.get("Parameters", {}).pop("BootstrapVersion", None)
     template.get("Rules", {}).pop("CheckBootstrapVersion", None)
     template.get("Resources", {}).pop("CDKMetadata", None)
+    # A new value at every synth, by design: the reader must run at every deploy.
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == LIVE_TRAFFIC_TYPE and LIVE_TRAFFIC_NONCE in resource.get("Properties", {}):
+            resource["Properties"][LIVE_TRAFFIC_NONCE] = "<nonce>"
     for section in ("Parameters", "Rules", "Conditions"):
         if section in template and not template[section]:
             del template[section]

@@ -93,7 +93,8 @@ class EcsNativeRelease(Construct):
         test_rule: elbv2.ApplicationListenerRule,
         hook: lambda_.IFunction,
         topic: sns.ITopic,
-        service_on_green: cdk.CfnCondition,
+        primary_target_group_arn: str,
+        alternate_target_group_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         # The trust AWS documents for both roles, without a source condition: AWS does not say that
@@ -177,7 +178,7 @@ class EcsNativeRelease(Construct):
             ),
         )
         target.attach_to_application_target_group(blue_target_group)
-        self._follow_the_services_own_primary(service, blue_target_group, green_target_group, service_on_green)
+        self._follow_the_services_own_primary(service, primary_target_group_arn, alternate_target_group_arn)
         # ECS assumes both roles when the service is created: their policies must exist by then.
         service.node.add_dependency(self.infrastructure_role, self.hook_invoke_role)
 
@@ -195,28 +196,16 @@ class EcsNativeRelease(Construct):
         )
 
     @staticmethod
-    def _follow_the_services_own_primary(
-        service: ecs.FargateService,
-        blue: elbv2.ApplicationTargetGroup,
-        green: elbv2.ApplicationTargetGroup,
-        service_on_green: cdk.CfnCondition,
-    ) -> None:
-        """Name as primary the target group ECS records as primary now (the ``ServiceTargetGroup`` parameter).
+    def _follow_the_services_own_primary(service: ecs.FargateService, primary: str, alternate: str) -> None:
+        """Name as primary the target group ECS records as primary now (the ``LiveTraffic`` reader's answer).
 
         "When you add, update, or remove a load balancer configuration, Amazon ECS starts a new
         deployment" (ECS API reference, LoadBalancer), and the primary group is the one with
         "current production traffic" (ECS developer guide, alb-resources-for-blue-green). The
-        pre-deploy guard reads ``loadBalancers`` from the live service, so a stack update sends
-        them unchanged, whichever group the last release left primary.
+        reader reads ``loadBalancers`` from the live service at every deploy and rollback, so a
+        stack update sends them unchanged, whichever group the last release left primary.
         """
         cfn_service = service.node.default_child
         assert isinstance(cfn_service, ecs.CfnService)
-        on_green = service_on_green.logical_id
-        cfn_service.add_property_override(
-            "LoadBalancers.0.TargetGroupArn",
-            cdk.Fn.condition_if(on_green, green.target_group_arn, blue.target_group_arn),
-        )
-        cfn_service.add_property_override(
-            "LoadBalancers.0.AdvancedConfiguration.AlternateTargetGroupArn",
-            cdk.Fn.condition_if(on_green, blue.target_group_arn, green.target_group_arn),
-        )
+        cfn_service.add_property_override("LoadBalancers.0.TargetGroupArn", primary)
+        cfn_service.add_property_override("LoadBalancers.0.AdvancedConfiguration.AlternateTargetGroupArn", alternate)

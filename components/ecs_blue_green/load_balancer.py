@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from components.compliance import acknowledge, control_tower, exempt, skip
 
@@ -16,6 +19,27 @@ NONCURRENT_LOG_DAYS = 30
 COLOURS = ("Blue", "Green")
 #: Priority of the one forwarding rule of each listener under the ECS controller.
 FORWARD_RULE_PRIORITY = 1
+
+
+@dataclass(frozen=True)
+class ForwardWeights:
+    """The weights of the Blue and the Green target group in one forward action (numbers or tokens)."""
+
+    blue: object
+    green: object
+
+
+@jsii.implements(IValidation)
+class _ForwardsLive:
+    """Fails the synth if nobody gave the load balancer its live weights: it would forward to Blue."""
+
+    def __init__(self, load_balancer: ServiceLoadBalancer) -> None:
+        self._load_balancer = load_balancer
+
+    def validate(self) -> list[str]:
+        if self._load_balancer._forwarding_live:
+            return []
+        return ["forward_live was never called: every listener would forward to Blue whatever is live"]
 
 
 class ServiceLoadBalancer(Construct):
@@ -28,11 +52,13 @@ class ServiceLoadBalancer(Construct):
     * ``forward_with_rules``: CodeDeploy shifts traffic on the listeners' default actions;
       ECS-native releases shift it on listener *rules* (``ecs.ListenerRuleConfiguration``), so
       each listener then also forwards through one rule that matches every path.
-    * Every forward is a weighted forward over both target groups, and the weights come from
-      ``green_is_live``: the shape both controllers leave behind after a release. A
+    * Every forward is a weighted forward over both target groups, with the weights given to
+      :meth:`forward_live`: the shape both controllers leave behind after a release. A
       CloudFormation update of a listener or rule writes its template action back
-      (aws/aws-cdk#36649), so the action must name the group that is live *now*; the service
-      stack's ``LiveTargetGroup`` parameter, set by the pre-deploy guard, says which.
+      (aws/aws-cdk#36649), so the weights must be what is live *now*: the service passes the
+      ``LiveTraffic`` reader's answer (live_traffic_reader.py), never a stored value. The
+      load balancer is built first and the weights given after, because the reader names the
+      listeners and rules this construct creates.
     """
 
     def __init__(
@@ -50,13 +76,12 @@ class ServiceLoadBalancer(Construct):
         test_listener_port: int,
         test_listener_cidr: str | None,
         log_retention_days: int,
-        green_is_live: cdk.CfnCondition,
         forward_with_rules: bool,
         deletion_protection: bool,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._green_is_live = green_is_live
         self._forward_with_rules = forward_with_rules
+        self._forwarding_live = False
         self.access_logs = self._access_log_bucket(log_retention_days)
         self.security_group = ec2.SecurityGroup(
             self,
@@ -121,8 +146,29 @@ class ServiceLoadBalancer(Construct):
             ec2.Port.tcp(test_listener_port),
             "Test listener: pre-release checks from inside the VPC only",
         )
-        self.production_rule = self._forward_live(self.production_listener, "ProductionRule")
-        self.test_rule = self._forward_live(self.test_listener, "TestRule")
+        self.production_rule = self._forward_rule(self.production_listener, "ProductionRule")
+        self.test_rule = self._forward_rule(self.test_listener, "TestRule")
+        self.node.add_validation(_ForwardsLive(self))
+
+    def forward_live(self, *, production: ForwardWeights, test: ForwardWeights) -> None:
+        """Write every forward with these weights: the listeners' default actions and (ECS) the rules.
+
+        Under ECS a listener's default action takes its rule's weights: the rule matches every
+        request, and the listener holds forward actions only (ECS developer guide,
+        alb-resources-for-blue-green) that never answer with anything but the live group.
+        """
+        for listener, rule, weights in (
+            (self.production_listener, self.production_rule, production),
+            (self.test_listener, self.test_rule, test),
+        ):
+            cfn_listener = listener.node.default_child
+            assert isinstance(cfn_listener, elbv2.CfnListener)
+            cfn_listener.add_property_override("DefaultActions", [self._weighted_forward(weights)])
+            if rule is not None:
+                cfn_rule = rule.node.default_child
+                assert isinstance(cfn_rule, elbv2.CfnListenerRule)
+                cfn_rule.add_property_override("Actions", [self._weighted_forward(weights)])
+        self._forwarding_live = True
 
     @property
     def target_groups(self) -> dict[str, elbv2.ApplicationTargetGroup]:
@@ -154,35 +200,23 @@ class ServiceLoadBalancer(Construct):
         cfn_target_group.add_metadata("Release", {"Colour": colour})
         return target_group
 
-    def _weighted_forward(self) -> dict[str, object]:
-        """Forward to both groups, all weight on the live one (what CodeDeploy and ECS leave behind)."""
-        live = self._green_is_live.logical_id
-
-        def weight(colour: str) -> object:
-            on_green, on_blue = (100, 0) if colour == "Green" else (0, 100)
-            return cdk.Fn.condition_if(live, on_green, on_blue)
-
+    def _weighted_forward(self, weights: ForwardWeights) -> dict[str, object]:
+        """Forward to both groups with the live weights (what CodeDeploy and ECS leave behind)."""
         return {
             "Type": "forward",
             "ForwardConfig": {
                 "TargetGroups": [
-                    {"TargetGroupArn": group.target_group_arn, "Weight": weight(colour)}
-                    for colour, group in self.target_groups.items()
+                    {"TargetGroupArn": self.blue_target_group.target_group_arn, "Weight": weights.blue},
+                    {"TargetGroupArn": self.green_target_group.target_group_arn, "Weight": weights.green},
                 ]
             },
         }
 
-    def _forward_live(self, listener: elbv2.ApplicationListener, rule_id: str) -> elbv2.ApplicationListenerRule | None:
-        """Point ``listener`` at the live target group: on its default action, or through one rule."""
-        cfn_listener = listener.node.default_child
-        assert isinstance(cfn_listener, elbv2.CfnListener)
-        cfn_listener.add_property_override("DefaultActions", [self._weighted_forward()])
+    def _forward_rule(self, listener: elbv2.ApplicationListener, rule_id: str) -> elbv2.ApplicationListenerRule | None:
+        """Under ECS, the one rule of ``listener`` that matches every path; its action is set by forward_live."""
         if not self._forward_with_rules:
             return None
-        # Under ECS the rule below matches every request; the default action stays the same
-        # weighted forward, so that the listener holds forward actions only (ECS developer guide,
-        # alb-resources-for-blue-green) and never answers with anything but the live group.
-        rule = elbv2.ApplicationListenerRule(
+        return elbv2.ApplicationListenerRule(
             self,
             rule_id,
             listener=listener,
@@ -190,10 +224,6 @@ class ServiceLoadBalancer(Construct):
             conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
             target_groups=[self.blue_target_group],
         )
-        cfn_rule = rule.node.default_child
-        assert isinstance(cfn_rule, elbv2.CfnListenerRule)
-        cfn_rule.add_property_override("Actions", [self._weighted_forward()])
-        return rule
 
     def _access_log_bucket(self, log_retention_days: int) -> s3.Bucket:
         bucket = s3.Bucket(

@@ -17,6 +17,7 @@ from components.ecs_blue_green.codedeploy_release import CodeDeployRelease, hand
 from components.ecs_blue_green.ecs_native_release import EcsNativeRelease
 from components.ecs_blue_green.health_alarms import HealthAlarms
 from components.ecs_blue_green.lifecycle_hook import TestTrafficHook
+from components.ecs_blue_green.live_traffic_reader import LiveTraffic
 from components.ecs_blue_green.load_balancer import ServiceLoadBalancer
 from components.ecs_blue_green.task_definition import ServiceTaskDefinition
 from components.ecs_blue_green.task_spec import SECRET_VARIABLE, TaskSpec
@@ -44,6 +45,8 @@ class ReleasedFargateService(Construct):
       Auto Scaling between ``desired_count`` and ``max_count``;
     * ``TestTrafficHook``: the Lambda that probes the new revision through the test listener;
     * ``Alarms``: the health alarms on both target groups;
+    * ``LiveTraffic``: the reader whose answer every forward, and under ECS the service's
+      primary target group, is written from (live_traffic_reader.py);
     * ``Release``: the release controller, ``CodeDeployRelease`` or ``EcsNativeRelease``.
 
     The child constructs keep the logical ids their resources had before the split
@@ -61,8 +64,6 @@ class ReleasedFargateService(Construct):
         secret_name: str,
         task_policy_names: tuple[str, ...],
         image_tag: str,
-        green_is_live: cdk.CfnCondition,
-        service_on_green: cdk.CfnCondition | None,
         vpc: ec2.IVpc,
         task_subnets: ec2.SubnetSelection,
         load_balancer_subnets: ec2.SubnetSelection,
@@ -120,7 +121,6 @@ class ReleasedFargateService(Construct):
             test_listener_port=environment.test_listener_port,
             test_listener_cidr=environment.test_listener_cidr,
             log_retention_days=environment.log_retention_days,
-            green_is_live=green_is_live,
             forward_with_rules=not codedeploy_controls,
             deletion_protection=environment.is_production,
         )
@@ -186,6 +186,27 @@ class ReleasedFargateService(Construct):
             lb.security_group, ec2.Port.tcp(spec.container_port), "Load balancer to tasks"
         )
 
+        # -- what is live ---------------------------------------------------------------
+        self.live_traffic = LiveTraffic(
+            self,
+            "LiveTraffic",
+            function_name=names.live_traffic_function,
+            release_controller=environment.release_controller,
+            production_listener=lb.production_listener,
+            test_listener=lb.test_listener,
+            production_rule=lb.production_rule,
+            test_rule=lb.test_rule,
+            blue_target_group=lb.blue_target_group,
+            green_target_group=lb.green_target_group,
+            service=self.service,
+            cluster=self.cluster,
+            codedeploy_application=names.codedeploy_application if codedeploy_controls else None,
+            codedeploy_deployment_group=names.deployment_group if codedeploy_controls else None,
+            log_key=self.key,
+            log_retention=log_retention,
+        )
+        lb.forward_live(production=self.live_traffic.production_weights, test=self.live_traffic.test_weights)
+
         # -- release -------------------------------------------------------------------
         self.topic = sns.Topic(
             self,
@@ -247,7 +268,6 @@ class ReleasedFargateService(Construct):
             )
         else:
             assert lb.production_rule is not None and lb.test_rule is not None
-            assert service_on_green is not None, "an ECS-controlled service names its primary target group"
             self.release = EcsNativeRelease(
                 self,
                 "Release",
@@ -262,8 +282,17 @@ class ReleasedFargateService(Construct):
                 test_rule=lb.test_rule,
                 hook=self.hook.function,
                 topic=self.topic,
-                service_on_green=service_on_green,
+                primary_target_group_arn=self.live_traffic.service_target_group_arn,
+                alternate_target_group_arn=self.live_traffic.service_alternate_target_group_arn,
             )
+        # Everything that moves traffic, or starts an ECS deployment, waits for the reader, so a
+        # refusal comes before any of it changes. The listeners, the rules and (ECS) the service
+        # already do: their properties are Fn::GetAtt of the reader (a DependsOn beside it would
+        # be cfn-lint's W3005).
+        if isinstance(self.release, CodeDeployRelease):
+            self.live_traffic.guard(self.tasks.task_definition, self.service, self.release.deployment_group)
+        else:
+            self.live_traffic.guard(self.tasks.task_definition)
         cdk.Aspects.of(self).add(FoldedIds(self.tasks, self.load_balancing, self.alarms, self.release))
 
     # ----------------------------------------------------------------------------------

@@ -18,13 +18,14 @@ from config import Config, EnvironmentConfig
 from release_guard.plan import diff_resources
 from stacks.network_stack import NetworkStack
 from stacks.service_stack import ServiceStack
-from tests.support import SynthesizedApp, new_app
+from tests.support import SynthesizedApp, logical_id, new_app
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:444444444444:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 SERVICE = "AWS::ECS::Service"
+READER = "Custom::LiveTraffic"
 
 
 def prod_service(tmp_path: Path, config: Config, **changes: Any) -> dict[str, Any]:
@@ -87,7 +88,15 @@ def test_a_max_count_change_touches_only_application_auto_scaling(tmp_path: Path
     assert {key.split()[0] for key in changes} <= {
         "AWS::ApplicationAutoScaling::ScalableTarget",
         "AWS::ApplicationAutoScaling::ScalingPolicy",
+        READER,
     }
+
+
+def test_every_deploy_runs_the_live_traffic_reader_and_changes_nothing_else(tmp_path: Path, any_config: Config) -> None:
+    """Two synths of the same configuration differ in the reader's nonce only: it runs at every deploy."""
+    changes = changed(tmp_path, any_config)
+    assert list(changes.values()) == ["modified"]
+    assert [key.split()[0] for key in changes] == [READER]
 
 
 def test_a_desired_count_change_updates_the_codedeploy_service_which_the_guard_refuses(
@@ -110,17 +119,18 @@ def test_a_task_size_change_replaces_the_task_definition_and_only_the_ecs_servic
 
 
 @pytest.mark.parametrize("which", ["synthesized", "ecs_native"])
-def test_every_service_stack_takes_the_live_image_and_target_group_as_parameters(
+def test_the_image_is_the_only_parameter_and_no_stored_value_says_which_group_is_live(
     request: pytest.FixtureRequest, which: str
 ) -> None:
+    """LiveTargetGroup and ServiceTargetGroup went stale: the CLI reuses them, a rollback restores them."""
     app: SynthesizedApp = request.getfixturevalue(which)
     for env in ("Dev", "Staging", "Prod"):
         template = app.raw_template(f"{env}-Service")
         parameters = template["Parameters"]
+        assert sorted(parameters) == ["BootstrapVersion", "ImageTag"]
         assert parameters["ImageTag"]["Default"] == "bootstrap"
         assert "AllowedPattern" in parameters["ImageTag"]
-        assert parameters["LiveTargetGroup"]["AllowedValues"] == ["Blue", "Green"]
-        assert template["Conditions"]["GreenIsLive"] == {"Fn::Equals": [{"Ref": "LiveTargetGroup"}, "Green"]}
+        assert "Conditions" not in template, "no GreenIsLive or ServiceOnGreen condition"
         colours = sorted(
             resource["Metadata"]["Release"]["Colour"]
             for resource in template["Resources"].values()
@@ -132,24 +142,30 @@ def test_every_service_stack_takes_the_live_image_and_target_group_as_parameters
 def test_under_codedeploy_both_listeners_forward_all_weight_to_the_live_target_group(
     synthesized: SynthesizedApp,
 ) -> None:
+    """The weights are the LiveTraffic reader's answer, read at this deploy: never a stored value."""
     template = synthesized.raw_template("Prod-Service")
+    lb = synthesized.stack("Prod-Service").service.load_balancing
+    (reader,) = (logical for logical, r in template["Resources"].items() if r["Type"] == READER)
     groups = {
         resource["Metadata"]["Release"]["Colour"]: {"Ref": logical}
         for logical, resource in template["Resources"].items()
         if resource["Type"] == TARGET_GROUP
     }
-    expected = [
-        {
-            "Type": "forward",
-            "ForwardConfig": {
-                "TargetGroups": [
-                    {"TargetGroupArn": groups["Blue"], "Weight": {"Fn::If": ["GreenIsLive", 0, 100]}},
-                    {"TargetGroupArn": groups["Green"], "Weight": {"Fn::If": ["GreenIsLive", 100, 0]}},
-                ]
-            },
-        }
-    ]
-    listeners = [r for r in template["Resources"].values() if r["Type"] == LISTENER]
-    assert len(listeners) == 2
-    for listener in listeners:
-        assert listener["Properties"]["DefaultActions"] == expected
+
+    def expected(kind: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {"TargetGroupArn": groups["Blue"], "Weight": {"Fn::GetAtt": [reader, f"{kind}BlueWeight"]}},
+                        {"TargetGroupArn": groups["Green"], "Weight": {"Fn::GetAtt": [reader, f"{kind}GreenWeight"]}},
+                    ]
+                },
+            }
+        ]
+
+    assert len([r for r in template["Resources"].values() if r["Type"] == LISTENER]) == 2
+    for kind, listener in (("Production", lb.production_listener), ("Test", lb.test_listener)):
+        properties = template["Resources"][logical_id(listener.node.default_child)]["Properties"]
+        assert properties["DefaultActions"] == expected(kind)

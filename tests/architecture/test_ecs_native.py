@@ -34,18 +34,25 @@ def the_service(template: Template) -> dict[str, Any]:
     return dict(resource["Properties"])
 
 
-def weighted_forward(template: Template) -> list[dict[str, Any]]:
+def reader_id(template: Template) -> str:
+    (logical,) = template.find_resources("Custom::LiveTraffic")
+    return str(logical)
+
+
+def weighted_forward(template: Template, kind: str) -> list[dict[str, Any]]:
+    """The forward every rule and listener of ``kind`` (Production, Test) has: the reader's weights."""
     blue, green = (
         {"Ref": next(iter(template.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup", {"Metadata": m})))}
         for m in ({"Release": {"Colour": "Blue"}}, {"Release": {"Colour": "Green"}})
     )
+    reader = reader_id(template)
     return [
         {
             "Type": "forward",
             "ForwardConfig": {
                 "TargetGroups": [
-                    {"TargetGroupArn": blue, "Weight": {"Fn::If": ["GreenIsLive", 0, 100]}},
-                    {"TargetGroupArn": green, "Weight": {"Fn::If": ["GreenIsLive", 100, 0]}},
+                    {"TargetGroupArn": blue, "Weight": {"Fn::GetAtt": [reader, f"{kind}BlueWeight"]}},
+                    {"TargetGroupArn": green, "Weight": {"Fn::GetAtt": [reader, f"{kind}GreenWeight"]}},
                 ]
             },
         }
@@ -141,16 +148,16 @@ def test_the_service_shifts_traffic_on_its_two_listener_rules_through_the_infras
 ) -> None:
     stack = ecs_native.stack("Prod-Service")
     lb = stack.service.load_balancing
-    blue = {"Ref": logical_id(lb.blue_target_group.node.default_child)}
-    green = {"Ref": logical_id(lb.green_target_group.node.default_child)}
-    (balancer,) = the_service(service(ecs_native, "prod"))["LoadBalancers"]
-    # The primary group is the one ECS records now (ServiceTargetGroup, set by the guard).
+    template = service(ecs_native, "prod")
+    (balancer,) = the_service(template)["LoadBalancers"]
+    reader = logical_id(stack.service.live_traffic.resource.node.default_child)
+    # The primary group is the one ECS records now, as the LiveTraffic reader read it.
     assert balancer == {
         "ContainerName": "web",
         "ContainerPort": 8080,
-        "TargetGroupArn": {"Fn::If": ["ServiceOnGreen", green, blue]},
+        "TargetGroupArn": {"Fn::GetAtt": [reader, "ServiceTargetGroupArn"]},
         "AdvancedConfiguration": {
-            "AlternateTargetGroupArn": {"Fn::If": ["ServiceOnGreen", blue, green]},
+            "AlternateTargetGroupArn": {"Fn::GetAtt": [reader, "ServiceAlternateTargetGroupArn"]},
             "ProductionListenerRule": {"Ref": logical_id(lb.production_rule.node.default_child)},
             "TestListenerRule": {"Ref": logical_id(lb.test_rule.node.default_child)},
             "RoleArn": {
@@ -163,15 +170,23 @@ def test_the_service_shifts_traffic_on_its_two_listener_rules_through_the_infras
 def test_listener_rules_and_listeners_forward_only_to_the_live_target_group(
     ecs_native: SynthesizedApp,
 ) -> None:
+    stack = ecs_native.stack("Prod-Service")
+    lb = stack.service.load_balancing
     template = service(ecs_native, "prod")
+    resources = template.to_json()["Resources"]
     rules = template.find_resources("AWS::ElasticLoadBalancingV2::ListenerRule")
     assert len(rules) == 2
-    for rule in rules.values():
-        assert rule["Properties"]["Actions"] == weighted_forward(template)
-        assert rule["Properties"]["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}]
-    for listener in template.find_resources("AWS::ElasticLoadBalancingV2::Listener").values():
+    for kind, rule, listener in (
+        ("Production", lb.production_rule, lb.production_listener),
+        ("Test", lb.test_rule, lb.test_listener),
+    ):
+        assert rule is not None
+        properties = resources[logical_id(rule.node.default_child)]["Properties"]
+        assert properties["Actions"] == weighted_forward(template, kind)
+        assert properties["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}]
         # Never reached (the rule matches every path), and a forward too: no mixed action types.
-        assert listener["Properties"]["DefaultActions"] == weighted_forward(template)
+        listener_properties = resources[logical_id(listener.node.default_child)]["Properties"]
+        assert listener_properties["DefaultActions"] == weighted_forward(template, kind)
 
 
 def test_the_service_waits_for_the_roles_ecs_assumes_when_it_creates_it(ecs_native: SynthesizedApp) -> None:

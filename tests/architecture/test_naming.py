@@ -38,6 +38,7 @@ def test_the_fixture_uses_the_configuration_maximums(longest: Names) -> None:
         ("deploy_role", 64, r"[\w+=,.@-]+", "IAM role name"),
         ("pipeline_role", 64, r"[\w+=,.@-]+", "IAM role name"),
         ("hook_function", 64, r"[a-zA-Z0-9-_]+", "Lambda function name"),
+        ("live_traffic_function", 64, r"[a-zA-Z0-9-_]+", "Lambda function name"),
         ("alarm_reader_role", 64, r"[\w+=,.@-]+", "IAM role name"),
         ("artifact_bucket", 63, r"[a-z0-9][a-z0-9-]*[a-z0-9]", "S3 bucket name"),
         ("ecr_repository", 256, r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*", "ECR repository"),

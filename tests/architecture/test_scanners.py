@@ -42,6 +42,9 @@ EXPECTED_CHECKOV_SKIPS: dict[str, dict[str, set[str]]] = {
         "Service/LoadBalancing/LoadBalancer/TestListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
         "Service/TestTrafficHook/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
         "Service/TestTrafficHook/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_173"},
+        # The LiveTraffic reader (components/ecs_blue_green/live_traffic_reader.py): no VPC, no environment.
+        "Service/LiveTraffic/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
+        "Service/LiveTraffic/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"},
     },
     "Pipeline": {
         "Artifacts/AccessLogBucket/Resource": {"CKV_AWS_18"},
@@ -58,12 +61,14 @@ _CT_SERVICE = {
     "Service/LoadBalancing/LoadBalancer/ProductionListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
     "Service/LoadBalancing/LoadBalancer/TestListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
     "Service/TestTrafficHook/Function/Resource": {"CT.LAMBDA.PR.3"},
+    "Service/LiveTraffic/Function/Resource": {"CT.LAMBDA.PR.3"},
 }
 #: Kept shorter than a year, and torn down with cdk destroy: dev and staging only.
 _CT_NON_PROD_SERVICE = {
     **_CT_SERVICE,
     "Service/Tasks/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
     "Service/TestTrafficHook/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
+    "Service/LiveTraffic/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
     "Service/LoadBalancing/LoadBalancer/Resource": {"CT.ELASTICLOADBALANCING.PR.5"},
 }
 _CT_NETWORK = {"Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler": {"CT.LAMBDA.PR.3"}}
