@@ -22,7 +22,7 @@ taken with the ambient credentials (the person's tools-account credentials, e.g.
 
 What AWS documents, and this relies on:
 
-- "Any revisions already running in the stages that come after the disabled transition continue
+- "Any revisions that were already running in the stages that come after the disabled transition continue
   through the pipeline, but any subsequent revisions do not continue past the disabled
   transition"; "When you re-enable a disabled transition, the latest revision runs through the
   remaining stages of the pipeline unless more than 30 days have passed" (CodePipeline user
