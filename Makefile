@@ -104,12 +104,16 @@ test-rehearsal: $(REHEARSE_STAMP) $(NODE_STAMP) ## The rehearsal's own tests (to
 rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: deploy, day-2 scenarios, destroy in a local moto server (CONFIG=..., REHEARSE_PORT=n)
 	python -m tools.rehearsal --config $(CONFIG) --assembly cdk.out$(if $(REHEARSE_PORT), --port $(REHEARSE_PORT))
 
-# The guard reads the live accounts (through the CDK lookup roles) and prints the --parameters that
-# keep production where the last release left it, or refuses with one line and exit 3. cdk deploy
-# then deploys exactly the assembly the guard checked (--app cdk.out: no second synth).
-deploy: synth ## Pre-deploy guard (release_guard) against the live accounts, then cdk deploy (STACKS="A B", default every stack)
-	@parameters=$$(python -m release_guard --assembly cdk.out $(or $(STACKS),--all) $(GUARD_OPTIONS)) || exit $$?; \
-	cdk deploy --app cdk.out $(or $(STACKS),--all) --require-approval never $$parameters
+# Break-glass deploy. release_guard.lock first takes the lock of each environment the stacks belong to:
+# the inbound transition of the pipeline's Deploy-<Env> stage, with the person's tools-account
+# credentials (refused with exit 3 while that stage runs or someone else holds it). Inside the lock
+# the guard reads the live accounts (through the CDK lookup roles) and prints ImageTag=<live image>,
+# or refuses with one line and exit 3; cdk deploy then deploys exactly the assembly the guard checked
+# (--app cdk.out: no second synth). The lock is given back whatever the deploy ends with.
+deploy: synth ## Break-glass: lock Deploy-<Env>, pre-deploy guard (release_guard), cdk deploy, unlock (STACKS="A B", default every stack)
+	@python -m release_guard.lock hold --config $(CONFIG) --assembly cdk.out $(or $(STACKS),--all) -- bash -c '\
+	parameters=$$(python -m release_guard --assembly cdk.out $(or $(STACKS),--all) $(GUARD_OPTIONS)) || exit $$?; \
+	cdk deploy --app cdk.out $(or $(STACKS),--all) --require-approval never $$parameters'
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out release reports imageDetail.json .pytest_cache .mypy_cache .ruff_cache

@@ -38,6 +38,11 @@ class Names:
     def pipeline(self) -> str:
         return f"{self.config.project}-release"
 
+    @staticmethod
+    def deploy_stage(environment: EnvironmentConfig) -> str:
+        """The pipeline stage that deploys one environment; ``make deploy`` locks its inbound transition."""
+        return f"Deploy-{environment.title}"
+
     @property
     def pipeline_role(self) -> str:
         return f"{self.config.project}-pipeline"

@@ -1,10 +1,11 @@
 """The pre-deploy guard: makes a later ``cdk deploy`` of an ``<Env>-Service`` stack safe after releases.
 
 A release (CodeDeploy, or ECS-native blue/green) moves production to the other target group
-and leaves the stack's template behind. :mod:`release_guard.plan` decides, from the deployed
-template, the synthesized one and the live state that :mod:`release_guard.live` reads, whether
-``cdk deploy`` may run and with which parameters. ``python -m release_guard`` is the command the
-Makefile calls (see :mod:`release_guard.__main__`).
+and runs an image the stack's template does not name. :mod:`release_guard.plan` decides, from the
+deployed template, the synthesized one and the live state that :mod:`release_guard.live` reads,
+whether ``cdk deploy`` may run and with which ``ImageTag``. ``python -m release_guard`` is the command the
+Makefile calls (see :mod:`release_guard.__main__`), inside ``python -m release_guard.lock hold``,
+which serialises the deploy with the release pipeline (see :mod:`release_guard.lock`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from release_guard.plan import (
     LiveState,
     Refuse,
     ResourceChange,
-    TargetGroupHealth,
-    Weights,
     diff_resources,
     is_service_stack,
     plan,
@@ -30,8 +29,6 @@ __all__ = [
     "LiveState",
     "Refuse",
     "ResourceChange",
-    "TargetGroupHealth",
-    "Weights",
     "diff_resources",
     "is_service_stack",
     "plan",

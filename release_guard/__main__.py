@@ -1,5 +1,8 @@
 """Check that ``cdk deploy`` of the given stacks is safe now, and print the parameters that keep it safe.
 
+``make deploy`` runs it under the pipeline lock (``python -m release_guard.lock hold``), so no
+release of the same environment starts between this check and the end of ``cdk deploy``.
+
 Usage:
     python -m release_guard --assembly cdk.out (--all | STACK [STACK ...])
         [--image-tag TAG] [--ambient-credentials] [--role-name TEMPLATE]
@@ -14,8 +17,6 @@ one line each. STACK is an artifact id or a stack name of ``<assembly>/manifest.
 from __future__ import annotations
 
 import argparse
-import copy
-import dataclasses
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -25,7 +26,6 @@ from typing import Any, NoReturn
 from release_guard.live import (
     DEFAULT_ROLE_NAME,
     AwsCallError,
-    DeployedStack,
     read_deployed,
     read_live_state,
     session_for,
@@ -53,30 +53,8 @@ def guard_stack(stack: AssemblyStack, clients: ClientFactory, requested_image_ta
     refusal = status_refusal(name, deployed.status)
     if refusal is not None:
         return refusal
-    deployed = with_colours_of(deployed, synthesized)
-    elbv2 = clients(name, stack.account, stack.region, "elbv2")
-    ecs = clients(name, stack.account, stack.region, "ecs")
-    live = read_live_state(elbv2, ecs, deployed)
+    live = read_live_state(clients(name, stack.account, stack.region, "ecs"), deployed)
     return plan(name, deployed.template, synthesized, live, requested_image_tag)
-
-
-def with_colours_of(deployed: DeployedStack, synthesized: dict[str, Any]) -> DeployedStack:
-    """A stack deployed before the target groups carried their colour gets the colours of the synthesized template.
-
-    The split of the service construct kept every logical id (components/logical_ids.py), so the
-    blue group of the new template is the blue group already deployed. Only a deployed target
-    group of that logical id takes the colour; anything else still fails the contract check.
-    """
-    resources = deployed.template.get("Resources") or {}
-    if any("Release" in (resource.get("Metadata") or {}) for resource in resources.values()):
-        return deployed
-    template = copy.deepcopy(deployed.template)
-    for logical_id, resource in (synthesized.get("Resources") or {}).items():
-        colour = (resource.get("Metadata") or {}).get("Release")
-        target = template.get("Resources", {}).get(logical_id)
-        if colour and target and target.get("Type") == resource.get("Type"):
-            target.setdefault("Metadata", {})["Release"] = colour
-    return dataclasses.replace(deployed, template=template)
 
 
 def session_clients(*, role_name: str, ambient: bool) -> ClientFactory:

@@ -1,18 +1,11 @@
-"""Read what runs now in one service stack, with boto3: CloudFormation, Elastic Load Balancing v2 and ECS.
+"""Read what runs now in one service stack, with boto3: CloudFormation and ECS.
 
 Calls (all read-only): ``cloudformation`` DescribeStacks, GetTemplate (TemplateStage Original),
-DescribeStackResources; ``elbv2`` DescribeListeners, DescribeRules, DescribeTargetHealth; ``ecs``
-DescribeServices, DescribeTaskDefinition. The colour target groups come from the deployed
-template's ``{"Release": {"Colour": ...}}`` metadata and the stack's physical ids; the weights come
-from every listener and rule of the stack whose forward action names one of them.
-
-Which listener/rule is production and which is test comes from the deployed template: the
-service's ``LoadBalancers[].AdvancedConfiguration`` ProductionListenerRule/TestListenerRule
-(ECS-native blue/green, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html),
-or a CodeDeploy deployment group's ``TargetGroupPairInfoList[].ProdTrafficRoute``/``TestTrafficRoute``
-listeners (and the rules on them). When the template names neither, every forwarding
-listener/rule counts as production and the maximum weight per colour across them is reported, so
-a test listener on another colour shows up as split weights (a refusal), never as a wrong colour.
+DescribeStackResources; ``ecs`` DescribeServices, DescribeTaskDefinition. They give the stack's
+status and parameters, the deployment controller, whether a release is in progress and the image
+the service runs. The load balancer is not read: the forward weights belong to the stack's
+``LiveTraffic`` custom resource, which reads and writes them back on every deployment
+(:mod:`release_guard.plan`).
 
 Credentials: :func:`session_for` assumes the CDK bootstrap lookup role of the target account
 (``cdk-hnb659fds-lookup-role-{account}-{region}``). The bootstrap template gives it the
@@ -37,14 +30,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from release_guard.plan import (
     CODE_DEPLOY,
     FIRST_DEPLOY_STATUSES,
-    LISTENER,
-    LISTENER_RULE,
-    Colour,
     GuardError,
     LiveState,
-    TargetGroupHealth,
-    Weights,
-    colour_target_groups,
     references,
     resources,
     service_resource,
@@ -179,58 +166,11 @@ def read_deployed(cloudformation: Any, stack: str) -> DeployedStack | None:
     return DeployedStack(stack, status, parameters, dict(body), physical_ids)
 
 
-# -- load balancer -----------------------------------------------------------------------------
-
-
 def _physical(deployed: DeployedStack, logical_id: str) -> str:
     physical = deployed.physical_ids.get(logical_id)
     if not physical:
         raise GuardError(f"{deployed.name}: deployed stack: {logical_id} has no physical id in DescribeStackResources")
     return physical
-
-
-def _actions_key(resource_type: str) -> str:
-    return "DefaultActions" if resource_type == LISTENER else "Actions"
-
-
-def _traffic_roles(template: Mapping[str, Any], service: str) -> tuple[set[str], set[str]]:
-    """Logical ids the template names as production and as test traffic routes."""
-    production: set[str] = set()
-    test: set[str] = set()
-    all_resources = resources(template)
-    for balancer in (all_resources[service].get("Properties") or {}).get("LoadBalancers") or []:
-        advanced = balancer.get("AdvancedConfiguration") or {} if isinstance(balancer, Mapping) else {}
-        production |= references(advanced.get("ProductionListenerRule"))[0]
-        test |= references(advanced.get("TestListenerRule"))[0]
-    for resource in all_resources.values():
-        if resource.get("Type") != "AWS::CodeDeploy::DeploymentGroup":
-            continue
-        info = (resource.get("Properties") or {}).get("LoadBalancerInfo") or {}
-        for pair in info.get("TargetGroupPairInfoList") or []:
-            production |= references((pair.get("ProdTrafficRoute") or {}).get("ListenerArns"))[0]
-            test |= references((pair.get("TestTrafficRoute") or {}).get("ListenerArns"))[0]
-    return production, test
-
-
-def _weights(actions: list[Mapping[str, Any]], arn_colour: Mapping[str, Colour]) -> Weights:
-    weight = {"Blue": 0, "Green": 0}
-    for action in actions:
-        if action.get("Type") != "forward":
-            continue
-        groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
-        if groups:
-            pairs = [(group.get("TargetGroupArn"), int(group.get("Weight", 1))) for group in groups]
-        else:
-            pairs = [(action.get("TargetGroupArn"), 1)]
-        for arn, value in pairs:
-            colour = arn_colour.get(str(arn))
-            if colour is not None:
-                weight[colour] = max(weight[colour], value)
-    return Weights(blue=weight["Blue"], green=weight["Green"])
-
-
-def _maximum(weights: list[Weights]) -> Weights:
-    return Weights(blue=max(w.blue for w in weights), green=max(w.green for w in weights))
 
 
 # -- ECS ----------------------------------------------------------------------------------------
@@ -281,50 +221,10 @@ def _release(controller: str, description: Mapping[str, Any]) -> tuple[bool, str
     return in_progress, detail, task_definition, balancers
 
 
-def read_live_state(elbv2: Any, ecs: Any, deployed: DeployedStack) -> LiveState:
+def read_live_state(ecs: Any, deployed: DeployedStack) -> LiveState:
     """The live state of the deployed service stack ``deployed`` (see the module docstring)."""
     stack, template = deployed.name, deployed.template
-    colours = colour_target_groups(stack, template, source="deployed template")
-    arns = {colour: _physical(deployed, logical_id) for colour, logical_id in colours.items()}
-    health: dict[Colour, TargetGroupHealth] = {}
-    for colour, arn in arns.items():
-        targets = call(stack, elbv2, "describe_target_health", TargetGroupArn=arn)["TargetHealthDescriptions"]
-        healthy = sum(1 for target in targets if (target.get("TargetHealth") or {}).get("State") == "healthy")
-        health[colour] = TargetGroupHealth(arn=arn, healthy=healthy, total=len(targets))
-
     service = service_resource(stack, template, source="deployed template")
-    production_ids, test_ids = _traffic_roles(template, service)
-    colour_ids = set(colours.values())
-    arn_colour = {arn: colour for colour, arn in arns.items()}
-    roles: dict[str, str] = {}
-    weights: dict[str, Weights] = {}
-    for logical_id, resource in sorted(resources(template).items()):
-        resource_type = resource.get("Type")
-        if resource_type not in (LISTENER, LISTENER_RULE):
-            continue
-        properties = resource.get("Properties") or {}
-        if not references(properties.get(_actions_key(str(resource_type))))[0] & colour_ids:
-            continue
-        owners = {logical_id} | references(properties.get("ListenerArn"))[0]
-        roles[logical_id] = "test" if owners & test_ids else "production" if owners & production_ids else "unknown"
-        physical = _physical(deployed, logical_id)
-        if resource_type == LISTENER:
-            found = call(stack, elbv2, "describe_listeners", ListenerArns=[physical])["Listeners"]
-            actions = found[0].get("DefaultActions", []) if found else []
-        else:
-            found = call(stack, elbv2, "describe_rules", RuleArns=[physical])["Rules"]
-            actions = found[0].get("Actions", []) if found else []
-        weights[logical_id] = _weights(actions, arn_colour)
-    production = [lid for lid, role in roles.items() if role == "production"] or [
-        lid for lid, role in roles.items() if role != "test"
-    ]
-    test = [lid for lid, role in roles.items() if role == "test"]
-    if not production:
-        raise GuardError(
-            f"{stack}: deployed template: expected a {LISTENER} or {LISTENER_RULE} forwarding to "
-            f"{' or '.join(sorted(colour_ids))}, found none"
-        )
-
     service_arn = _physical(deployed, service)
     cluster = _cluster(deployed, service, service_arn)
     request: dict[str, Any] = {"services": [service_arn]} | ({"cluster": cluster} if cluster else {})
@@ -344,18 +244,11 @@ def read_live_state(elbv2: Any, ecs: Any, deployed: DeployedStack) -> LiveState:
             f"{stack}: live task definition {task_definition}: expected the load-balanced container"
             f"{' ' + wanted if wanted else ''}, found {len(chosen)} candidates"
         )
-    primary = next((str(b["targetGroupArn"]) for b in balancers if b.get("targetGroupArn")), None)
     return LiveState(
-        service_colour=arn_colour.get(primary) if primary else None,
         stack_status=deployed.status,
         controller=controller,
-        blue=health["Blue"],
-        green=health["Green"],
-        production=_maximum([weights[lid] for lid in production]),
-        test=_maximum([weights[lid] for lid in test]) if test else None,
         release_in_progress=in_progress,
         live_image_tag=image_tag(stack, str(chosen[0].get("image", ""))),
         release_detail=detail,
-        production_resources=tuple(production),
         stack_parameters=dict(deployed.parameters),
     )

@@ -1,19 +1,15 @@
 """Whether ``cdk deploy`` of one stack is safe after releases, and with which parameters (no AWS calls).
 
-Why a guard is needed (day 2, after any number of releases):
+The forward weights of the listeners and rules are not the guard's business: the service
+stack's ``LiveTraffic`` custom resource reads the live weights on every deployment and on
+CloudFormation's rollback and writes them back, and it refuses a forward update while a release
+is in progress (issue 20, the design's work package A; ``docs/ecs-blue-green.md``). So the guard
+passes no ``LiveTargetGroup``/``ServiceTargetGroup`` parameter. It passes ``ImageTag`` (the live
+image), and it refuses, before any stack of the deploy changes, what CloudFormation cannot apply
+safely (``make deploy`` runs it under the pipeline lock of :mod:`release_guard.lock`):
 
-- A CodeDeploy ECS release moves production to the replacement task set's target group and
-  leaves the production listener as a weighted forward (new colour 100, old colour 0)
-  (CodeDeploy user guide, "Deployments on an Amazon ECS compute platform":
-  https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-steps-ecs.html; the
-  0-weight leftover is CodeDeploy's answer quoted in
-  https://github.com/traveloka/terraform-aws-alb-single-listener/pull/47). ECS-native
-  blue/green does the same to the production and test listener rules
-  (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html).
-- CloudFormation writes a listener's or rule's template actions back on any update of that
-  resource, so a template that says "forward to Blue" while Green is live sends production to
-  the idle group (https://github.com/aws/aws-cdk/issues/36649). The template therefore forwards
-  to the colour named by the ``LiveTargetGroup`` parameter, and the guard passes the live colour.
+- A stack that is not in a ``*_COMPLETE`` status (:func:`status_refusal`), or whose service
+  is in the middle of a release (ECS deployments or CodeDeploy task sets, as ECS reports them).
 - Under the CODE_DEPLOY controller, UpdateService accepts only desired count, deployment
   configuration, placement, tags options and health-check grace period
   (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html), and the
@@ -51,9 +47,6 @@ COLOURS: tuple[Colour, Colour] = ("Blue", "Green")
 Template = Mapping[str, Any]
 
 IMAGE_TAG = "ImageTag"
-LIVE_TARGET_GROUP = "LiveTargetGroup"
-#: Under the ECS controller: the target group the service itself names as its primary one.
-SERVICE_TARGET_GROUP = "ServiceTargetGroup"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
@@ -97,45 +90,9 @@ class GuardError(Exception):
 
 
 @dataclass(frozen=True)
-class Weights:
-    """Forward weights per colour, as one listener or rule (or the maximum over several) carries them."""
-
-    blue: int
-    green: int
-
-    def of(self, colour: Colour) -> int:
-        return self.blue if colour == "Blue" else self.green
-
-    @property
-    def colour(self) -> Colour | None:
-        """The colour carrying all the traffic, or None when the weights are split (or all zero)."""
-        if self.blue > 0 and self.green == 0:
-            return "Blue"
-        if self.green > 0 and self.blue == 0:
-            return "Green"
-        return None
-
-    def __str__(self) -> str:
-        return f"Blue {self.blue} / Green {self.green}"
-
-
-@dataclass(frozen=True)
-class TargetGroupHealth:
-    arn: str
-    healthy: int
-    total: int
-
-    def __str__(self) -> str:
-        return f"{self.healthy}/{self.total} healthy"
-
-
-@dataclass(frozen=True)
 class LiveState:
     """What is running now in one service stack, as :func:`release_guard.live.read_live_state` reads it.
 
-    ``production`` holds the weights of the production listener/rule (the maximum per colour
-    when several forward production traffic, or when production and test cannot be told apart),
-    ``test`` those of the test listener/rule, or None when there is none or it is not known.
     ``release_in_progress`` is true while ECS has more than one deployment or one not COMPLETED,
     or (CODE_DEPLOY) a task set other than the PRIMARY one; ``release_detail`` says which.
     ``stack_parameters`` are the parameter values the stack was last deployed with.
@@ -143,20 +100,10 @@ class LiveState:
 
     stack_status: str
     controller: str
-    blue: TargetGroupHealth
-    green: TargetGroupHealth
-    production: Weights
-    test: Weights | None
     release_in_progress: bool
     live_image_tag: str
     release_detail: str = ""
-    #: The colour of the target group the ECS service names as primary (``loadBalancers``), if any.
-    service_colour: Colour | None = None
-    production_resources: tuple[str, ...] = ()
     stack_parameters: Mapping[str, str] = field(default_factory=dict)
-
-    def health(self, colour: Colour) -> TargetGroupHealth:
-        return self.blue if colour == "Blue" else self.green
 
 
 # -- decisions --------------------------------------------------------------------------------
@@ -186,9 +133,8 @@ Decision = Deploy | Refuse
 
 
 def is_service_stack(template: Template) -> bool:
-    """A service stack declares the ImageTag or LiveTargetGroup parameter; other stacks pass through."""
-    parameters = template.get("Parameters") or {}
-    return IMAGE_TAG in parameters or LIVE_TARGET_GROUP in parameters
+    """A service stack declares the ImageTag parameter; other stacks pass through."""
+    return IMAGE_TAG in (template.get("Parameters") or {})
 
 
 def resources(template: Template) -> Mapping[str, Mapping[str, Any]]:
@@ -197,7 +143,11 @@ def resources(template: Template) -> Mapping[str, Mapping[str, Any]]:
 
 
 def colour_target_groups(stack: str, template: Template, *, source: str = "template") -> dict[Colour, str]:
-    """Logical id of the target group whose Metadata is ``{"Release": {"Colour": <colour>}}``, per colour."""
+    """Logical id of the target group whose Metadata is ``{"Release": {"Colour": <colour>}}``, per colour.
+
+    The guard only names the colour in a refusal when the metadata is there; the rehearsal
+    (``tools/rehearsal/day2.py``) reads the groups through this function.
+    """
     found: dict[Colour, list[str]] = {colour: [] for colour in COLOURS}
     for logical_id, resource in resources(template).items():
         if resource.get("Type") != TARGET_GROUP:
@@ -226,21 +176,22 @@ def service_resource(stack: str, template: Template, *, source: str = "template"
 
 
 def check_contract(stack: str, template: Template) -> None:
-    """A service stack has both parameters, LiveTargetGroup allows Blue and Green, two colour groups, one service."""
-    parameters = template.get("Parameters") or {}
-    missing = [name for name in (IMAGE_TAG, LIVE_TARGET_GROUP) if name not in parameters]
-    if missing:
-        raise GuardError(
-            f"{stack}: template Parameters: expected both {IMAGE_TAG} and {LIVE_TARGET_GROUP}, {missing[0]} is missing"
-        )
-    allowed = (parameters[LIVE_TARGET_GROUP] or {}).get("AllowedValues")
-    if not isinstance(allowed, list) or sorted(allowed) != list(COLOURS):
-        raise GuardError(
-            f"{stack}: template Parameters.{LIVE_TARGET_GROUP}.AllowedValues: "
-            f"expected ['Blue', 'Green'], got {allowed!r}"
-        )
-    colour_target_groups(stack, template)
+    """A service stack has the ImageTag parameter and one AWS::ECS::Service.
+
+    The forward weights are the ``LiveTraffic`` resource's (no ``LiveTargetGroup`` or
+    ``ServiceTargetGroup`` parameter), and no colour metadata is required.
+    """
+    if IMAGE_TAG not in (template.get("Parameters") or {}):
+        raise GuardError(f"{stack}: template Parameters: expected {IMAGE_TAG}, which is missing")
     service_resource(stack, template)
+
+
+def _colours(stack: str, template: Template) -> dict[Colour, str]:
+    """The colour target groups when the template marks them, else none (they only name a refusal)."""
+    try:
+        return colour_target_groups(stack, template)
+    except GuardError:
+        return {}
 
 
 def references(value: Any) -> tuple[frozenset[str], frozenset[str]]:
@@ -493,11 +444,11 @@ def plan(
     live: LiveState | None,
     requested_image_tag: str | None = None,
 ) -> Decision:
-    """Deploy (with the parameters that keep production where it is) or Refuse, for one stack.
+    """Deploy (with the ``ImageTag`` that keeps the live image) or Refuse, for one stack.
 
     ``deployed`` is None when the stack does not exist yet; ``live`` may then be None too. A
-    stack without the ImageTag and LiveTargetGroup parameters passes through untouched. On a
-    first deployment the template defaults apply (and ``requested_image_tag``, when given).
+    stack without the ImageTag parameter passes through untouched. On a first deployment the
+    template defaults apply (and ``requested_image_tag``, when given).
 
     Under CODE_DEPLOY the running image comes from CodeDeploy's own task definition revision,
     and a new ``ImageTag`` value would replace the stack's task definition and so change the
@@ -505,8 +456,7 @@ def plan(
     service unchanged, the guard keeps it (and says so) rather than refuse.
     """
     if not is_service_stack(synthesized):
-        reason = f"not a service stack (no {IMAGE_TAG} or {LIVE_TARGET_GROUP} parameter)"
-        return Deploy({}, (), f"{stack}: deploy: {reason}, passed through")
+        return Deploy({}, (), f"{stack}: deploy: not a service stack (no {IMAGE_TAG} parameter), passed through")
     check_contract(stack, synthesized)
     if deployed is None or (live is not None and live.stack_status in FIRST_DEPLOY_STATUSES):
         return _first_deploy(stack, synthesized, requested_image_tag)
@@ -516,24 +466,12 @@ def plan(
     if refusal is not None:
         return refusal
     service = service_resource(stack, deployed, source="deployed template")
-    colours = colour_target_groups(stack, deployed, source="deployed template")
     if live.release_in_progress:
         detail = f" ({live.release_detail})" if live.release_detail else ""
         return Refuse(
-            f"{stack}: {service} ({ECS_SERVICE}): a release is in progress{detail}, and a stack update now would "
-            "write the template's forward actions over the weights the release is shifting; wait until the release "
-            "completes or rolls back, then run the guard again"
-        )
-    colour = live.production.colour
-    if colour is None:
-        subject = ""
-        if live.production_resources:
-            first = live.production_resources[0]
-            subject = f"{first} ({resources(deployed).get(first, {}).get('Type', 'unknown type')}): "
-        return Refuse(
-            f"{stack}: {subject}production forwards {live.production}, and a stack update would write one target "
-            "group back at full weight; let the release finish or roll back so that one colour carries all "
-            "production traffic, then run the guard again"
+            f"{stack}: {service} ({ECS_SERVICE}): a release is in progress{detail}, and a stack update must not "
+            "interleave with it (the stack's LiveTraffic resource would refuse it partway through the deploy); "
+            "wait until the release completes or rolls back, then run make deploy again"
         )
     if requested_image_tag is not None and requested_image_tag != live.live_image_tag:
         return Refuse(
@@ -541,25 +479,11 @@ def plan(
             f"{live.live_image_tag}, and a deploy would change the running image outside the pipeline; leave out "
             "--image-tag (the guard keeps the live image): images are released by the pipeline"
         )
-    health = live.health(colour)
-    if health.healthy == 0:
-        return Refuse(
-            f"{stack}: {colours[colour]} ({TARGET_GROUP}): production is on {colour} with {health}, and a deploy "
-            "would keep production on a group with no healthy target; restore the service's health (or release a "
-            "fixed image through the pipeline), then run the guard again"
-        )
 
-    parameters = {IMAGE_TAG: live.live_image_tag, LIVE_TARGET_GROUP: colour}
-    if SERVICE_TARGET_GROUP in (synthesized.get("Parameters") or {}):
-        if live.service_colour is None:
-            return Refuse(
-                f"{stack}: {service} ({ECS_SERVICE}): the live service names neither Release target group as its "
-                "primary one; restore its load balancer configuration, then run the guard again"
-            )
-        # What ECS itself records, so that an update sends the service's load balancers unchanged.
-        parameters[SERVICE_TARGET_GROUP] = live.service_colour
+    parameters = {IMAGE_TAG: live.live_image_tag}
     changes = _changes(deployed, synthesized, live, parameters)
     notes: list[str] = []
+    colours = _colours(stack, deployed)
     for change in changes:
         refusal = _target_group_refusal(stack, change, live.controller, colours) or _replacement_refusal(
             stack, change, live.controller
@@ -576,7 +500,7 @@ def plan(
     if live.controller == CODE_DEPLOY and service_change is not None:
         deployed_tag = live.stack_parameters.get(IMAGE_TAG)
         if deployed_tag and deployed_tag != live.live_image_tag:
-            kept = {IMAGE_TAG: deployed_tag, LIVE_TARGET_GROUP: colour}
+            kept = {IMAGE_TAG: deployed_tag}
             kept_changes = _changes(deployed, synthesized, live, kept)
             if _find(kept_changes, service) is None:
                 parameters, changes, kept_image = kept, kept_changes, deployed_tag
@@ -594,15 +518,13 @@ def plan(
                 "the change to the service (a DependsOn a CDK upgrade adds included), change capacity through the "
                 "scalable target, and release task definition changes through CodeDeploy"
             )
-    if live.test is not None and live.test.colour not in (None, colour):
-        notes.append(f"note: test traffic forwards {live.test}; an update of the test listener/rule writes {colour}")
     image = f"image {live.live_image_tag}"
     if kept_image:
         image += f" (CodeDeploy's revision; {IMAGE_TAG} stays {kept_image})"
     return Deploy(
         parameters=parameters,
         changes=tuple(change.describe() for change in changes) + tuple(notes),
-        line=f"{stack}: deploy: production stays on {colour} ({health}), {image}; {_count(changes)}",
+        line=f"{stack}: deploy: {image}; {_count(changes)}",
     )
 
 

@@ -1,14 +1,15 @@
 """The pre-deploy guard (release_guard): decisions as a table, live reads with Stubber, the CLI in-process.
 
 Tooling tests: they import no architecture code and synthesize nothing; the templates are small
-hand-written ones that follow the service stack's contract (ImageTag and LiveTargetGroup
-parameters, Release colour metadata on the two target groups, forward actions through Fn::If).
+hand-written ones that follow the service stack's contract (the ImageTag parameter, one ECS
+service, forward weights read from the LiveTraffic custom resource, Release colour metadata on
+the two target groups). ``LEGACY`` is a stack deployed before LiveTraffic (LiveTargetGroup
+parameter, forward actions through Fn::If).
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from release_guard.__main__ import main, with_colours_of
+from release_guard.__main__ import main
 from release_guard.live import (
     AwsCallError,
     DeployedStack,
@@ -33,8 +34,7 @@ from release_guard.plan import (
     GuardError,
     LiveState,
     Refuse,
-    TargetGroupHealth,
-    Weights,
+    check_contract,
     diff_resources,
     plan,
 )
@@ -59,10 +59,23 @@ IMAGE = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/app"
 # -- templates --------------------------------------------------------------------------------
 
 
-def _forward(live_is_green: str = "GreenIsLive") -> dict[str, Any]:
+def _forward(route: str = "Production") -> dict[str, Any]:
+    """The weights LiveTraffic read from the live listener or rule, written back on every deployment."""
     return {
         "Type": "forward",
-        "TargetGroupArn": {"Fn::If": [live_is_green, {"Ref": "GreenTargetGroup"}, {"Ref": "BlueTargetGroup"}]},
+        "ForwardConfig": {
+            "TargetGroups": [
+                {"TargetGroupArn": {"Ref": f"{colour}TargetGroup"}, "Weight": {"Fn::GetAtt": ["LiveTraffic", weight]}}
+                for colour, weight in (("Blue", f"{route}BlueWeight"), ("Green", f"{route}GreenWeight"))
+            ]
+        },
+    }
+
+
+def _legacy_forward() -> dict[str, Any]:
+    return {
+        "Type": "forward",
+        "TargetGroupArn": {"Fn::If": ["GreenIsLive", {"Ref": "GreenTargetGroup"}, {"Ref": "BlueTargetGroup"}]},
     }
 
 
@@ -83,6 +96,7 @@ def _target_group(colour: str) -> dict[str, Any]:
 def service_template(controller: str = "CODE_DEPLOY") -> dict[str, Any]:
     """A CODE_DEPLOY stack forwards through listeners; an ECS one through listener rules."""
     resources: dict[str, Any] = {
+        "LiveTraffic": {"Type": "Custom::LiveTraffic", "Properties": {"Nonce": "synth-1"}},
         "BlueTargetGroup": _target_group("Blue"),
         "GreenTargetGroup": _target_group("Green"),
         "ProdListener": {
@@ -133,6 +147,7 @@ def service_template(controller: str = "CODE_DEPLOY") -> dict[str, Any]:
     if controller == "CODE_DEPLOY":
         resources["TestListener"] = copy.deepcopy(resources["ProdListener"])
         resources["TestListener"]["Properties"]["Port"] = 8443
+        resources["TestListener"]["Properties"]["DefaultActions"] = [_forward("Test")]
         resources["DeploymentGroup"] = {
             "Type": "AWS::CodeDeploy::DeploymentGroup",
             "Properties": {
@@ -147,16 +162,19 @@ def service_template(controller: str = "CODE_DEPLOY") -> dict[str, Any]:
             },
         }
     else:
-        for name, priority, path in (("ProdRule", 1, "/*"), ("TestRule", 2, "/test/*")):
+        for name, priority, path, route in (("ProdRule", 1, "/*", "Production"), ("TestRule", 2, "/test/*", "Test")):
             resources[name] = {
                 "Type": RULE,
                 "Properties": {
                     "ListenerArn": {"Ref": "ProdListener"},
                     "Priority": priority,
                     "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [path]}}],
-                    "Actions": [_forward()],
+                    "Actions": [_forward(route)],
                 },
             }
+        resources["Service"]["Properties"]["LoadBalancers"][0]["TargetGroupArn"] = {
+            "Fn::GetAtt": ["LiveTraffic", "ServiceTargetGroupArn"]
+        }
         resources["Service"]["Properties"]["LoadBalancers"][0]["AdvancedConfiguration"] = {
             "AlternateTargetGroupArn": {"Ref": "GreenTargetGroup"},
             "ProductionListenerRule": {"Ref": "ProdRule"},
@@ -165,12 +183,22 @@ def service_template(controller: str = "CODE_DEPLOY") -> dict[str, Any]:
     return {
         "Parameters": {
             "ImageTag": {"Type": "String", "Default": "release-0000001"},
-            "LiveTargetGroup": {"Type": "String", "AllowedValues": ["Blue", "Green"], "Default": "Blue"},
             "BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk-bootstrap/v"},
         },
-        "Conditions": {"GreenIsLive": {"Fn::Equals": [{"Ref": "LiveTargetGroup"}, "Green"]}},
         "Resources": resources,
     }
+
+
+def legacy_template() -> dict[str, Any]:
+    """A CODE_DEPLOY stack as deployed before LiveTraffic: the LiveTargetGroup parameter picks the forward."""
+    template = service_template("CODE_DEPLOY")
+    resources = template["Resources"]
+    del resources["LiveTraffic"]
+    for listener in ("ProdListener", "TestListener"):
+        resources[listener]["Properties"]["DefaultActions"] = [_legacy_forward()]
+    template["Parameters"]["LiveTargetGroup"] = {"Type": "String", "AllowedValues": ["Blue", "Green"]}
+    template["Conditions"] = {"GreenIsLive": {"Fn::Equals": [{"Ref": "LiveTargetGroup"}, "Green"]}}
+    return template
 
 
 NETWORK_TEMPLATE: dict[str, Any] = {
@@ -187,36 +215,27 @@ def changed(template: dict[str, Any], edit: Callable[[dict[str, Any]], object]) 
 
 def live(
     *,
-    colour: str = "Green",
     controller: str = "CODE_DEPLOY",
     status: str = "UPDATE_COMPLETE",
-    healthy: int = 2,
-    production: Weights | None = None,
     in_progress: bool = False,
     detail: str = "",
     image: str = "release-abc1234",
     deployed_image: str = "release-abc1234",
-    deployed_colour: str = "Green",
 ) -> LiveState:
-    weights = production or (Weights(blue=0, green=100) if colour == "Green" else Weights(blue=100, green=0))
     return LiveState(
         stack_status=status,
         controller=controller,
-        blue=TargetGroupHealth(BLUE_ARN, healthy if colour == "Blue" else 0, 2 if colour == "Blue" else 0),
-        green=TargetGroupHealth(GREEN_ARN, healthy if colour == "Green" else 0, 2 if colour == "Green" else 0),
-        production=weights,
-        test=weights,
         release_in_progress=in_progress,
         live_image_tag=image,
         release_detail=detail,
-        production_resources=("ProdListener",) if controller == "CODE_DEPLOY" else ("ProdRule",),
-        stack_parameters={"ImageTag": deployed_image, "LiveTargetGroup": deployed_colour, "BootstrapVersion": "/v"},
+        stack_parameters={"ImageTag": deployed_image, "BootstrapVersion": "/v"},
     )
 
 
 CD = service_template("CODE_DEPLOY")
 ECS = service_template("ECS")
-LIVE_PARAMETERS = {"ImageTag": "release-abc1234", "LiveTargetGroup": "Green"}
+LEGACY = legacy_template()
+LIVE_PARAMETERS = {"ImageTag": "release-abc1234"}
 CODE_DEPLOY_REJECTS = (
     "and CloudFormation sends every service property to UpdateService, which a CODE_DEPLOY service rejects "
     "(Unable to update task definition on services with a CODE_DEPLOY deployment controller); revert the change "
@@ -235,9 +254,6 @@ def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-FOLLOWS = changed(
-    CD, _set(["Service", "Properties", "LoadBalancers", 0, "TargetGroupArn"], _forward()["TargetGroupArn"])
-)
 FIRST_DEPLOY = Deploy(
     {},
     (
@@ -245,6 +261,7 @@ FIRST_DEPLOY = Deploy(
         "added Cluster (AWS::ECS::Cluster)",
         "added DeploymentGroup (AWS::CodeDeploy::DeploymentGroup)",
         "added GreenTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup)",
+        "added LiveTraffic (Custom::LiveTraffic)",
         "added ProdListener (AWS::ElasticLoadBalancingV2::Listener)",
         "added RedirectListener (AWS::ElasticLoadBalancingV2::Listener)",
         "added Scaling (AWS::ApplicationAutoScaling::ScalableTarget)",
@@ -252,7 +269,7 @@ FIRST_DEPLOY = Deploy(
         "added TaskDefinition (AWS::ECS::TaskDefinition)",
         "added TestListener (AWS::ElasticLoadBalancingV2::Listener)",
     ),
-    "Dev-Service: deploy: first deployment, template defaults; 10 changes",
+    "Dev-Service: deploy: first deployment, template defaults; 11 changes",
 )
 
 
@@ -269,7 +286,7 @@ CASES: list[
         FIRST_DEPLOY,
     ),
     (
-        "health-check change is in place: deploy on the live colour and image",
+        "health-check change is in place: deploy with the live image",
         CD,
         changed(CD, _set(["GreenTargetGroup", "Properties", "HealthCheckPath"], "/ready")),
         live(),
@@ -277,7 +294,7 @@ CASES: list[
         Deploy(
             LIVE_PARAMETERS,
             ("modified GreenTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup): HealthCheckPath",),
-            "Dev-Service: deploy: production stays on Green (2/2 healthy), image release-abc1234; 1 change",
+            "Dev-Service: deploy: image release-abc1234; 1 change",
         ),
     ),
     (
@@ -294,16 +311,39 @@ CASES: list[
         ),
     ),
     (
-        "a synthesized template without the Green target group breaks the contract",
+        "a synthesized service stack without its ECS service breaks the contract",
         CD,
-        changed(CD, lambda resources: resources.pop("GreenTargetGroup")),
-        live(colour="Blue"),
+        changed(CD, lambda resources: resources.pop("Service")),
+        live(),
         None,
         GuardError,
     ),
     (
-        "listener certificate and port change while Green is live (CODE_DEPLOY): LiveTargetGroup=Green, "
-        "ImageTag kept as deployed",
+        "a synthesized template without the Green target group: refuse, naming the colour",
+        CD,
+        changed(CD, lambda resources: resources.pop("GreenTargetGroup")),
+        live(),
+        None,
+        Refuse(
+            "Dev-Service: GreenTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup): the update would delete the "
+            "Green target group, which the CODE_DEPLOY deployment controller routes releases to; keep both Release "
+            "target groups in the template under their logical ids"
+        ),
+    ),
+    (
+        "a listener moved to another load balancer is replaced: refuse",
+        CD,
+        changed(CD, _set(["TestListener", "Properties", "LoadBalancerArn"], LB + "-other")),
+        live(),
+        None,
+        Refuse(
+            "Dev-Service: TestListener (AWS::ElasticLoadBalancingV2::Listener): LoadBalancerArn would change, which "
+            "replaces it, and the CODE_DEPLOY deployment controller holds the deployed one; keep LoadBalancerArn as "
+            "deployed, or recreate the service stack in a planned migration"
+        ),
+    ),
+    (
+        "listener certificate and port change (CODE_DEPLOY): no colour parameter, ImageTag kept as deployed",
         CD,
         changed(
             CD,
@@ -311,20 +351,37 @@ CASES: list[
                 Port=8443, Certificates=[{"CertificateArn": "arn:aws:acm:eu-west-1:222222222222:certificate/two"}]
             ),
         ),
-        live(deployed_image="release-0000001", deployed_colour="Blue"),
+        live(deployed_image="release-0000001"),
         None,
         Deploy(
-            {"ImageTag": "release-0000001", "LiveTargetGroup": "Green"},
+            {"ImageTag": "release-0000001"},
             (
-                "modified ProdListener (AWS::ElasticLoadBalancingV2::Listener): Certificates, "
-                "DefaultActions (parameter LiveTargetGroup Blue -> Green), Port",
-                "modified TestListener (AWS::ElasticLoadBalancingV2::Listener): "
-                "DefaultActions (parameter LiveTargetGroup Blue -> Green)",
+                "modified ProdListener (AWS::ElasticLoadBalancingV2::Listener): Certificates, Port",
                 "note: ImageTag stays release-0000001: under CODE_DEPLOY the service runs release-abc1234 from "
                 "CodeDeploy's task definition revision, and a new stack revision would change the service",
             ),
-            "Dev-Service: deploy: production stays on Green (2/2 healthy), image release-abc1234 (CodeDeploy's "
-            "revision; ImageTag stays release-0000001); 2 changes",
+            "Dev-Service: deploy: image release-abc1234 (CodeDeploy's revision; ImageTag stays release-0000001); "
+            "1 change",
+        ),
+    ),
+    (
+        "a stack deployed with LiveTargetGroup moves to LiveTraffic: the listeners take its weights, only ImageTag "
+        "is passed",
+        LEGACY,
+        CD,
+        live(deployed_image="release-0000001"),
+        None,
+        Deploy(
+            {"ImageTag": "release-0000001"},
+            (
+                "added LiveTraffic (Custom::LiveTraffic)",
+                "modified ProdListener (AWS::ElasticLoadBalancingV2::Listener): DefaultActions",
+                "modified TestListener (AWS::ElasticLoadBalancingV2::Listener): DefaultActions",
+                "note: ImageTag stays release-0000001: under CODE_DEPLOY the service runs release-abc1234 from "
+                "CodeDeploy's task definition revision, and a new stack revision would change the service",
+            ),
+            "Dev-Service: deploy: image release-abc1234 (CodeDeploy's revision; ImageTag stays release-0000001); "
+            "3 changes",
         ),
     ),
     (
@@ -358,17 +415,6 @@ CASES: list[
         ),
     ),
     (
-        "CODE_DEPLOY service that follows LiveTargetGroup: moving the parameter to the live colour changes it, refuse",
-        FOLLOWS,
-        FOLLOWS,
-        live(deployed_colour="Blue"),
-        None,
-        Refuse(
-            "Dev-Service: Service (AWS::ECS::Service): LoadBalancers (parameter LiveTargetGroup Blue -> Green) "
-            "would change, " + CODE_DEPLOY_REJECTS
-        ),
-    ),
-    (
         "ECS controller service change: deploy with ImageTag = the live image",
         ECS,
         changed(ECS, _set(["Service", "Properties", "HealthCheckGracePeriodSeconds"], 120)),
@@ -382,7 +428,7 @@ CASES: list[
                 "replaced TaskDefinition (AWS::ECS::TaskDefinition): "
                 "ContainerDefinitions (parameter ImageTag release-0000001 -> release-abc1234)",
             ),
-            "Dev-Service: deploy: production stays on Green (2/2 healthy), image release-abc1234; 2 changes",
+            "Dev-Service: deploy: image release-abc1234; 2 changes",
         ),
     ),
     (
@@ -394,7 +440,7 @@ CASES: list[
         Deploy(
             LIVE_PARAMETERS,
             (),
-            "Dev-Service: deploy: production stays on Green (2/2 healthy), image release-abc1234; no changes",
+            "Dev-Service: deploy: image release-abc1234; no changes",
         ),
     ),
     (
@@ -418,19 +464,7 @@ CASES: list[
         Deploy(
             LIVE_PARAMETERS,
             (),
-            "Dev-Service: deploy: production stays on Green (2/2 healthy), image release-abc1234; no changes",
-        ),
-    ),
-    (
-        "split production weights: refuse",
-        CD,
-        CD,
-        live(production=Weights(blue=90, green=10)),
-        None,
-        Refuse(
-            "Dev-Service: ProdListener (AWS::ElasticLoadBalancingV2::Listener): production forwards Blue 90 / "
-            "Green 10, and a stack update would write one target group back at full weight; let the release "
-            "finish or roll back so that one colour carries all production traffic, then run the guard again"
+            "Dev-Service: deploy: image release-abc1234; no changes",
         ),
     ),
     (
@@ -441,9 +475,9 @@ CASES: list[
         None,
         Refuse(
             "Dev-Service: Service (AWS::ECS::Service): a release is in progress (2 ECS deployments: PRIMARY "
-            "IN_PROGRESS, ACTIVE COMPLETED), and a stack update now would write the template's forward actions "
-            "over the weights the release is shifting; wait until the release completes or rolls back, then run "
-            "the guard again"
+            "IN_PROGRESS, ACTIVE COMPLETED), and a stack update must not interleave with it (the stack's "
+            "LiveTraffic resource would refuse it partway through the deploy); wait until the release completes "
+            "or rolls back, then run make deploy again"
         ),
     ),
     (
@@ -470,19 +504,7 @@ CASES: list[
         ),
     ),
     (
-        "zero healthy targets on the live colour: refuse",
-        CD,
-        CD,
-        live(healthy=0),
-        None,
-        Refuse(
-            "Dev-Service: GreenTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup): production is on Green with "
-            "0/2 healthy, and a deploy would keep production on a group with no healthy target; restore the "
-            "service's health (or release a fixed image through the pipeline), then run the guard again"
-        ),
-    ),
-    (
-        "a stack without the parameters passes through untouched",
+        "a stack without the ImageTag parameter passes through untouched",
         NETWORK_TEMPLATE,
         changed(NETWORK_TEMPLATE, _set(["Vpc", "Properties", "CidrBlock"], "10.30.0.0/16")),
         None,
@@ -490,7 +512,7 @@ CASES: list[
         Deploy(
             {},
             (),
-            "Dev-Service: deploy: not a service stack (no ImageTag or LiveTargetGroup parameter), passed through",
+            "Dev-Service: deploy: not a service stack (no ImageTag parameter), passed through",
         ),
     ),
 ]
@@ -509,8 +531,10 @@ def test_plan_decides(
     expected: Any,
 ) -> None:
     if expected is GuardError:
-        # The synthesized template itself breaks the contract (one Release colour is missing).
-        with pytest.raises(GuardError, match=r"^Dev-Service: template Resources: expected one .* Green, found 0$"):
+        # The synthesized template itself breaks the contract (no ECS service).
+        with pytest.raises(
+            GuardError, match=r"^Dev-Service: template Resources: expected one AWS::ECS::Service, found 0$"
+        ):
             plan(STACK, deployed, synthesized, state, tag)
         return
     decision = plan(STACK, deployed, synthesized, state, tag)
@@ -532,25 +556,38 @@ def test_a_removed_target_group_is_refused_even_when_the_template_renames_it() -
     )
 
 
-def test_a_contract_break_is_one_line_naming_the_key() -> None:
-    broken = copy.deepcopy(CD)
-    del broken["Parameters"]["LiveTargetGroup"]
-    with pytest.raises(GuardError) as error:
-        plan(STACK, CD, broken, live(), None)
-    assert str(error.value) == (
-        "Dev-Service: template Parameters: expected both ImageTag and LiveTargetGroup, LiveTargetGroup is missing"
+def test_the_contract_needs_no_colour_parameter_and_no_colour_metadata() -> None:
+    """LiveTraffic owns the forward weights: ImageTag and one ECS service are the whole contract."""
+    bare = copy.deepcopy(CD)
+    for resource in bare["Resources"].values():
+        resource.pop("Metadata", None)
+    assert "LiveTargetGroup" not in bare["Parameters"] and "ServiceTargetGroup" not in bare["Parameters"]
+    check_contract(STACK, bare)
+    decision = plan(STACK, bare, changed(bare, _set(["BlueTargetGroup", "Properties", "Port"], 8081)), live())
+    assert decision == Refuse(
+        "Dev-Service: BlueTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup): Port would change, which replaces "
+        "the target group with a new ARN that the CODE_DEPLOY deployment controller does not hold; keep "
+        "IpAddressType, Name, Port, Protocol, ProtocolVersion, TargetType, VpcId as deployed, or move to a new "
+        "target group pair in a planned migration"
     )
 
 
-def test_diff_ignores_metadata_and_follows_parameters_through_conditions() -> None:
+def test_a_contract_break_is_one_line_naming_the_key() -> None:
+    broken = copy.deepcopy(CD)
+    broken["Resources"]["SecondService"] = copy.deepcopy(broken["Resources"]["Service"])
+    with pytest.raises(GuardError) as error:
+        plan(STACK, CD, broken, live(), None)
+    assert str(error.value) == "Dev-Service: template Resources: expected one AWS::ECS::Service, found 2"
+
+
+def test_diff_ignores_metadata_and_follows_a_parameter_into_the_service() -> None:
     relabelled = changed(CD, _set(["BlueTargetGroup", "Metadata", "aws:cdk:path"], "Dev-Service/Renamed"))
     assert diff_resources(CD, relabelled) == ()
-    changes = diff_resources(CD, CD, parameter_changes={"LiveTargetGroup": ("Blue", "Green")})
+    changes = diff_resources(CD, CD, parameter_changes={"ImageTag": ("release-0000001", "release-abc1234")})
     assert [change.describe() for change in changes] == [
-        "modified ProdListener (AWS::ElasticLoadBalancingV2::Listener): "
-        "DefaultActions (parameter LiveTargetGroup Blue -> Green)",
-        "modified TestListener (AWS::ElasticLoadBalancingV2::Listener): "
-        "DefaultActions (parameter LiveTargetGroup Blue -> Green)",
+        "modified Service (AWS::ECS::Service): TaskDefinition (TaskDefinition is replaced)",
+        "replaced TaskDefinition (AWS::ECS::TaskDefinition): "
+        "ContainerDefinitions (parameter ImageTag release-0000001 -> release-abc1234)",
     ]
 
 
@@ -622,7 +659,6 @@ def queue_cloudformation(stubber: Stubber, template: dict[str, Any], status: str
                     "StackStatus": status,
                     "Parameters": [
                         {"ParameterKey": "ImageTag", "ParameterValue": "release-0000001"},
-                        {"ParameterKey": "LiveTargetGroup", "ParameterValue": "Blue"},
                     ],
                 }
             ]
@@ -637,42 +673,7 @@ def queue_cloudformation(stubber: Stubber, template: dict[str, Any], status: str
     )
 
 
-def _health(*states: str) -> dict[str, Any]:
-    return {
-        "TargetHealthDescriptions": [
-            {"Target": {"Id": f"10.0.0.{n}", "Port": 8080}, "TargetHealth": {"State": state}}
-            for n, state in enumerate(states)
-        ]
-    }
-
-
-def _weighted(blue: int, green: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "Type": "forward",
-            "ForwardConfig": {
-                "TargetGroups": [
-                    {"TargetGroupArn": BLUE_ARN, "Weight": blue},
-                    {"TargetGroupArn": GREEN_ARN, "Weight": green},
-                ]
-            },
-        }
-    ]
-
-
-def queue_code_deploy_live(elbv2: Stubber, ecs: Stubber, *, task_sets: list[str] | None = None) -> None:
-    elbv2.add_response("describe_target_health", _health(), {"TargetGroupArn": BLUE_ARN})
-    elbv2.add_response("describe_target_health", _health("healthy", "healthy"), {"TargetGroupArn": GREEN_ARN})
-    elbv2.add_response(
-        "describe_listeners",
-        {"Listeners": [{"ListenerArn": PROD_LISTENER_ARN, "DefaultActions": _weighted(0, 100)}]},
-        {"ListenerArns": [PROD_LISTENER_ARN]},
-    )
-    elbv2.add_response(
-        "describe_listeners",
-        {"Listeners": [{"ListenerArn": TEST_LISTENER_ARN, "DefaultActions": _weighted(0, 100)}]},
-        {"ListenerArns": [TEST_LISTENER_ARN]},
-    )
+def queue_code_deploy_live(ecs: Stubber, *, task_sets: list[str] | None = None) -> None:
     sets = [
         {
             "status": status,
@@ -712,51 +713,33 @@ def test_read_deployed_parses_a_template_body_given_as_a_string(stubbed: Any) ->
     cloudformation, stubber = stubbed("cloudformation")
     queue_cloudformation(stubber, CD)
     deployed = read_deployed(cloudformation, STACK)
-    assert deployed == DeployedStack(
-        STACK, "UPDATE_COMPLETE", {"ImageTag": "release-0000001", "LiveTargetGroup": "Blue"}, CD, PHYSICAL
-    )
+    assert deployed == DeployedStack(STACK, "UPDATE_COMPLETE", {"ImageTag": "release-0000001"}, CD, PHYSICAL)
 
 
 def test_read_live_state_under_code_deploy(stubbed: Any) -> None:
-    (elbv2, elbv2_stub), (ecs, ecs_stub) = stubbed("elbv2"), stubbed("ecs")
-    queue_code_deploy_live(elbv2_stub, ecs_stub)
+    """ECS only: the load balancer's weights are LiveTraffic's, the guard reads no listener or target group."""
+    ecs, ecs_stub = stubbed("ecs")
+    queue_code_deploy_live(ecs_stub)
     deployed = DeployedStack(STACK, "UPDATE_COMPLETE", {"ImageTag": "release-0000001"}, CD, PHYSICAL)
-    assert read_live_state(elbv2, ecs, deployed) == LiveState(
+    assert read_live_state(ecs, deployed) == LiveState(
         stack_status="UPDATE_COMPLETE",
         controller="CODE_DEPLOY",
-        blue=TargetGroupHealth(BLUE_ARN, 0, 0),
-        green=TargetGroupHealth(GREEN_ARN, 2, 2),
-        production=Weights(blue=0, green=100),
-        test=Weights(blue=0, green=100),
         release_in_progress=False,
         live_image_tag="release-abc1234",
         release_detail="",
-        production_resources=("ProdListener",),
         stack_parameters={"ImageTag": "release-0000001"},
     )
 
 
 def test_read_live_state_sees_a_code_deploy_replacement_task_set(stubbed: Any) -> None:
-    (elbv2, elbv2_stub), (ecs, ecs_stub) = stubbed("elbv2"), stubbed("ecs")
-    queue_code_deploy_live(elbv2_stub, ecs_stub, task_sets=["ACTIVE", "PRIMARY"])
-    state = read_live_state(elbv2, ecs, DeployedStack(STACK, "UPDATE_COMPLETE", {}, CD, PHYSICAL))
+    ecs, ecs_stub = stubbed("ecs")
+    queue_code_deploy_live(ecs_stub, task_sets=["ACTIVE", "PRIMARY"])
+    state = read_live_state(ecs, DeployedStack(STACK, "UPDATE_COMPLETE", {}, CD, PHYSICAL))
     assert (state.release_in_progress, state.release_detail) == (True, "task sets ACTIVE, PRIMARY")
 
 
-def test_read_live_state_under_ecs_reads_the_rules_the_service_names(stubbed: Any) -> None:
-    (elbv2, elbv2_stub), (ecs, ecs_stub) = stubbed("elbv2"), stubbed("ecs")
-    elbv2_stub.add_response("describe_target_health", _health("healthy", "unhealthy"), {"TargetGroupArn": BLUE_ARN})
-    elbv2_stub.add_response("describe_target_health", _health(), {"TargetGroupArn": GREEN_ARN})
-    # ProdListener's default action forwards to a colour too, but the service names the rules: only they count.
-    elbv2_stub.add_response(
-        "describe_listeners",
-        {"Listeners": [{"DefaultActions": [{"Type": "forward", "TargetGroupArn": BLUE_ARN}]}]},
-        {"ListenerArns": [PROD_LISTENER_ARN]},
-    )
-    elbv2_stub.add_response(
-        "describe_rules", {"Rules": [{"Actions": _weighted(100, 0)}]}, {"RuleArns": [PROD_RULE_ARN]}
-    )
-    elbv2_stub.add_response("describe_rules", {"Rules": [{"Actions": _weighted(0, 1)}]}, {"RuleArns": [TEST_RULE_ARN]})
+def test_read_live_state_under_ecs_reads_the_primary_deployment(stubbed: Any) -> None:
+    ecs, ecs_stub = stubbed("ecs")
     ecs_stub.add_response(
         "describe_services",
         {
@@ -779,14 +762,8 @@ def test_read_live_state_under_ecs_reads_the_rules_the_service_names(stubbed: An
         {"taskDefinition": {"containerDefinitions": [{"name": "app", "image": f"{IMAGE}:release-fed9876"}]}},
         {"taskDefinition": TASK_DEFINITION_ARN},
     )
-    state = read_live_state(elbv2, ecs, DeployedStack(STACK, "UPDATE_COMPLETE", {}, ECS, PHYSICAL))
-    assert (state.controller, state.production, state.test, state.production_resources) == (
-        "ECS",
-        Weights(blue=100, green=0),
-        Weights(blue=0, green=1),
-        ("ProdRule",),
-    )
-    assert (state.blue, state.live_image_tag) == (TargetGroupHealth(BLUE_ARN, 1, 2), "release-fed9876")
+    state = read_live_state(ecs, DeployedStack(STACK, "UPDATE_COMPLETE", {}, ECS, PHYSICAL))
+    assert (state.controller, state.live_image_tag) == ("ECS", "release-fed9876")
     assert (state.release_in_progress, state.release_detail) == (
         True,
         "2 ECS deployments: PRIMARY IN_PROGRESS, ACTIVE COMPLETED",
@@ -794,18 +771,17 @@ def test_read_live_state_under_ecs_reads_the_rules_the_service_names(stubbed: An
 
 
 def test_an_aws_error_is_one_line_naming_the_stack_and_the_call(stubbed: Any) -> None:
-    elbv2, stubber = stubbed("elbv2")
-    ecs, _ = stubbed("ecs")
+    ecs, stubber = stubbed("ecs")
     stubber.add_client_error(
-        "describe_target_health",
-        "AccessDenied",
+        "describe_services",
+        "AccessDeniedException",
         "User: arn:aws:sts::222222222222:assumed-role/x/release-guard is not authorized\nto perform this",
-        403,
+        400,
     )
     with pytest.raises(AwsCallError) as error:
-        read_live_state(elbv2, ecs, DeployedStack(STACK, "UPDATE_COMPLETE", {}, CD, PHYSICAL))
+        read_live_state(ecs, DeployedStack(STACK, "UPDATE_COMPLETE", {}, CD, PHYSICAL))
     assert str(error.value) == (
-        "Dev-Service: elbv2 DescribeTargetHealth: AccessDenied: User: "
+        "Dev-Service: ecs DescribeServices: AccessDeniedException: User: "
         "arn:aws:sts::222222222222:assumed-role/x/release-guard is not authorized to perform this; "
         "the identity (or the role it assumed) needs read access to this account"
     )
@@ -872,7 +848,7 @@ class Clients:
         self.clients: dict[str, Any] = {}
         self.stubs: dict[str, Stubber] = {}
         self.asked: list[tuple[str, str, str, str]] = []
-        for service in ("cloudformation", "elbv2", "ecs"):
+        for service in ("cloudformation", "ecs"):
             client = _client(service)
             self.clients[service], self.stubs[service] = client, Stubber(client)
             self.stubs[service].activate()
@@ -894,21 +870,16 @@ def assembly(tmp_path: Path) -> Path:
 def test_cli_passes_and_prints_the_parameters(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clients = Clients()
     queue_cloudformation(clients.stubs["cloudformation"], CD)
-    queue_code_deploy_live(clients.stubs["elbv2"], clients.stubs["ecs"])
+    queue_code_deploy_live(clients.stubs["ecs"])
     assert main(["--assembly", str(assembly), "Dev-Network", STACK], clients=clients) == 0
     clients.done()
     out, err = capsys.readouterr()
     assert err.splitlines() == [
-        "Dev-Network: deploy: not a service stack (no ImageTag or LiveTargetGroup parameter), passed through",
-        "Dev-Service: deploy: production stays on Green (2/2 healthy), image release-abc1234 (CodeDeploy's "
-        "revision; ImageTag stays release-0000001); 2 changes",
+        "Dev-Network: deploy: not a service stack (no ImageTag parameter), passed through",
+        "Dev-Service: deploy: image release-abc1234 (CodeDeploy's revision; ImageTag stays release-0000001); "
+        "no changes",
     ]
-    assert out.splitlines() == [
-        "--parameters",
-        "Dev-Service:ImageTag=release-0000001",
-        "--parameters",
-        "Dev-Service:LiveTargetGroup=Green",
-    ]
+    assert out.splitlines() == ["--parameters", "Dev-Service:ImageTag=release-0000001"]
     assert {asked[0] for asked in clients.asked} == {STACK}, "no AWS call for a stack that is not a service stack"
 
 
@@ -945,7 +916,7 @@ def test_cli_first_deploy_passes_no_parameters(assembly: Path, capsys: pytest.Ca
     )
     assert main(["--assembly", str(assembly), STACK], clients=clients) == 0
     out, err = capsys.readouterr()
-    assert (out, err) == ("", "Dev-Service: deploy: first deployment, template defaults; 10 changes\n")
+    assert (out, err) == ("", "Dev-Service: deploy: first deployment, template defaults; 11 changes\n")
 
 
 def test_cli_reports_an_aws_error_with_exit_2(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -1011,65 +982,14 @@ def test_cli_unreadable_manifest_is_one_line_and_exit_2(tmp_path: Path, capsys: 
     assert err.count("\n") == 1
 
 
-def test_a_stack_deployed_before_the_colour_metadata_takes_the_colours_of_the_new_template() -> None:
-    """The construct split kept the logical ids, so the deployed blue group is the synthesized blue group."""
-    old = copy.deepcopy(CD)
-    for resource in old["Resources"].values():
-        resource.pop("Metadata", None)
-    deployed = DeployedStack(name=STACK, status="UPDATE_COMPLETE", parameters={}, template=old, physical_ids={})
-    mended = with_colours_of(deployed, CD)
-    colours = {
-        logical_id: resource["Metadata"]["Release"]["Colour"]
-        for logical_id, resource in mended.template["Resources"].items()
-        if "Release" in resource.get("Metadata", {})
-    }
-    assert sorted(colours.values()) == ["Blue", "Green"]
-    assert colours == {
-        logical_id: resource["Metadata"]["Release"]["Colour"]
-        for logical_id, resource in CD["Resources"].items()
-        if "Release" in resource.get("Metadata", {})
-    }
-    assert all("Metadata" not in resource for resource in old["Resources"].values()), "the deployed copy is untouched"
-    assert with_colours_of(mended, CD) is mended, "a stack that has its colours keeps them"
-
-
 def test_cli_all_checks_every_stack_of_the_assembly(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clients = Clients()
     queue_cloudformation(clients.stubs["cloudformation"], CD)
-    queue_code_deploy_live(clients.stubs["elbv2"], clients.stubs["ecs"])
+    queue_code_deploy_live(clients.stubs["ecs"])
     assert main(["--assembly", str(assembly), "--all"], clients=clients) == 0
     clients.done()
     err = capsys.readouterr().err.splitlines()
     assert [line.split(":", 1)[0] for line in err] == ["Dev-Network", STACK]
-
-
-def _with_service_target_group(template: dict[str, Any]) -> dict[str, Any]:
-    """An ECS template whose service names its primary group by the ServiceTargetGroup parameter."""
-    result = copy.deepcopy(template)
-    result["Parameters"]["ServiceTargetGroup"] = {
-        "Type": "String",
-        "Default": "Blue",
-        "AllowedValues": ["Blue", "Green"],
-    }
-    return result
-
-
-def test_under_ecs_the_guard_passes_the_primary_group_the_live_service_names() -> None:
-    template = _with_service_target_group(ECS)
-    state = dataclasses.replace(live(controller="ECS"), service_colour="Green")
-    decision = plan(STACK, template, template, state)
-    assert isinstance(decision, Deploy)
-    assert decision.parameters["ServiceTargetGroup"] == "Green"
-    assert decision.parameters["LiveTargetGroup"] == "Green"
-
-
-def test_under_ecs_a_service_without_a_release_primary_group_is_refused() -> None:
-    template = _with_service_target_group(ECS)
-    decision = plan(STACK, template, template, live(controller="ECS"))
-    assert decision == Refuse(
-        "Dev-Service: Service (AWS::ECS::Service): the live service names neither Release target group as its "
-        "primary one; restore its load balancer configuration, then run the guard again"
-    )
 
 
 def test_a_change_that_replaces_the_named_ecs_service_is_refused() -> None:
