@@ -109,15 +109,27 @@ class Names:
         """
         return f"{self.config.project}-{environment}-{self.config.service.name}-{alarm.replace('_', '-')}-{colour}"
 
+    def load_balancer_alarm(self, environment: str) -> str:
+        """The alarm on the load balancer's own 5xx of one environment (components/ecs_blue_green/health_alarms.py).
+
+        It pages and rolls back when production forwards to an empty or unhealthy target group.
+        """
+        return f"{self.config.project}-{environment}-{self.config.service.name}-elb-5xx"
+
     def bake_alarms(self, environment: EnvironmentConfig) -> tuple[str, ...]:
         """The alarms the pipeline's post-deploy bake watches: the release health alarms, then the configured extras.
 
-        By name only, so that the bake is the same whichever release controller created them.
+        The release health alarms are the configured ones on both target groups, then the load
+        balancer's own 5xx. By name only, so that the bake is the same whichever release
+        controller created them.
         """
-        health = tuple(
-            self.health_alarm(environment.name, alarm, colour)
-            for alarm in environment.alarms
-            for colour in HEALTH_ALARM_COLOURS
+        health = (
+            *(
+                self.health_alarm(environment.name, alarm, colour)
+                for alarm in environment.alarms
+                for colour in HEALTH_ALARM_COLOURS
+            ),
+            self.load_balancer_alarm(environment.name),
         )
         return health + tuple(name for name in environment.bake_alarm_names if name not in health)
 

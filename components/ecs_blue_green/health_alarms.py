@@ -1,4 +1,4 @@
-"""The release health alarms: each configured alarm once per target group, named."""
+"""The release health alarms: each configured alarm once per target group, and the load balancer's own 5xx."""
 
 from __future__ import annotations
 
@@ -22,15 +22,34 @@ WATCHED = {
     "target_response_time": ("TargetResponseTime", "p99", 2, "answers slower than 2 seconds at p99"),
 }
 
+#: 5xx answers the load balancer itself gives in one minute that page and roll a release back.
+#: An ALB answers 503 to every request a listener forwards to a target group without registered
+#: targets, 502/504 when targets drop or time out (ELB user guide, "Troubleshoot your Application
+#: Load Balancers", HTTP 502/503/504). Five, like ``target_5xx``: a lone 502 from a task closing
+#: a keep-alive connection does not roll a release back, production on an empty group does at
+#: five requests a minute. A constant, not configuration: ``[environments.<env>].alarms`` chooses
+#: alarms by name and keeps no thresholds, and this alarm is not optional.
+LOAD_BALANCER_5XX_THRESHOLD = 5
+#: One-minute periods: the ALB sends its metrics every 60 seconds (ELB user guide, "CloudWatch
+#: metrics for your Application Load Balancer"), so the alarm can go to ALARM at the end of the
+#: first minute with errors, within the issue's 2 minutes.
+LOAD_BALANCER_5XX_PERIOD = cdk.Duration.minutes(1)
+
 
 class HealthAlarms(Construct):
-    """One CloudWatch alarm per configured alarm and target group.
+    """One CloudWatch alarm per configured alarm and target group, and one on the load balancer's own 5xx.
 
     Both controllers swap the roles of the two target groups on every release: the new
     revision of the next release starts in the group that served production before.
     Watching both means every release is watched, whichever group it lands in. The alarms
     are named (``alarm_name(alarm, colour)``) because the release controller here and the
     pipeline in the tools account both refer to them by name.
+
+    The target-group alarms cannot see production on an empty target group: a group without
+    targets sends no target metrics, and they treat missing data as not breaching. The load
+    balancer can: it answers 503 itself and counts it in ``HTTPCode_ELB_5XX_Count`` with the
+    ``LoadBalancer`` dimension, whichever group the listener forwards to (issue 20, item 6). It
+    needs no knowledge of which group is live, which only the release controller knows.
     """
 
     def __init__(
@@ -42,10 +61,12 @@ class HealthAlarms(Construct):
         load_balancer: elbv2.ApplicationLoadBalancer,
         target_groups: Mapping[str, elbv2.ApplicationTargetGroup],
         alarm_name: Callable[[str, str], str],
+        load_balancer_alarm_name: str,
         rolled_back_by: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
+        self.load_balancer_5xx = self._load_balancer_5xx(load_balancer, load_balancer_alarm_name, rolled_back_by)
         for name in alarms:
             metric_name, statistic, threshold, meaning = WATCHED[name]
             for colour, target_group in target_groups.items():
@@ -76,6 +97,38 @@ class HealthAlarms(Construct):
                     ),
                 )
                 self.alarms.append(alarm)
+        self.alarms.append(self.load_balancer_5xx)
+
+    def _load_balancer_5xx(
+        self, load_balancer: elbv2.ApplicationLoadBalancer, alarm_name: str, rolled_back_by: str
+    ) -> cloudwatch.Alarm:
+        """``HTTPCode_ELB_5XX_Count`` of the whole load balancer, Sum per minute.
+
+        All 5xx rather than ``HTTPCode_ELB_503_Count`` alone: 502 and 504 are how unhealthy
+        targets look from the load balancer too. Missing data is not breaching, and that is right
+        here: the ALB reports a count "only when requests are flowing" and only non-zero values
+        (ELB user guide, "CloudWatch metrics for your Application Load Balancer"), so a minute
+        without data is a minute without an error ("Configuring how CloudWatch alarms treat
+        missing data", CloudWatch user guide).
+        """
+        metric = load_balancer.metrics.http_code_elb(
+            elbv2.HttpCodeElb.ELB_5XX_COUNT, statistic="Sum", period=LOAD_BALANCER_5XX_PERIOD
+        )
+        return cloudwatch.Alarm(
+            self,
+            "AlarmLoadBalancer5xx",
+            alarm_name=alarm_name,
+            metric=metric,
+            threshold=LOAD_BALANCER_5XX_THRESHOLD,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                "The load balancer itself answers with 5xx (503: the live target group has no registered "
+                f"targets): people are paged, and {rolled_back_by} rolls a release back."
+            ),
+        )
 
     def notify(self, topic: sns.ITopic, key: kms.IKey) -> None:
         """Every alarm also notifies ``topic``, encrypted with ``key`` (Control Tower CT.CLOUDWATCH.PR.1).

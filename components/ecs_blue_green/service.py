@@ -44,7 +44,7 @@ class ReleasedFargateService(Construct):
     * ``Service``: the Fargate service in the isolated task subnets, scaled by Application
       Auto Scaling between ``desired_count`` and ``max_count``;
     * ``TestTrafficHook``: the Lambda that probes the new revision through the test listener;
-    * ``Alarms``: the health alarms on both target groups;
+    * ``Alarms``: the health alarms on both target groups and on the load balancer's own 5xx;
     * ``LiveTraffic``: the reader whose answer every forward, and under ECS the service's
       primary target group, is written from (live_traffic_reader.py);
     * ``Release``: the release controller, ``CodeDeployRelease`` or ``EcsNativeRelease``.
@@ -132,6 +132,7 @@ class ReleasedFargateService(Construct):
             load_balancer=lb.load_balancer,
             target_groups=lb.target_groups,
             alarm_name=lambda alarm, colour: names.health_alarm(environment.name, alarm, colour),
+            load_balancer_alarm_name=names.load_balancer_alarm(environment.name),
             rolled_back_by="CodeDeploy" if codedeploy_controls else "Amazon ECS",
         )
 

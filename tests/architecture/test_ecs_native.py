@@ -98,11 +98,12 @@ def test_a_failing_revision_rolls_back_by_circuit_breaker_and_by_alarm_on_both_t
         logical: resource["Properties"]["AlarmName"]
         for logical, resource in template.find_resources("AWS::CloudWatch::Alarm").items()
     }
+    names = Names(ecs_native_config)
     expected = {
-        Names(ecs_native_config).health_alarm(env, alarm, colour)
+        names.health_alarm(env, alarm, colour)
         for alarm in ecs_native_config.environment(env).alarms
         for colour in ("blue", "green")
-    }
+    } | {names.load_balancer_alarm(env)}
     assert {named[ref["Ref"]] for ref in alarms["AlarmNames"]} == expected
 
 

@@ -345,7 +345,8 @@ def test_deployment_group_is_blue_green_with_alarm_rollback(
     assert len(pair["TargetGroups"]) == 2
     assert pair["ProdTrafficRoute"]["ListenerArns"] != pair["TestTrafficRoute"]["ListenerArns"]
     assert properties["AlarmConfiguration"]["Enabled"] is True
-    assert len(properties["AlarmConfiguration"]["Alarms"]) == 2 * len(environment.alarms), "both target groups"
+    alarms = properties["AlarmConfiguration"]["Alarms"]
+    assert len(alarms) == 2 * len(environment.alarms) + 1, "both target groups and the load balancer"
 
 
 def test_prod_waits_an_hour_before_terminating_blue(config: Config, synthesized: SynthesizedApp) -> None:

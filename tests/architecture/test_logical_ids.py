@@ -60,11 +60,13 @@ def test_every_released_resource_of_the_codedeploy_service_keeps_its_logical_id(
     current = set(synthesized.raw_template("Prod-Service")["Resources"])
     assert sorted(RELEASED_PROD_SERVICE_IDS - current) == []
     # What was added on purpose: capacity in Application Auto Scaling, the role the pipeline's
-    # post-deploy bake reads the health alarms through (docs/deploy.md), and the LiveTraffic
-    # reader that every forward is written from (its function, role, policy and log group).
+    # post-deploy bake reads the health alarms through (docs/deploy.md), the alarm on the load
+    # balancer's own 5xx (docs/ecs-blue-green.md), and the LiveTraffic reader that every forward
+    # is written from (its function, role, policy and log group).
     assert sorted(current - RELEASED_PROD_SERVICE_IDS) == [
         "AlarmReaderReadWatchedAlarmsC8D59DC4",
         "AlarmReaderRole7C13B6E4",
+        "ServiceAlarmLoadBalancer5xx2E0F177B",
         "ServiceLiveTrafficA56C7736",
         "ServiceLiveTrafficFunctionE167D788",
         "ServiceLiveTrafficLogsB77D38CD",

@@ -63,7 +63,9 @@ def test_bake_function_name_fits_lambda_and_iam(longest: Names, environment: str
     assert len(name) <= 64 and re.fullmatch(r"[a-zA-Z0-9-_]+", name), name
 
 
-def test_bake_watches_each_health_alarm_on_both_target_groups_then_the_extras(config: Config) -> None:
+def test_bake_watches_each_health_alarm_on_both_target_groups_and_the_load_balancer_then_the_extras(
+    config: Config,
+) -> None:
     environment = dataclasses.replace(
         config.environment("prod"), bake_alarm_names=("prod-queue-depth", "delivery-ref-prod-web-target-5xx-blue")
     )
@@ -73,5 +75,6 @@ def test_bake_watches_each_health_alarm_on_both_target_groups_then_the_extras(co
         "delivery-ref-prod-web-target-5xx-green",
         "delivery-ref-prod-web-unhealthy-hosts-blue",
         "delivery-ref-prod-web-unhealthy-hosts-green",
+        "delivery-ref-prod-web-elb-5xx",
         "prod-queue-depth",
     ), "each name once"

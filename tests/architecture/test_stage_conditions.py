@@ -120,8 +120,9 @@ def test_each_bake_function_watches_its_environments_health_alarms_for_its_bake_
     environment = config.environment(name)
     variables = function_of(synthesized, names.bake_function(name))["Environment"]["Variables"]
     health = [names.health_alarm(name, alarm, colour) for alarm in environment.alarms for colour in ("blue", "green")]
+    health.append(names.load_balancer_alarm(name))
     assert json.loads(variables["ALARM_NAMES"]) == health + list(environment.bake_alarm_names)
-    assert len(health) == 2 * len(environment.alarms) >= 4, "5xx and unhealthy hosts on both target groups"
+    assert len(health) == 2 * len(environment.alarms) + 1 >= 5, "5xx and unhealthy hosts on both groups, ELB 5xx"
     assert variables["BAKE_MINUTES"] == str(environment.bake_minutes)
     assert variables["ALARM_READER_ROLE_ARN"] == names.role_arn(environment.account, names.alarm_reader_role)
     assert variables["ALARM_REGION"] == config.region
@@ -245,7 +246,8 @@ def test_alarm_reader_trusts_only_the_bake_role_and_describes_only_the_watched_a
             "Sid": "DescribeTheWatchedAlarms",
             "Action": "cloudwatch:DescribeAlarms",
             "Effect": "Allow",
-            "Resource": [names.alarm_arn(environment.account, alarm) for alarm in names.bake_alarms(environment)],
+            # CDK writes a statement's resources sorted.
+            "Resource": sorted(names.alarm_arn(environment.account, alarm) for alarm in names.bake_alarms(environment)),
         }
     ]
 

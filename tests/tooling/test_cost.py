@@ -84,7 +84,8 @@ def test_storage_follows_the_lifecycle_and_retention_settings_of_the_templates(b
 def test_each_key_secret_and_alarm_is_counted(bill: cost.Bill) -> None:
     for environment, keys in (("tools", 2), ("dev", 2), ("prod", 2)):
         assert len([line for line in lines(bill, environment, "KMS") if line.unit == "key-month"]) == keys
-    assert [line.quantity for line in lines(bill, "prod", "CloudWatch alarms")] == [4]
+    # Two alarms on each target group and one on the load balancer's own 5xx.
+    assert [line.quantity for line in lines(bill, "prod", "CloudWatch alarms")] == [5]
     assert len([line for line in lines(bill, "prod", "Secrets Manager") if line.unit == "secret-month"]) == 1
 
 
