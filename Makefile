@@ -113,8 +113,8 @@ deploy: synth ## Pre-deploy guard (release_guard) against the live accounts, the
 
 # The pipeline's own infrastructure deploy (the Infrastructure action of each Deploy-<Env> stage runs it):
 # one environment's stacks from an assembly already synthesized, with the commit's image tag.
-deploy-environment: $(PY_STAMP) $(NODE_STAMP) ## Deploy one environment's stacks from an assembly (ENVIRONMENT=dev|staging|prod|tools IMAGE_TAG=... ASSEMBLY=cdk.out)
-	python -m release_guard.environment_deploy --assembly $(or $(ASSEMBLY),cdk.out) --environment "$(ENVIRONMENT)"$(if $(IMAGE_TAG), --image-tag "$(IMAGE_TAG)")
+deploy-environment: $(PY_STAMP) $(NODE_STAMP) ## Deploy one environment's stacks from an assembly (ENVIRONMENT=dev|staging|prod|tools IMAGE_TAG=... ASSEMBLY=cdk.out; REVIEW=file: diff only)
+	python -m release_guard.environment_deploy --assembly $(or $(ASSEMBLY),cdk.out) --environment "$(ENVIRONMENT)"$(if $(IMAGE_TAG), --image-tag "$(IMAGE_TAG)")$(if $(REVIEW), --review "$(REVIEW)")
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out release reports imageDetail.json .pytest_cache .mypy_cache .ruff_cache

@@ -101,7 +101,9 @@ def plan_deploy(assembly: CloudAssembly, environment: str, image_tag: str | None
         raise DeployInputError(f"--image-tag: expected a Docker image tag ([A-Za-z0-9_.-], 1-128), got {image_tag!r}")
     services = [s for s in stacks if names.kind_of(s.stack_name) is names.StackKind.SERVICE]
     if len(services) != 1:
-        raise DeployInputError(f"{assembly.manifest}: expected one service stack of {environment!r}, got {len(services)}")
+        raise DeployInputError(
+            f"{assembly.manifest}: expected one service stack of {environment!r}, got {len(services)}"
+        )
     (service,) = services
     if IMAGE_TAG_PARAMETER not in (service.template.get("Parameters") or {}):
         raise DeployInputError(f"{service.stack_name}: expected a parameter {IMAGE_TAG_PARAMETER} in its template")

@@ -323,13 +323,13 @@ def test_build_projects_carry_no_secret_in_plaintext(raw: dict[str, Any]) -> Non
 
 
 def test_build_logs_are_kms_encrypted(raw: dict[str, Any], config: Config) -> None:
-    """The two builds' log groups, and the bake functions' (one per baking environment): all with a KMS key."""
+    """One log group per CodeBuild project, and the bake functions' (one per baking environment): all with a KMS key."""
     groups = resources(raw, "AWS::Logs::LogGroup")
     bakes = [f"/aws/lambda/{Names(config).bake_function(e.name)}" for e in config.environments if e.bake_minutes]
     assert sorted(
         g["LogGroupName"] for g in groups.values() if g.get("LogGroupName", "").startswith("/aws/lambda/")
     ) == (sorted(bakes))
-    assert len(groups) == 2 + len(bakes)
+    assert len(groups) == len(resources(raw, "AWS::CodeBuild::Project")) + len(bakes)
     assert all("KmsKeyId" in group for group in groups.values())
 
 
