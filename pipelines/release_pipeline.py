@@ -222,13 +222,15 @@ class ReleasePipeline(Construct):
         self.deploy_rule = events.Rule(
             self,
             "DeployOutcomes",
-            description=f"Blue/green deployment outcomes of {pipeline_name}",
+            description=f"Infrastructure and release outcomes of {pipeline_name}'s deploy stages",
             event_pattern=events.EventPattern(
                 source=["aws.codepipeline"],
                 detail_type=["CodePipeline Action Execution State Change"],
                 detail={
                     "pipeline": [pipeline_name],
-                    "type": {"category": ["Deploy"], "provider": ["CodeDeployToECS"]},
+                    # Infrastructure (CodeBuild; under ECS the release itself) and the CodeDeploy release.
+                    "stage": [{"prefix": "Deploy-"}],
+                    "type": {"provider": ["CodeBuild", "CodeDeployToECS"]},
                     "state": list(NOTIFIED_DEPLOY_STATES),
                 },
             ),
