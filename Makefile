@@ -25,7 +25,7 @@ CONTROL_TOWER := $(SCAN_VENV)/bin/python scanners/control_tower.py
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help synth test test-rehearsal lint scan snapshot-update bench network-cost rehearse deploy clean
+.PHONY: help synth test test-rehearsal lint scan snapshot-update bench network-cost rehearse deploy deploy-environment clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -114,6 +114,11 @@ deploy: synth ## Break-glass: lock Deploy-<Env>, pre-deploy guard (release_guard
 	@python -m release_guard.lock hold --config $(CONFIG) --assembly cdk.out $(or $(STACKS),--all) -- bash -c '\
 	parameters=$$(python -m release_guard --assembly cdk.out $(or $(STACKS),--all) $(GUARD_OPTIONS)) || exit $$?; \
 	cdk deploy --app cdk.out $(or $(STACKS),--all) --require-approval never $$parameters'
+
+# The pipeline's own infrastructure deploy (the Infrastructure action of each Deploy-<Env> stage runs it):
+# one environment's stacks from an assembly already synthesized, with the commit's image tag.
+deploy-environment: $(PY_STAMP) $(NODE_STAMP) ## Deploy one environment's stacks from an assembly (ENVIRONMENT=dev|staging|prod|tools IMAGE_TAG=... ASSEMBLY=cdk.out; REVIEW=file: diff only)
+	python -m release_guard.environment_deploy --assembly $(or $(ASSEMBLY),cdk.out) --environment "$(ENVIRONMENT)"$(if $(IMAGE_TAG), --image-tag "$(IMAGE_TAG)")$(if $(REVIEW), --review "$(REVIEW)")
 
 clean: ## Remove generated output (cdk.out, caches); keeps .venv and node_modules
 	rm -rf cdk.out release reports imageDetail.json .pytest_cache .mypy_cache .ruff_cache

@@ -55,9 +55,16 @@ DEPLOYMENT_CONFIGS = (
 RELEASE_CONTROLLERS = ("codedeploy", "ecs")
 #: ECS-native strategies (ECS developer guide, deployment-type-blue-green and canary/linear pages).
 ECS_STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
-#: The longest a CodePipeline ECS deploy action waits for a deployment (CodePipeline action
-#: reference, action-reference-ECS: DeploymentTimeout, 1 to 60 minutes).
-ECS_ACTION_TIMEOUT_MINUTES = 60
+#: An ECS-native release runs inside the Infrastructure action's CloudFormation update, which waits
+#: for the whole ECS strategy. CloudFormation rejects a canary or linear strategy whose bake and shift
+#: times add up to more than 33 hours (CloudFormation template reference, AWS::ECS::Service
+#: CanaryConfiguration and LinearConfiguration: "operations time out after 36 hours").
+CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES = 33 * 60
+#: The longest a CodeBuild build may run (CodeBuild API reference, timeoutInMinutes: 5 to 2160).
+CODEBUILD_TIMEOUT_LIMIT_MINUTES = 2160
+#: What the Infrastructure action spends besides an ECS release: installing the CLI and updating the
+#: environment's other stacks. Its CodeBuild timeout is this plus the environment's longest release.
+INFRASTRUCTURE_DEPLOY_MINUTES = 60
 #: What an ECS-native release spends besides shifting and baking: the new tasks start and pass
 #: two health checks, and the test-traffic hook probes them (at most about four minutes).
 ECS_RELEASE_OVERHEAD_MINUTES = 15
@@ -170,7 +177,7 @@ class EcsReleaseConfig:
 
     @property
     def longest_minutes(self) -> int:
-        """The longest a release runs before ECS calls it complete: what the pipeline must wait for."""
+        """The longest a release runs before ECS calls it complete: what the Infrastructure action must wait for."""
         return self.shift_minutes + self.bake_minutes + ECS_RELEASE_OVERHEAD_MINUTES
 
 
@@ -613,13 +620,15 @@ def _read_ecs_release(table: TableReader, environment: str) -> EcsReleaseConfig:
         linear_interval_minutes=interval,
         bake_minutes=bake,
     )
-    if release.longest_minutes > ECS_ACTION_TIMEOUT_MINUTES:
-        longest_bake = ECS_ACTION_TIMEOUT_MINUTES - ECS_RELEASE_OVERHEAD_MINUTES - release.shift_minutes
+    # The CodeBuild limit (2160) is further than CloudFormation's plus start-up, the test hook and the
+    # other stacks (1980 + 15 + 60), so CloudFormation's is the one a configuration can reach.
+    if release.shift_minutes + release.bake_minutes > CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES:
+        longest_bake = CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES - release.shift_minutes
         raise table.error(
             "bake_minutes",
-            f"at most {max(longest_bake, 0)} minutes: the pipeline's ECS deploy action waits "
-            f"{ECS_ACTION_TIMEOUT_MINUTES} minutes at most, and this release shifts traffic for "
-            f"{release.shift_minutes} minutes plus {ECS_RELEASE_OVERHEAD_MINUTES} for start-up and the test hook",
+            f"at most {max(longest_bake, 0)} minutes: CloudFormation, which runs the release, rejects an ECS "
+            f"strategy longer than {CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES} minutes, and this release shifts "
+            f"traffic for {release.shift_minutes} minutes",
             bake,
         )
     table.done()

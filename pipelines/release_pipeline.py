@@ -1,16 +1,14 @@
-"""The release pipeline: source, build and scan, then blue/green deployments into each target account."""
+"""The one pipeline: source, build + synth + scan, self-update, then each environment's infrastructure and release."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
-from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -19,7 +17,6 @@ from constructs import Construct
 
 from components.compliance import acknowledge_inline_policies
 from components.compliance.cfn_lint import ignore
-from components.ecs_blue_green.release_inputs import IMAGE_DEFINITIONS_FILE
 from pipelines.artifact_grants import acknowledge_artifact_access, acknowledge_key_use
 from pipelines.artifact_store import ArtifactStore
 from pipelines.image_build import EXPORTED_VARIABLES
@@ -41,17 +38,6 @@ class GithubSource:
 
 
 @dataclass(frozen=True)
-class EcsServiceRelease:
-    """An ECS-controlled service: the pipeline gives it a new task definition and ECS releases it."""
-
-    cluster_name: str
-    service_name: str
-    #: How long the deploy action waits for ECS to finish (1 to 60 minutes, CodePipeline user
-    #: guide, action-reference-ECS); the configuration keeps every release inside it.
-    timeout_minutes: int
-
-
-@dataclass(frozen=True)
 class DeployTarget:
     """One target account's release controller, and the role the pipeline deploys there as."""
 
@@ -63,20 +49,29 @@ class DeployTarget:
     deployment_config: codedeploy.IEcsDeploymentConfig
     deploy_role_arn: str
     release_folder: str  # "release/dev": where the build wrote taskdef.json and appspec.yaml
+    #: Runs the environment's infrastructure deploy (release_guard/environment_deploy.py) as the
+    #: stage's first action, as that account's CDK bootstrap roles only.
+    infrastructure_project: codebuild.IProject
     needs_approval: bool = False
-    #: Set when ECS, not CodeDeploy, releases this environment.
-    ecs_service: EcsServiceRelease | None = None
+    #: Diffs the environment's stacks before the approval (read only); only with needs_approval.
+    review_project: codebuild.IProject | None = None
+    #: False when ECS releases the environment: the Infrastructure action's CloudFormation update
+    #: with the new ImageTag is then the release, and no second action follows it.
+    released_by_codedeploy: bool = True
     #: The deploy stage's conditions (pipelines/stage_conditions.py); None: no condition.
     safety: StageSafety | None = None
 
 
 class ReleasePipeline(Construct):
-    """CodePipeline V2: Source -> Build (+ ScanGate) -> Deploy-<Env> ... with an approval before the ones that need it.
+    """CodePipeline V2: Source -> Build -> UpdatePipeline -> Deploy-<Env> ..., a review and an approval before prod.
 
-    Each deploy action matches the environment's release controller and runs as that
-    account's deploy role: a CodeDeploy ECS blue/green deployment into a deployment group, or
-    the ECS deploy action, which registers the released image in a new task definition revision
-    and updates the service, whose own blue/green, canary or linear strategy then runs. The role is imported by ARN and
+    Build runs ``BuildImage`` and ``Synth`` (the cloud assembly, once, plus the offline tests),
+    then ``ScanGate``. ``UpdatePipeline`` deploys the tools account's stacks from that assembly
+    and the pipeline restarts on its new definition. Each ``Deploy-<Env>`` stage runs
+    ``Infrastructure`` (release_guard/environment_deploy.py: the environment's stacks from the
+    same assembly, ImageTag = the build's tag, as that account's CDK bootstrap roles only), then,
+    where CodeDeploy releases, ``BlueGreen<Env>`` as that account's deploy role; where ECS
+    releases, the Infrastructure action's CloudFormation update is the release. The deploy role is imported by ARN and
     immutable: given a role object, ``CodeDeployEcsDeployAction`` would add its own grants
     (``iam:PassRole`` on ``*``) to it, and the target side grants exactly what a release needs
     (pipelines/deploy_role.py). Execution outcomes and deploy action outcomes go to ``topic``.
@@ -94,7 +89,9 @@ class ReleasePipeline(Construct):
         artifact_store: ArtifactStore,
         source: GithubSource,
         build_project: codebuild.PipelineProject,
+        synth_project: codebuild.PipelineProject,
         scan_project: codebuild.PipelineProject,
+        update_project: codebuild.PipelineProject,
         targets_in_order: Sequence[DeployTarget],
         topic: sns.ITopic,
     ) -> None:
@@ -106,15 +103,29 @@ class ReleasePipeline(Construct):
             "Pipeline",
             pipeline_name=pipeline_name,
             pipeline_type=codepipeline.PipelineType.V2,
+            # SUPERSEDED, not QUEUED: a newer execution overtakes an older one only while the older
+            # one waits between stages ("Superseded: while this pipeline execution was waiting for
+            # the next stage to be completed, a newer pipeline execution advanced", CodePipeline API
+            # reference, PipelineExecution); an execution locks the stage it runs in (user guide,
+            # pipelines-stop), so no CloudFormation update or release is cut off mid-way. Skipping
+            # an older commit loses nothing, because a later assembly holds every earlier change;
+            # QUEUED would take every commit through prod, one approval each.
             execution_mode=codepipeline.ExecutionMode.SUPERSEDED,
             role=self.role,
             artifact_bucket=artifact_store.pipeline_bucket,
             cross_account_keys=True,
-            restart_execution_on_update=False,
+            # Self-mutation: when UpdatePipeline's cdk deploy changes this pipeline, CloudFormation
+            # starts a new execution on the new definition ("RestartExecutionOnUpdate: indicates
+            # whether to rerun the pipeline after you update it", CloudFormation reference,
+            # AWS::CodePipeline::Pipeline); the updating execution itself ends once its running
+            # action completes (user guide, pipelines-edit). CDK Pipelines' SelfMutate relies on
+            # the same property. The rerun's UpdatePipeline finds nothing to change and goes on.
+            restart_execution_on_update=True,
         )
 
         source_output = codepipeline.Artifact("Source")
         build_output = codepipeline.Artifact("Release")
+        assembly = codepipeline.Artifact("Assembly")
         self.pipeline.add_stage(
             stage_name="Source",
             actions=[
@@ -137,6 +148,11 @@ class ReleasePipeline(Construct):
             variables_namespace="Build",
             run_order=1,
         )
+        # The one synth of the commit, beside the image build: every later stage deploys this assembly.
+        synth_action = actions.CodeBuildAction(
+            action_name="Synth", project=synth_project, input=source_output, outputs=[assembly], run_order=1
+        )
+        self.image_tag = build_action.variable("IMAGE_TAG")
         scan_action = actions.CodeBuildAction(
             action_name="ScanGate",
             project=scan_project,
@@ -147,33 +163,41 @@ class ReleasePipeline(Construct):
             },
             run_order=2,
         )
-        self.pipeline.add_stage(stage_name="Build", actions=[build_action, scan_action])
+        self.pipeline.add_stage(stage_name="Build", actions=[build_action, synth_action, scan_action])
+        self.pipeline.add_stage(
+            stage_name="UpdatePipeline",
+            actions=[
+                actions.CodeBuildAction(
+                    action_name="SelfMutate", project=update_project, input=source_output, extra_inputs=[assembly]
+                )
+            ],
+        )
 
         for target in targets_in_order:
             if target.needs_approval:
                 self.pipeline.add_stage(
                     stage_name=f"Approve-{target.title}",
-                    actions=[
-                        actions.ManualApprovalAction(
-                            action_name=f"Approve{target.title}Release",
-                            notification_topic=topic,
-                            additional_information=(
-                                f"The release passed every earlier stage. Approve to deploy it to {target.title} "
-                                f"(account {target.account}); reject to stop this release."
-                            ),
-                        )
-                    ],
+                    actions=self._approval_actions(target, source_output, assembly, topic),
                 )
             safety = target.safety or StageSafety(rollback_on_failure=False)
             self.pipeline.add_stage(
                 stage_name=f"Deploy-{target.title}",
-                actions=[self._deploy_action(target, build_output)],
+                actions=self._deploy_actions(target, source_output, assembly, build_output),
                 before_entry=before_entry(safety),
                 on_success=on_success(safety),
                 on_failure=on_failure(safety),
             )
 
-        self._acknowledge_grants(artifact_store, build_project, scan_project)
+        self._acknowledge_grants(
+            artifact_store,
+            writers=[build_project, synth_project],
+            readers=[
+                scan_project,
+                update_project,
+                *(t.infrastructure_project for t in targets_in_order),
+                *(t.review_project for t in targets_in_order if t.review_project is not None),
+            ],
+        )
 
         self.execution_rule = events.Rule(
             self,
@@ -198,13 +222,15 @@ class ReleasePipeline(Construct):
         self.deploy_rule = events.Rule(
             self,
             "DeployOutcomes",
-            description=f"Blue/green deployment outcomes of {pipeline_name}",
+            description=f"Infrastructure and release outcomes of {pipeline_name}'s deploy stages",
             event_pattern=events.EventPattern(
                 source=["aws.codepipeline"],
                 detail_type=["CodePipeline Action Execution State Change"],
                 detail={
                     "pipeline": [pipeline_name],
-                    "type": {"category": ["Deploy"], "provider": ["CodeDeployToECS", "ECS"]},
+                    # Infrastructure (CodeBuild; under ECS the release itself) and the CodeDeploy release.
+                    "stage": [{"prefix": "Deploy-"}],
+                    "type": {"provider": ["CodeBuild", "CodeDeployToECS"]},
                     "state": list(NOTIFIED_DEPLOY_STATES),
                 },
             ),
@@ -243,16 +269,19 @@ class ReleasePipeline(Construct):
         return role
 
     def _acknowledge_grants(
-        self, store: ArtifactStore, build_project: codebuild.PipelineProject, scan_project: codebuild.PipelineProject
+        self, store: ArtifactStore, *, writers: Sequence[codebuild.IProject], readers: Sequence[codebuild.IProject]
     ) -> None:
         """The artifact-store grants CDK adds for the pipeline and its actions (see pipelines/artifact_grants.py)."""
         bucket = store.bucket
         acknowledge_artifact_access(self.role, bucket=bucket, write=True, who="the pipeline role")
         acknowledge_artifact_access(self.source_role, bucket=bucket, write=True, who="the source action")
-        acknowledge_artifact_access(build_project.role, bucket=bucket, write=True, who="the image build")  # type: ignore[arg-type]
-        acknowledge_artifact_access(scan_project.role, bucket=bucket, write=False, who="the scan gate")  # type: ignore[arg-type]
-        for role in (self.role, self.source_role, build_project.role, scan_project.role):
-            acknowledge_inline_policies(role)  # type: ignore[arg-type]
+        for projects, write in ((writers, True), (readers, False)):
+            for project in projects:
+                who = f"the CodeBuild project {project.node.scope.node.id}"  # type: ignore[union-attr]
+                acknowledge_artifact_access(project.role, bucket=bucket, write=write, who=who)  # type: ignore[arg-type]
+                acknowledge_inline_policies(project.role)  # type: ignore[arg-type]
+        for role in (self.role, self.source_role):
+            acknowledge_inline_policies(role)
         # CDK creates one role per action in this account; the deploy actions use the imported target roles.
         for stage in self.pipeline.stages:
             for action in stage.actions:
@@ -273,11 +302,75 @@ class ReleasePipeline(Construct):
                         actions=("kms:GenerateDataKey*",),
                     )
 
-    def _deploy_action(self, target: DeployTarget, build_output: codepipeline.Artifact) -> codepipeline.IAction:
+    def _approval_actions(
+        self, target: DeployTarget, source: codepipeline.Artifact, assembly: codepipeline.Artifact, topic: sns.ITopic
+    ) -> list[codepipeline.IAction]:
+        """The review of the environment's change (read only, run order 1), then the approval that shows it.
+
+        The approval is mandatory before the environment whatever the review finds, so a change
+        that widens permissions there never runs without a person approving it; the review makes
+        sure the person sees it (compare CDK Pipelines' ConfirmPermissionsBroadening, which pauses
+        only on broadening: docs/deploy.md).
+        """
+        found = (
+            f"The release passed every earlier stage. Approve to deploy it to {target.title} "
+            f"(account {target.account}); reject to stop this release."
+        )
+        if target.review_project is None:
+            return [
+                actions.ManualApprovalAction(
+                    action_name=f"Approve{target.title}Release", notification_topic=topic, additional_information=found
+                )
+            ]
+        review = actions.CodeBuildAction(
+            action_name=f"Review{target.title}",
+            project=target.review_project,
+            input=source,
+            extra_inputs=[assembly],
+            environment_variables={"IMAGE_TAG": codebuild.BuildEnvironmentVariable(value=self.image_tag)},
+            variables_namespace=f"{target.title}Review",
+            run_order=1,
+        )
+        approval = actions.ManualApprovalAction(
+            action_name=f"Approve{target.title}Release",
+            notification_topic=topic,
+            additional_information=(
+                f"{review.variable('SUMMARY')}. Replacements: {review.variable('REPLACEMENTS')}; "
+                f"IAM or security-group permissions widened: {review.variable('BROADENING')}. {found}"
+            ),
+            external_entity_link=review.variable("BUILD_URL"),
+            run_order=2,
+        )
+        return [review, approval]
+
+    def _deploy_actions(
+        self,
+        target: DeployTarget,
+        source: codepipeline.Artifact,
+        assembly: codepipeline.Artifact,
+        build_output: codepipeline.Artifact,
+    ) -> list[codepipeline.IAction]:
+        """``Infrastructure`` (the stacks from the assembly, ImageTag = the build's tag), then the release.
+
+        Under ECS the Infrastructure action's CloudFormation update is the release: the new
+        ImageTag gives the service a new task definition and CloudFormation waits for ECS's
+        strategy to finish. Under CodeDeploy the CodeDeploy action releases after it.
+        """
+        infrastructure = actions.CodeBuildAction(
+            action_name="Infrastructure",
+            project=target.infrastructure_project,
+            input=source,
+            extra_inputs=[assembly],
+            environment_variables={"IMAGE_TAG": codebuild.BuildEnvironmentVariable(value=self.image_tag)},
+            run_order=1,
+        )
+        if not target.released_by_codedeploy:
+            return [infrastructure]
+        return [infrastructure, self._codedeploy_action(target, build_output)]
+
+    def _codedeploy_action(self, target: DeployTarget, build_output: codepipeline.Artifact) -> codepipeline.IAction:
         # Imported by ARN and immutable: the action cannot attach iam:PassRole on * (or anything else) to it.
         role = iam.Role.from_role_arn(self, f"{target.title}DeployRole", target.deploy_role_arn, mutable=False)
-        if target.ecs_service is not None:
-            return self._ecs_deploy_action(target, target.ecs_service, build_output, role)
         application = codedeploy.EcsApplication.from_ecs_application_arn(
             self,
             f"{target.title}Application",
@@ -301,29 +394,5 @@ class ReleasePipeline(Construct):
                 )
             ],
             role=role,
-        )
-
-    def _ecs_deploy_action(
-        self, target: DeployTarget, release: EcsServiceRelease, build_output: codepipeline.Artifact, role: iam.IRole
-    ) -> actions.EcsDeployAction:
-        """The ECS deploy action: a new revision of the service's task definition with the released image.
-
-        The action copies the revision the service runs and replaces the image from
-        ``imagedefinitions.json`` (CodePipeline user guide, action-reference-ECS), so the
-        revision differs from the last one in its image only; the service's deployment
-        configuration (strategy, bake, alarms, hook) governs the release. If ECS takes longer
-        than ``timeout_minutes`` the action fails while ECS carries on: docs/ecs-blue-green.md.
-        """
-        # The long ARN form names the cluster, so the import needs no VPC or cluster object.
-        service = ecs.FargateService.from_service_arn_with_cluster(
-            self,
-            f"{target.title}EcsService",
-            f"arn:aws:ecs:{target.region}:{target.account}:service/{release.cluster_name}/{release.service_name}",
-        )
-        return actions.EcsDeployAction(
-            action_name=f"Release{target.title}",
-            service=service,
-            image_file=build_output.at_path(f"{target.release_folder}/{IMAGE_DEFINITIONS_FILE}"),
-            deployment_timeout=cdk.Duration.minutes(release.timeout_minutes),
-            role=role,
+            run_order=2,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
@@ -12,22 +13,38 @@ from constructs import Construct
 
 from components.ecs_blue_green.codedeploy_release import DEPLOYMENT_CONFIGS
 from components.naming import Names
-from config import TARGET_ENVIRONMENTS, Config
-from config.settings import ECS_ACTION_TIMEOUT_MINUTES
+from config import TARGET_ENVIRONMENTS, Config, EnvironmentConfig
+from config.settings import INFRASTRUCTURE_DEPLOY_MINUTES
 from pipelines.artifact_store import ArtifactStore
+from pipelines.environment_deploy_project import BootstrapRole, CdkCliProject
 from pipelines.health_bake import HealthBake
 from pipelines.image_build import ImageBuild
 from pipelines.image_repository import ImageRepository
 from pipelines.release_notifications import ReleaseNotifications
-from pipelines.release_pipeline import DeployTarget, EcsServiceRelease, GithubSource, ReleasePipeline
+from pipelines.release_pipeline import DeployTarget, GithubSource, ReleasePipeline
 from pipelines.scan_gate_project import ScanGateProject
 from pipelines.stage_conditions import StageSafety, Window
+from pipelines.synth_project import SynthProject
 from stacks.project_stack import ProjectStack
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+#: UpdatePipeline and each Infrastructure action run this (release_guard/environment_deploy.py).
+INFRASTRUCTURE_BUILDSPEC = "pipelines/infrastructure_buildspec.yml"
+#: The prod review: a read-only diff whose findings the approval shows.
+REVIEW_BUILDSPEC = "pipelines/review_buildspec.yml"
+#: What the CLI needs to deploy: change sets (deploy), the Lambda handlers' code (file publishing),
+#: reading what is deployed (lookup). The review reads only.
+DEPLOY_ROLES = (BootstrapRole.DEPLOY, BootstrapRole.FILE_PUBLISHING, BootstrapRole.LOOKUP)
+REVIEW_ROLES = (BootstrapRole.LOOKUP,)
 # A year: the build logs are the audit trail of what was built and released, and AWS Control
 # Tower's CT.CLOUDWATCH.PR.2 asks for at least 365 days.
 BUILD_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+
+
+def infrastructure_timeout_minutes(environment: EnvironmentConfig) -> int:
+    """The Infrastructure action's CodeBuild timeout: the stacks, plus the ECS release CloudFormation waits for."""
+    release = environment.ecs_release if environment.release_controller == "ecs" else None
+    return INFRASTRUCTURE_DEPLOY_MINUTES + (release.longest_minutes if release else 0)
 
 
 def build_parameter_name(config: Config) -> str:
@@ -109,6 +126,57 @@ class ToolsPipelineStack(ProjectStack):
             log_key=self.notifications.key,
             log_retention=BUILD_LOG_RETENTION,
         )
+        self.synth = SynthProject(
+            self,
+            "Synth",
+            project_name=f"{config.project}-synth",
+            config_file=repository_config_path(config),
+            key=self.artifacts.key,
+            log_key=self.notifications.key,
+            log_retention=BUILD_LOG_RETENTION,
+            parameters=[pip_index],
+        )
+        # Self-mutation deploys the tools account's stacks; each target account's stacks, its
+        # <Env>-DeployRole included, are deployed by that environment's stage (after prod's approval).
+        self.update_pipeline = self._cdk_cli_project(
+            "UpdatePipeline",
+            config=config,
+            name="update-pipeline",
+            description="Deploys the tools account's stacks from the assembly: the pipeline updates itself",
+            account=config.accounts.tools,
+            environment="tools",
+            roles=DEPLOY_ROLES,
+            timeout_minutes=INFRASTRUCTURE_DEPLOY_MINUTES,
+        )
+        # One project per environment, so that each reaches that account's bootstrap roles and no other.
+        self.infrastructure = {
+            environment.name: self._cdk_cli_project(
+                f"{environment.title}Infrastructure",
+                config=config,
+                name=f"deploy-{environment.name}",
+                description=f"Deploys {environment.title}'s stacks from the assembly with the release's image tag",
+                account=environment.account,
+                environment=environment.name,
+                roles=DEPLOY_ROLES,
+                timeout_minutes=infrastructure_timeout_minutes(environment),
+            )
+            for environment in environments
+        }
+        self.reviews = {
+            environment.name: self._cdk_cli_project(
+                f"{environment.title}Review",
+                config=config,
+                name=f"review-{environment.name}",
+                description=f"Diffs {environment.title}'s stacks against the assembly for the approver, read only",
+                account=environment.account,
+                environment=environment.name,
+                roles=REVIEW_ROLES,
+                timeout_minutes=30,
+                buildspec=REVIEW_BUILDSPEC,
+            )
+            for environment in environments
+            if environment.is_production
+        }
         # One bake function per environment that bakes, reading that account's alarms (docs/deploy.md).
         self.bakes = {
             environment.name: HealthBake(
@@ -141,7 +209,9 @@ class ToolsPipelineStack(ProjectStack):
                 branch=config.github.branch,
             ),
             build_project=self.build.project,
+            synth_project=self.synth.project,
             scan_project=self.scan_gate.project,
+            update_project=self.update_pipeline.project,
             targets_in_order=[
                 DeployTarget(
                     title=environment.title,
@@ -152,16 +222,12 @@ class ToolsPipelineStack(ProjectStack):
                     deployment_config=DEPLOYMENT_CONFIGS[environment.deployment_config],
                     deploy_role_arn=names.role_arn(environment.account, names.deploy_role),
                     release_folder=f"release/{environment.name}",
+                    infrastructure_project=self.infrastructure[environment.name].project,
                     needs_approval=environment.is_production,
-                    ecs_service=(
-                        EcsServiceRelease(
-                            cluster_name=names.ecs_cluster,
-                            service_name=names.ecs_service,
-                            timeout_minutes=ECS_ACTION_TIMEOUT_MINUTES,
-                        )
-                        if environment.release_controller == "ecs"
-                        else None
+                    review_project=(
+                        self.reviews[environment.name].project if environment.name in self.reviews else None
                     ),
+                    released_by_codedeploy=environment.release_controller == "codedeploy",
                     safety=StageSafety(
                         rollback_on_failure=environment.rollback_on_failure,
                         bake_function_name=(
@@ -180,3 +246,32 @@ class ToolsPipelineStack(ProjectStack):
         )
         for bake in self.bakes.values():
             bake.grant_invoke_to(self.release.role)
+
+    def _cdk_cli_project(
+        self,
+        construct_id: str,
+        *,
+        config: Config,
+        name: str,
+        description: str,
+        account: str,
+        environment: str,
+        roles: tuple[BootstrapRole, ...],
+        timeout_minutes: int,
+        buildspec: str = INFRASTRUCTURE_BUILDSPEC,
+    ) -> CdkCliProject:
+        return CdkCliProject(
+            self,
+            construct_id,
+            project_name=f"{config.project}-{name}",
+            description=description,
+            buildspec=buildspec,
+            account=account,
+            region=config.region,
+            roles=roles,
+            variables={"ENVIRONMENT": environment},
+            timeout=cdk.Duration.minutes(timeout_minutes),
+            key=self.artifacts.key,
+            log_key=self.notifications.key,
+            log_retention=BUILD_LOG_RETENTION,
+        )

@@ -253,25 +253,6 @@ def test_deployment_outcomes_of_this_service_reach_the_encrypted_topic(ecs_nativ
 # -- the pipeline and the deploy roles ---------------------------------------------------------
 
 
-def test_each_deploy_stage_is_the_ecs_action_run_as_the_environments_deploy_role(
-    ecs_native: SynthesizedApp, ecs_native_config: Config
-) -> None:
-    names = Names(ecs_native_config)
-    (pipeline,) = ecs_native.template("Tools-Pipeline").find_resources("AWS::CodePipeline::Pipeline").values()
-    stages = {stage["Name"]: stage for stage in pipeline["Properties"]["Stages"]}
-    for env in ENVIRONMENTS:
-        environment = ecs_native_config.environment(env)
-        (action,) = stages[f"Deploy-{environment.title}"]["Actions"]
-        assert action["ActionTypeId"] == {"Category": "Deploy", "Owner": "AWS", "Provider": "ECS", "Version": "1"}
-        assert action["Configuration"] == {
-            "ClusterName": names.ecs_cluster,
-            "ServiceName": names.ecs_service,
-            "FileName": f"release/{env}/imagedefinitions.json",
-            "DeploymentTimeout": 60,
-        }
-        assert action["RoleArn"] == names.role_arn(environment.account, names.deploy_role)
-
-
 def test_deploy_role_may_update_only_this_service_and_no_codedeploy(
     ecs_native: SynthesizedApp, ecs_native_config: Config
 ) -> None:

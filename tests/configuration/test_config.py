@@ -392,12 +392,12 @@ ECS_CASES = [
         "(it belongs to 'CANARY'), got 10",
     ),
     (
-        "bake-longer-than-the-pipeline-waits",
+        "bake-longer-than-cloudformation-waits",
         PROD_LINEAR,
-        "linear_step_percent = 20\nlinear_interval_minutes = 3\nbake_minutes = 40",
-        "environments.prod.ecs_release.bake_minutes: expected at most 30 minutes: the pipeline's ECS deploy action "
-        "waits 60 minutes at most, and this release shifts traffic for 15 minutes plus 15 for start-up and the "
-        "test hook, got 40",
+        "linear_step_percent = 20\nlinear_interval_minutes = 120\nbake_minutes = 1400",
+        "environments.prod.ecs_release.bake_minutes: expected at most 1380 minutes: CloudFormation, which runs "
+        "the release, rejects an ECS strategy longer than 1980 minutes, and this release shifts traffic for "
+        "600 minutes, got 1400",
     ),
     (
         "codedeploy-setting-under-ecs",

@@ -66,6 +66,8 @@ def test_pipeline_minutes_count_each_deploy_with_its_termination_wait_and_not_th
         USAGE.source_minutes
         + USAGE.build_minutes
         + USAGE.scan_minutes
+        # the CDK CLI actions, at the build's minutes: Synth, SelfMutate, three Infrastructure, ReviewProd
+        + 6 * USAGE.build_minutes
         + 3 * USAGE.deploy_minutes_before_wait
         + (5 + 15 + 60)  # dev, staging, prod termination waits from the deployment groups
     )

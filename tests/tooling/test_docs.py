@@ -111,7 +111,8 @@ def test_pipeline_diagram_follows_the_stages_and_the_assumed_roles(model: AppMod
     stages = re.findall(r"Tools_Pipeline_Stage_(\w+) --> Tools_Pipeline_Stage_(\w+)", text)
     assert stages == [
         ("Source", "Build"),
-        ("Build", "Deploy_Dev"),
+        ("Build", "UpdatePipeline"),
+        ("UpdatePipeline", "Deploy_Dev"),
         ("Deploy_Dev", "Deploy_Staging"),
         ("Deploy_Staging", "Approve_Prod"),
         ("Approve_Prod", "Deploy_Prod"),

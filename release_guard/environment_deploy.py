@@ -1,0 +1,206 @@
+"""The pipeline's infrastructure deploy: one environment's stacks from the one cloud assembly, with the commit's image.
+
+Usage::
+
+    python -m release_guard.environment_deploy --assembly cdk.out --environment dev --image-tag TAG
+    python -m release_guard.environment_deploy --assembly cdk.out --environment tools
+    python -m release_guard.environment_deploy --assembly cdk.out --environment prod --image-tag TAG --review review.env
+
+It runs the pinned CDK CLI (``package.json``)::
+
+    cdk deploy --app <assembly> <Env>-DeployRole <Env>-Network <Env>-Service --exclusively \\
+        --require-approval never --parameters <Env>-Service:ImageTag=TAG
+
+The stacks are the environment's stacks of the assembly in its deploy order (:mod:`stacks.assembly`);
+``--exclusively`` keeps the CLI from deploying the stacks they depend on in other accounts (the CLI
+adds a stack's dependencies unless told so, CDK CLI reference ``cdk deploy --exclusively``). The CLI
+reaches the target account through its CDK bootstrap roles, which ``cdk bootstrap --trust <tools
+account>`` lets the tools account assume; the CodeBuild project that runs this may assume that one
+account's roles and no others (pipelines/environment_deploy_project.py). ``tools`` is the tools
+account's own stacks, which the pipeline's ``UpdatePipeline`` stage deploys (no image tag).
+
+``--review FILE`` changes nothing: it runs ``cdk diff`` of the same stacks with the same parameters,
+through the account's lookup role (read only), and writes ``REPLACEMENTS``, ``BROADENING`` and
+``SUMMARY`` (one line each, ``KEY=value``) for the approval to show. Broadening is the CLI's own
+judgement: ``cdk diff --security-only --fail`` exits 1 when a change widens IAM or security-group
+permissions, the check CDK Pipelines' ``ConfirmPermissionsBroadening`` runs. Replacements are the
+resources the diff marks ``replace`` or ``may be replaced`` (cloudformation-diff's formatter).
+
+Exit status: 0 done; 2 bad input, one line on stderr; otherwise the CDK CLI's own status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from config import TARGET_ENVIRONMENTS
+from stacks import names
+from stacks.assembly import AssemblyError, AssemblyStack, CloudAssembly, read_assembly
+
+EXIT_BAD_INPUT = 2
+TOOLS = "tools"
+#: The service stack's parameter that says which image the task definition runs (stacks/service_stack.py).
+IMAGE_TAG_PARAMETER = "ImageTag"
+#: A Docker image tag (https://docs.docker.com/reference/cli/docker/image/tag/).
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+#: A resource line of ``cdk diff`` that CloudFormation replaces: ``[~] AWS::X::Y Name Id replace``.
+_REPLACED = re.compile(r"^\s*\[[~+-]\]\s+AWS::\S+\s+.*\b(replace|may be replaced)\s*$", re.MULTILINE)
+
+#: (command) -> the finished process; subprocess.run in production, a fake in the tests.
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+
+class DeployInputError(Exception):
+    """Bad input: one line naming the option and what is expected."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run deploys: the stacks in order, and the service stack that takes the image tag."""
+
+    environment: str
+    stacks: tuple[str, ...]
+    service_stack: str | None
+    image_tag: str | None
+
+
+def environment_stacks(assembly: CloudAssembly, environment: str) -> list[AssemblyStack]:
+    """The stacks of ``environment`` (``dev`` or ``tools``) in the assembly's deploy order."""
+    title = environment.capitalize()
+    chosen = []
+    for stack in assembly.deploy_order():
+        try:
+            owner = names.environment_title(stack.stack_name)
+        except ValueError:
+            continue
+        if owner == title:
+            chosen.append(stack)
+    return chosen
+
+
+def plan_deploy(assembly: CloudAssembly, environment: str, image_tag: str | None) -> Plan:
+    """The stacks to deploy and the one ImageTag parameter; DeployInputError for anything that does not fit."""
+    if environment not in (*TARGET_ENVIRONMENTS, TOOLS):
+        expected = ", ".join((*TARGET_ENVIRONMENTS, TOOLS))
+        raise DeployInputError(f"--environment: expected one of {expected}, got {environment!r}")
+    stacks = environment_stacks(assembly, environment)
+    if not stacks:
+        raise DeployInputError(f"{assembly.manifest}: no stack of environment {environment!r}")
+    if environment == TOOLS:
+        if image_tag is not None:
+            raise DeployInputError("--image-tag: expected none for the tools account's stacks, which run no image")
+        return Plan(environment, tuple(s.stack_name for s in stacks), None, None)
+    if image_tag is None or not _IMAGE_TAG.fullmatch(image_tag):
+        raise DeployInputError(f"--image-tag: expected a Docker image tag ([A-Za-z0-9_.-], 1-128), got {image_tag!r}")
+    services = [s for s in stacks if names.kind_of(s.stack_name) is names.StackKind.SERVICE]
+    if len(services) != 1:
+        raise DeployInputError(
+            f"{assembly.manifest}: expected one service stack of {environment!r}, got {len(services)}"
+        )
+    (service,) = services
+    if IMAGE_TAG_PARAMETER not in (service.template.get("Parameters") or {}):
+        raise DeployInputError(f"{service.stack_name}: expected a parameter {IMAGE_TAG_PARAMETER} in its template")
+    return Plan(environment, tuple(s.stack_name for s in stacks), service.stack_name, image_tag)
+
+
+def _parameters(plan: Plan) -> list[str]:
+    if plan.service_stack is None:
+        return []
+    return ["--parameters", f"{plan.service_stack}:{IMAGE_TAG_PARAMETER}={plan.image_tag}"]
+
+
+def deploy_command(assembly_dir: Path, plan: Plan) -> list[str]:
+    """``cdk deploy`` of exactly the plan's stacks from the synthesized assembly (no second synth)."""
+    return [
+        "cdk",
+        "deploy",
+        "--app",
+        str(assembly_dir),
+        *plan.stacks,
+        "--exclusively",
+        "--require-approval",
+        "never",
+        *_parameters(plan),
+    ]
+
+
+def review_commands(assembly_dir: Path, plan: Plan) -> tuple[list[str], list[str]]:
+    """The full diff (replacements) and the security-only diff that fails on widened permissions."""
+    diff = ["cdk", "diff", "--app", str(assembly_dir), *plan.stacks, "--exclusively", "--no-color", *_parameters(plan)]
+    return diff, [*diff, "--security-only", "--fail"]
+
+
+def summarise(diff_output: str, broadening: bool, plan: Plan) -> dict[str, str]:
+    """The approval's variables: one line each (CodePipeline variables are single strings)."""
+    replaced = [" ".join(line.split()) for line in _replaced_lines(diff_output)]
+    summary = (
+        f"{plan.environment}: {len(replaced)} resource(s) replaced"
+        + (f" ({'; '.join(replaced[:5])}{'; ...' if len(replaced) > 5 else ''})" if replaced else "")
+        + (", IAM or security-group permissions widened" if broadening else ", no permission widened")
+        + f", image {plan.image_tag}"
+    )
+    return {"REPLACEMENTS": str(len(replaced)), "BROADENING": "yes" if broadening else "no", "SUMMARY": summary}
+
+
+def _replaced_lines(diff_output: str) -> list[str]:
+    return [match.group(0).strip() for match in _REPLACED.finditer(diff_output)]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise DeployInputError(f"environment_deploy: {message} (see python -m release_guard.environment_deploy --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m release_guard.environment_deploy", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--assembly", required=True, type=Path, help="the cloud assembly directory (cdk.out)")
+    parser.add_argument("--environment", required=True, help=f"one of {', '.join((*TARGET_ENVIRONMENTS, TOOLS))}")
+    parser.add_argument("--image-tag", help="the image the service stack runs (ImageTag); none for tools")
+    parser.add_argument("--review", type=Path, metavar="FILE", help="change nothing: write the review variables here")
+    return parser
+
+
+def _run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(command), check=False, text=True, capture_output=False)
+
+
+def _capture(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(command), check=False, text=True, capture_output=True)
+
+
+def main(argv: Sequence[str] | None = None, *, run: Runner = _run, capture: Runner = _capture) -> int:
+    """Deploy (or review) one environment; returns the exit status. ``run``/``capture`` replace the CLI in tests."""
+    try:
+        args = _parser().parse_args(argv)
+        plan = plan_deploy(read_assembly(args.assembly), args.environment, args.image_tag)
+    except (DeployInputError, AssemblyError) as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.review is None:
+        command = deploy_command(args.assembly, plan)
+        print(" ".join(command), file=sys.stderr)
+        return run(command).returncode
+    diff, security = review_commands(args.assembly, plan)
+    shown = capture(diff)
+    print(shown.stdout + shown.stderr, file=sys.stderr)
+    if shown.returncode != 0:
+        return shown.returncode
+    checked = capture(security)
+    print(checked.stdout + checked.stderr, file=sys.stderr)
+    if checked.returncode not in (0, 1):
+        return checked.returncode
+    variables = summarise(shown.stdout + shown.stderr, checked.returncode == 1, plan)
+    args.review.write_text("".join(f"{key}={value}\n" for key, value in variables.items()))
+    print(variables["SUMMARY"], file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
