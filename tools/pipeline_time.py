@@ -33,9 +33,9 @@ What is computed, and from where:
 * everything else is an estimate, a named constant below that says where its figure comes from.
 
 An infrastructure-only change: the build tags the image with a digest of the image's inputs
-(pipelines/app_digest.py, main since 0fbf821), so such a commit reuses the released image. Under ECS-native
-the task definition then does not change and no ECS deployment starts. Under CodeDeploy the
-pipeline's CodeDeploy action runs on every execution all the same, and CodeDeploy creates a
+(pipelines/app_digest.py, on main since 0fbf821), so such a commit reuses the released image.
+Under ECS-native the task definition then does not change and no ECS deployment starts. Under
+CodeDeploy the pipeline's CodeDeploy action runs on every execution all the same, and CodeDeploy creates a
 replacement task set for every deployment (CodeDeploy user guide, deployment-steps-ecs, the
 ``Install`` lifecycle event), so the same image goes through a full blue/green deployment: shift
 and termination wait included.
