@@ -84,7 +84,7 @@ scan: $(SCAN_STAMP) synth ## cfn-lint, checkov and the Control Tower controls ov
 snapshot-update: $(PY_STAMP) $(NODE_STAMP) ## Regenerate the template snapshots (review the diff before committing)
 	python -m pytest tests/architecture/test_snapshots.py tests/architecture/test_ecs_native.py --snapshot-update
 
-bench: $(PY_STAMP) $(NODE_STAMP) $(SCAN_STAMP) ## Time the full synth against an empty app, the Control Tower gate, and the test suite
+bench: $(PY_STAMP) $(NODE_STAMP) $(SCAN_STAMP) ## Print the pipeline's minimum push-to-prod time; time the full synth against an empty app, the Control Tower gate, and the test suite
 	python -m tools.bench
 
 network-cost: synth ## Monthly network cost of one environment vs one NAT per AZ (ENVIRONMENT=Prod|Staging|Dev)

@@ -17,7 +17,10 @@
 * where the suite goes: each folder's test durations, what the second committed configuration
   (``config/ecs-native.toml``) adds, and the start-up and collection around the tests;
 * what the AWS Control Tower gate of ``make scan`` costs per scan of one synth's templates. It runs
-  in ``make scan`` only, so a synth and the test suite pay nothing for it.
+  in ``make scan`` only, so a synth and the test suite pay nothing for it;
+* first, because it needs no synth: the pipeline's minimum time from a push to prod of each
+  committed configuration, for an application change and for an infrastructure-only change
+  (``tools/pipeline_time.py``, computed from the configuration, without the approval wait).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from tools import pipeline_time
 
 ROOT = Path(__file__).resolve().parent.parent
 SCAN_PYTHON = ROOT / ".venv-scan" / "bin" / "python"
@@ -255,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         print(f"bench: --runs {args.runs}: expected at least 1", file=sys.stderr)
         return 2
+    print("\n".join(pipeline_time.committed_reports()), flush=True)
     cli_full, full, report = synth_report(args.runs)
     print("\n".join(report), flush=True)
     print("\n".join(control_tower_report(args.runs)), flush=True)
