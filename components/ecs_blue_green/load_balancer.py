@@ -307,8 +307,8 @@ class ServiceLoadBalancer(Construct):
                     "so the public must reach that port; with a certificate the rule opens 443 instead.",
                 )
         if certificate_arn:
-            self._redirect_http_to_https(peer, internet_facing=internet_facing)
-            return self.load_balancer.add_listener(
+            redirect = self._redirect_http_to_https(peer, internet_facing=internet_facing)
+            https = self.load_balancer.add_listener(
                 "ProductionListener",
                 port=443,
                 protocol=elbv2.ApplicationProtocol.HTTPS,
@@ -317,6 +317,13 @@ class ServiceLoadBalancer(Construct):
                 open=False,
                 default_target_groups=[self.blue_target_group],
             )
+            # Adding a certificate to a deployed stack moves ProductionListener from 80 to 443 and
+            # creates the redirect on 80 in the same update. A load balancer has one listener per
+            # port (CreateListener fails with DuplicateListener, "A listener with the specified port
+            # already exists": ELBv2 API reference), so the redirect is created only after the
+            # production listener has left port 80.
+            redirect.node.add_dependency(https)
+            return https
         listener = self.load_balancer.add_listener(
             "ProductionListener",
             port=80,
@@ -331,7 +338,7 @@ class ServiceLoadBalancer(Construct):
         )
         return listener
 
-    def _redirect_http_to_https(self, peer: ec2.IPeer, *, internet_facing: bool) -> None:
+    def _redirect_http_to_https(self, peer: ec2.IPeer, *, internet_facing: bool) -> elbv2.ApplicationListener:
         """Port 80 answers every request with a permanent redirect to HTTPS on 443, and serves nothing.
 
         Users who type the bare host name reach the HTTPS listener instead of a timeout. No target
@@ -354,6 +361,7 @@ class ServiceLoadBalancer(Construct):
                 "Port 80 is open to the public only for the listener that answers every request with a "
                 "permanent redirect to HTTPS on 443; it forwards nothing to the tasks.",
             )
+        return redirect
 
     def _acknowledge_plain_http(self, listener: elbv2.ApplicationListener, reason: str) -> None:
         """The findings of every scanner on a listener that serves plain HTTP, for one reason."""

@@ -83,6 +83,23 @@ def test_a_certificate_updates_the_production_listener_in_place_and_adds_the_red
     assert not of_type(changes, SERVICE)
 
 
+def test_the_redirect_on_port_80_is_created_after_the_production_listener_leaves_port_80(
+    tmp_path: Path, any_config: Config
+) -> None:
+    """One listener per port: created first, the redirect would fail with DuplicateListener and roll back."""
+    template = prod_service(tmp_path, any_config, certificate_arn=CERTIFICATE)
+    listeners = {
+        logical: resource for logical, resource in template["Resources"].items() if resource["Type"] == LISTENER
+    }
+    (production,) = [logical for logical, r in listeners.items() if r["Properties"]["Port"] == 443]
+    (redirect,) = [
+        logical
+        for logical, r in listeners.items()
+        if r["Properties"]["Port"] == 80 and r["Properties"]["DefaultActions"][0]["Type"] == "redirect"
+    ]
+    assert production in listeners[redirect].get("DependsOn", [])
+
+
 def test_a_max_count_change_touches_only_application_auto_scaling(tmp_path: Path, any_config: Config) -> None:
     changes = changed(tmp_path, any_config, max_count=6)
     assert {key.split()[0] for key in changes} <= {
