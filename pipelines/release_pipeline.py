@@ -41,7 +41,9 @@ class GithubSource:
 class DeployTarget:
     """One target account's release controller, and the role the pipeline deploys there as."""
 
-    title: str  # "Dev": used in stage names and construct ids
+    title: str  # "Dev": used in action names and construct ids
+    #: "Deploy-Dev": ``Names.deploy_stage``, the one spelling ``make deploy``'s lock (release_guard.lock) uses too.
+    stage_name: str
     account: str
     region: str
     application_name: str
@@ -181,7 +183,7 @@ class ReleasePipeline(Construct):
                 )
             safety = target.safety or StageSafety(rollback_on_failure=False)
             self.pipeline.add_stage(
-                stage_name=f"Deploy-{target.title}",
+                stage_name=target.stage_name,
                 actions=self._deploy_actions(target, source_output, assembly, build_output),
                 before_entry=before_entry(safety),
                 on_success=on_success(safety),

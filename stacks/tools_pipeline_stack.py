@@ -215,6 +215,7 @@ class ToolsPipelineStack(ProjectStack):
             targets_in_order=[
                 DeployTarget(
                     title=environment.title,
+                    stage_name=Names.deploy_stage(environment),
                     account=environment.account,
                     region=config.region,
                     application_name=names.codedeploy_application,

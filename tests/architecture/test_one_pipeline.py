@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from components.naming import Names
 from config import Config
 from tests.support import ROOT, SynthesizedApp
 
@@ -241,3 +242,12 @@ def test_infrastructure_and_release_outcomes_of_every_deploy_stage_reach_the_top
             "state": ["FAILED", "SUCCEEDED"],
         }
     ]
+
+
+def test_each_environment_deploys_in_the_stage_that_make_deploys_lock_holds(
+    app: tuple[SynthesizedApp, Config, str],
+) -> None:
+    """release_guard.lock disables the inbound transition of Names.deploy_stage: that stage must exist."""
+    stages = [s["Name"] for s in pipeline(app)["Stages"]]
+    for environment in app[1].environments:
+        assert Names.deploy_stage(environment) in stages
