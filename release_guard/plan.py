@@ -3,7 +3,7 @@
 The forward weights of the listeners and rules are not the guard's business: the service
 stack's ``LiveTraffic`` custom resource reads the live weights on every deployment and on
 CloudFormation's rollback and writes them back, and it refuses a forward update while a release
-is in progress (issue 20, the design's work package A; ``docs/ecs-blue-green.md``). So the guard
+is in progress (``docs/ecs-blue-green.md``, "Day 2"). So the guard
 passes no ``LiveTargetGroup``/``ServiceTargetGroup`` parameter. It passes ``ImageTag`` (the live
 image), and it refuses, before any stack of the deploy changes, what CloudFormation cannot apply
 safely (``make deploy`` runs it under the pipeline lock of :mod:`release_guard.lock`):

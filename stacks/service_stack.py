@@ -29,7 +29,7 @@ class ServiceStack(ProjectStack):
       controller the stack owns the image, and a release is a stack update with a new tag.
     * Which target group serves is not a parameter: a value CloudFormation stores, the CLI
       reuses (``--previous-parameters``) and a rollback restores goes stale as soon as a
-      release moves traffic (issue 20). The ``LiveTraffic`` custom resource reads it from the
+      release moves traffic (docs/ecs-blue-green.md, "Day 2"). The ``LiveTraffic`` custom resource reads it from the
       load balancer and the service at every deploy and rollback, and every forward, and
       under ECS the service's primary target group, is written from its answer
       (components/ecs_blue_green/live_traffic_reader.py).
@@ -62,7 +62,10 @@ class ServiceStack(ProjectStack):
             type="String",
             default=config.service.initial_image_tag,
             allowed_pattern=IMAGE_TAG,
-            description="The image tag the task definition runs: make deploy sets the one the live service runs",
+            description=(
+                "The image tag the task definition runs: the pipeline sets the released one; "
+                "any other deploy keeps the previous value"
+            ),
         )
         self.service = ReleasedFargateService(
             self,

@@ -5,7 +5,7 @@ an application change and once for an infrastructure-only change, stage by stage
 The approval wait before prod and prod's deployment window are not counted: both depend on
 people and the clock, not on the configuration.
 
-The stages are those of the one pipeline of issue 20 (docs/deploy.md): Source -> Build (image,
+The stages are those of the one pipeline (docs/deploy.md): Source -> Build (image,
 synth and tests, scan gate) -> UpdatePipeline (self-mutation) -> per environment dev, staging,
 [Review-Prod, Approve-Prod], prod: ``Deploy-<Env>`` = the ``Infrastructure`` action (a CloudFormation
 update of ``<Env>-Network`` and ``<Env>-Service``), the release, then the stage's bake.

@@ -48,7 +48,7 @@ class HealthAlarms(Construct):
     The target-group alarms cannot see production on an empty target group: a group without
     targets sends no target metrics, and they treat missing data as not breaching. The load
     balancer can: it answers 503 itself and counts it in ``HTTPCode_ELB_5XX_Count`` with the
-    ``LoadBalancer`` dimension, whichever group the listener forwards to (issue 20, item 6). It
+    ``LoadBalancer`` dimension, whichever group the listener forwards to (docs/ecs-blue-green.md, "The alarms"). It
     needs no knowledge of which group is live, which only the release controller knows.
     """
 

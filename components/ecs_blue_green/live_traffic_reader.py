@@ -4,7 +4,7 @@ The listeners' and listener rules' forward weights, and under the ECS controller
 primary and alternate target groups, are ``Fn::GetAtt`` of this resource. It reads what is live
 when the stack is deployed (and when CloudFormation rolls a failed update back), so no
 CloudFormation write of a listener, rule or service moves production traffic: the
-``ignore_changes`` that CDK lacks (aws/aws-cdk#36649; issue 20, items 1 and 2). The handler
+``ignore_changes`` that CDK lacks (aws/aws-cdk#36649; docs/ecs-blue-green.md, "Day 2"). The handler
 (live_traffic/handler.py) documents what it reads, what it answers and when it refuses.
 """
 

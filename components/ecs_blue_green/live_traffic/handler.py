@@ -7,7 +7,7 @@ synth) and on CloudFormation's rollback of a failed update (CloudFormation then 
 resource an ``Update`` with its previous properties: "Update request for CloudFormation custom
 resources", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-update.html).
 So whatever CloudFormation writes to a listener, rule or service is what is live at that moment,
-never a value stored at an earlier deploy (issue 20, items 1 and 2; aws/aws-cdk#36649).
+never a value stored at an earlier deploy (aws/aws-cdk#36649; docs/ecs-blue-green.md, "Day 2").
 
 Properties (CloudFormation passes every value as a string):
   ReleaseController           ``codedeploy`` or ``ecs``.
