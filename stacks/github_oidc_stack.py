@@ -77,7 +77,7 @@ class GithubOidcStack(ProjectStack):
                     raise ValueError(f"GitHub Actions role {role.name!r}: a deploy role reaches the tools account only")
                 kinds = PRESET_BOOTSTRAP_ROLES[role.preset]
                 assumable = bootstrap_role_arns(kinds, accounts=tools_only, region=config.region)
-                can = f"the tools account's CDK {', '.join(kinds)} roles"
+                can = f"the tools account's CDK {' and '.join(kinds)} roles"
             self.roles[role.name] = GithubActionsRole(
                 self,
                 role_construct_id(role),
