@@ -6,6 +6,7 @@ with the subjects those roles trust.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -24,7 +25,7 @@ from components.github_oidc import (
 )
 from config import Config
 from config.oidc import PRESETS
-from stacks.github_oidc_stack import role_construct_id
+from stacks.github_oidc_stack import GithubOidcStack, role_construct_id
 from tests.support import ROOT, SynthesizedApp
 
 STACK = "Tools-GithubOidc"
@@ -384,3 +385,27 @@ def test_ci_workflow_runs_lint_and_test() -> None:
     text = workflow("ci.yml")
     assert "run: make lint" in text and "run: make test" in text
     assert "id-token" not in text, "CI needs no AWS access"
+
+
+# -- the stack given other [[oidc.roles]] ----------------------------------------------------
+
+
+def oidc_stack_with(config: Config, **changes: Any) -> dict[str, Any]:
+    """The roles of a Tools-GithubOidc built alone with the second role (github-diff) changed."""
+    diff = dataclasses.replace(config.oidc.roles[1], **changes)
+    oidc = dataclasses.replace(config.oidc, roles=(config.oidc.roles[0], diff))
+    stack = GithubOidcStack(cdk.App(), STACK, config=dataclasses.replace(config, oidc=oidc))
+    roles = assertions.Template.from_stack(stack).find_resources("AWS::IAM::Role")
+    return {role["Properties"]["RoleName"]: role["Properties"] for role in roles.values()}
+
+
+def test_a_diff_role_narrowed_to_some_accounts_reaches_only_their_readers(config: Config) -> None:
+    roles = oidc_stack_with(config, accounts=("prod",))
+    (statement,) = roles["github-diff"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == f"arn:aws:iam::{config.accounts.prod}:role/delivery-ref-template-reader"
+
+
+def test_the_stack_refuses_a_deploy_role_with_a_target_account_even_past_the_configuration(config: Config) -> None:
+    """config/oidc.py refuses it first; the stack holds the rule too, for a Config built in code."""
+    with pytest.raises(ValueError, match="a deploy role reaches the tools account only"):
+        oidc_stack_with(config, preset="deploy", accounts=("tools", "dev"))
