@@ -24,8 +24,15 @@ from config.reader import TableReader
 GITHUB_AUDIENCE = "sts.amazonaws.com"
 #: What a role may do once GitHub Actions has assumed it; see docs/github-oidc.md.
 PRESETS = ("deploy", "diff")
-#: Presets whose role can change staging and prod: they never trust a pull request.
+#: Presets whose role can deploy (the tools account's stacks): they never trust a pull request.
 DEPLOYING_PRESETS = ("deploy",)
+#: The accounts of ``[accounts]``, by name, in the order the roles list them.
+ACCOUNT_NAMES = ("tools", "dev", "staging", "prod")
+#: The accounts a preset's role may reach, and the default of ``accounts``. GitHub Actions deploys
+#: nothing into dev, staging or prod: it creates the pipeline in the tools account once, and the
+#: pipeline deploys the target accounts from then on (issue 20, docs/github-oidc.md). In a target
+#: account a GitHub role reaches the project's template reader only, which the ``diff`` preset uses.
+PRESET_ACCOUNTS: dict[str, tuple[str, ...]] = {"deploy": ("tools",), "diff": ACCOUNT_NAMES}
 ROLE_NAME = r"[A-Za-z0-9+=,.@_-]{1,64}"
 #: The characters IAM's StringLike operator treats as wildcards.
 WILDCARDS = "*?"
@@ -53,6 +60,8 @@ class OidcRoleConfig:
     name: str
     preset: str
     subjects: tuple[str, ...]
+    #: The accounts, by name (``tools``, ``dev``, ...), whose roles this role may assume.
+    accounts: tuple[str, ...] = ("tools",)
 
     @property
     def exact_subjects(self) -> tuple[str, ...]:
@@ -102,8 +111,29 @@ def subject_problem(subject: str, *, preset: str) -> str | None:
     if not _CONTEXT.fullmatch(context):
         return EXPECTED_CONTEXT
     if context == "pull_request" and preset in DEPLOYING_PRESETS:
-        return f"no pull_request subject on a role with the {preset!r} preset (it can deploy to staging and prod)"
+        return f"no pull_request subject on a role with the {preset!r} preset (it can deploy the pipeline)"
     return None
+
+
+def read_accounts(role_table: TableReader, preset: str) -> tuple[str, ...]:
+    """``accounts``: by default the preset's; a deploy role never reaches dev, staging or prod."""
+    allowed = PRESET_ACCOUNTS[preset]
+    accounts = role_table.string_list(
+        "accounts",
+        pattern="|".join(ACCOUNT_NAMES),
+        expected=f"account names ({', '.join(ACCOUNT_NAMES)})",
+        default=list(allowed),
+        min_items=1,
+    )
+    if not set(accounts) <= set(allowed):
+        # Only the template readers are reachable in a target account, and only the diff preset uses them.
+        raise role_table.error(
+            "accounts",
+            f"{list(allowed)} for a role with the {preset!r} preset (GitHub Actions creates the pipeline in the "
+            "tools account; the pipeline deploys dev, staging and prod)",
+            list(accounts),
+        )
+    return tuple(name for name in ACCOUNT_NAMES if name in accounts)
 
 
 def read_oidc(table: TableReader) -> OidcConfig:
@@ -122,7 +152,8 @@ def read_oidc(table: TableReader) -> OidcConfig:
             problem = subject_problem(subject, preset=preset)
             if problem is not None:
                 raise role_table.error(f"subjects[{index}]", problem, subject)
-        roles.append(OidcRoleConfig(name=name, preset=preset, subjects=subjects))
+        accounts = read_accounts(role_table, preset)
+        roles.append(OidcRoleConfig(name=name, preset=preset, subjects=subjects, accounts=accounts))
         role_table.done()
     table.done()
     return OidcConfig(audience=audience, roles=tuple(roles))

@@ -118,6 +118,10 @@ class AccountsConfig:
     def target(self, environment: str) -> str:
         return {"dev": self.dev, "staging": self.staging, "prod": self.prod}[environment]
 
+    def named(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The ids of the accounts called ``tools``, ``dev``, ``staging`` or ``prod`` in ``names``."""
+        return tuple(self.tools if name == "tools" else self.target(name) for name in names)
+
     @property
     def targets(self) -> tuple[str, ...]:
         return tuple(self.target(name) for name in TARGET_ENVIRONMENTS)

@@ -31,9 +31,11 @@ def role_construct_id(role: OidcRoleConfig) -> str:
 class GithubOidcStack(ProjectStack):
     """The tools account's GitHub OIDC provider and one role per ``[[oidc.roles]]`` entry.
 
-    A ``deploy`` role may only assume the CDK deploy and publishing roles, a ``diff`` role only
-    the project's template reader role (``<project>-template-reader``), in every project account
-    (tools, dev, staging, prod); a shared permissions boundary caps all of them at those roles.
+    A ``deploy`` role may only assume the CDK deploy and file-publishing roles of the tools
+    account (it creates the pipeline; the pipeline deploys dev, staging and prod), a ``diff`` role
+    only the project's template reader role (``<project>-template-reader``) of its accounts (by
+    default tools, dev, staging and prod); a shared permissions boundary caps all of them at the
+    tools account's bootstrap roles and the template readers.
     The template readers are made by :func:`stacks.delivery_app.add_template_readers`.
     """
 
@@ -44,32 +46,38 @@ class GithubOidcStack(ProjectStack):
             config=config,
             description=(
                 f"{config.project} tools: GitHub Actions OIDC provider and the roles workflows assume "
-                "(CDK bootstrap roles only, no stored keys)"
+                "(tools-account CDK bootstrap roles and template readers only, no stored keys)"
             ),
             **kwargs,
         )
         accounts = config.accounts.all
         names = Names(config)
         reader_arns = [names.role_arn(account, names.template_reader_role) for account in accounts]
+        # Never a bootstrap role of dev, staging or prod: the pipeline deploys there (issue 20).
+        tools_only = [config.accounts.tools]
         self.provider = GithubOidcProvider(self, "GithubProvider", audience=config.oidc.audience)
         self.boundary = BootstrapRoleBoundary(
             self,
             "RoleBoundary",
             managed_policy_name=f"{config.project}-github-actions-boundary",
             assumable_role_arns=[
-                *bootstrap_role_arns(ASSUMABLE_BOOTSTRAP_ROLES, accounts=accounts, region=config.region),
+                *bootstrap_role_arns(ASSUMABLE_BOOTSTRAP_ROLES, accounts=tools_only, region=config.region),
                 *reader_arns,
             ],
         )
         self.roles: dict[str, GithubActionsRole] = {}
         for role in config.oidc.roles:
+            role_accounts = config.accounts.named(role.accounts)
             if role.preset == TEMPLATE_DIFF_PRESET:
-                assumable = reader_arns
+                assumable = [names.role_arn(account, names.template_reader_role) for account in role_accounts]
                 can = f"the {names.template_reader_role} role (stack templates only)"
             else:
+                # config/oidc.py refuses any account but tools for a deploy role; this holds it here too.
+                if set(role_accounts) != set(tools_only):
+                    raise ValueError(f"GitHub Actions role {role.name!r}: a deploy role reaches the tools account only")
                 kinds = PRESET_BOOTSTRAP_ROLES[role.preset]
-                assumable = bootstrap_role_arns(kinds, accounts=accounts, region=config.region)
-                can = f"the CDK {', '.join(kinds)} roles"
+                assumable = bootstrap_role_arns(kinds, accounts=tools_only, region=config.region)
+                can = f"the tools account's CDK {' and '.join(kinds)} roles"
             self.roles[role.name] = GithubActionsRole(
                 self,
                 role_construct_id(role),

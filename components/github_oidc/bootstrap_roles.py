@@ -12,24 +12,26 @@ from collections.abc import Iterable
 #: The default bootstrap qualifier (``@aws-cdk/core:bootstrapQualifier``); this app does not change it.
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 
-#: The bootstrap roles each preset of config/oidc.py may assume, in every project account.
-#: ``diff`` gets none: pull requests run ``cdk diff --method=template`` through the project's
-#: template reader role of each account (components/github_oidc/template_reader.py), never
-#: through the lookup role, whose ReadOnlyAccess reads far more than templates.
+#: The bootstrap roles each preset of config/oidc.py may assume, in the tools account only
+#: (``PRESET_ACCOUNTS`` in config/oidc.py): GitHub Actions creates the pipeline there once and
+#: deploys nothing into dev, staging or prod (issue 20). ``deploy``: what ``cdk deploy`` of the
+#: tools account's stacks uses, the deploy role and the file-publishing role of the templates'
+#: file assets (no tools stack has a container image asset: tests/architecture/test_github_oidc.py
+#: reads the assembly's asset manifests). Not the lookup role (ReadOnlyAccess): nothing of
+#: GitHub's reads live state any more. ``diff`` gets none: pull requests run
+#: ``cdk diff --method=template`` through the project's template reader role of each account
+#: (components/github_oidc/template_reader.py).
 PRESET_BOOTSTRAP_ROLES: dict[str, tuple[str, ...]] = {
-    # lookup: the pre-deploy guard of make deploy (release_guard) reads the live listeners, target
-    # groups and service through it; this preset is trusted only for the protected prod environment.
-    "deploy": ("deploy", "file-publishing", "image-publishing", "lookup"),
+    "deploy": ("deploy", "file-publishing"),
     "diff": (),
 }
 
 #: Every role ``cdk bootstrap`` creates under these names.
 ALL_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing", "image-publishing", "lookup")
 
-#: The bootstrap roles any GitHub Actions role may assume: what the permissions boundary allows.
-#: The lookup role only because the deploy preset's pre-deploy guard reads through it; a role's own
-#: policy must name it too, and the diff preset's does not (tests/architecture/test_pull_request_exposure.py).
-ASSUMABLE_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing", "image-publishing", "lookup")
+#: The bootstrap roles any GitHub Actions role may assume, in the tools account only: what the
+#: permissions boundary allows besides the template readers.
+ASSUMABLE_BOOTSTRAP_ROLES: tuple[str, ...] = ("deploy", "file-publishing")
 
 
 def bootstrap_role_arn(kind: str, *, account: str, region: str, qualifier: str = BOOTSTRAP_QUALIFIER) -> str:

@@ -11,10 +11,9 @@ from constructs import Construct
 class BootstrapRoleBoundary(Construct):
     """A managed policy that caps a role at ``sts:AssumeRole`` on the given roles.
 
-    The GitHub Actions roles get the CDK deploy, file-publishing, image-publishing and lookup
-    roles and the project's template readers of each account. The lookup role (ReadOnlyAccess)
-    is in the boundary for the deploy preset's pre-deploy guard only; a role reaches it only if
-    its own policy names it too, which the pull-request role's does not.
+    The GitHub Actions roles get the CDK deploy and file-publishing roles of the tools account
+    (to create the pipeline) and the project's template reader of each account (for pull
+    requests' ``cdk diff``). No other role of dev, staging or prod, and never a lookup role.
 
     Attached as a permissions boundary, it holds even if someone later attaches a broader
     policy to a GitHub Actions role: the effective permissions are the intersection.
@@ -31,7 +30,8 @@ class BootstrapRoleBoundary(Construct):
             "Policy",
             managed_policy_name=managed_policy_name,
             description=(
-                "Permissions boundary of the GitHub Actions roles: assume CDK bootstrap roles and template readers only"
+                "Permissions boundary of the GitHub Actions roles: assume the tools account's CDK bootstrap roles "
+                "and the template readers only"
             ),
             statements=[
                 iam.PolicyStatement(

@@ -6,7 +6,10 @@ with the subjects those roles trust.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -22,7 +25,7 @@ from components.github_oidc import (
 )
 from config import Config
 from config.oidc import PRESETS
-from stacks.github_oidc_stack import role_construct_id
+from stacks.github_oidc_stack import GithubOidcStack, role_construct_id
 from tests.support import ROOT, SynthesizedApp
 
 STACK = "Tools-GithubOidc"
@@ -32,12 +35,13 @@ SUB = "token.actions.githubusercontent.com:sub"
 
 
 def expected_bootstrap_arns(config: Config, kinds: tuple[str, ...]) -> list[str]:
-    """Written out independently of components/github_oidc so that a typo there shows up here."""
-    return [
-        f"arn:aws:iam::{account}:role/cdk-hnb659fds-{kind}-role-{account}-{config.region}"
-        for account in (config.accounts.tools, config.accounts.dev, config.accounts.staging, config.accounts.prod)
-        for kind in kinds
-    ]
+    """Written out independently of components/github_oidc so that a typo there shows up here.
+
+    The tools account's only: GitHub Actions creates the pipeline there and deploys nothing into
+    dev, staging or prod (issue 20).
+    """
+    account = config.accounts.tools
+    return [f"arn:aws:iam::{account}:role/cdk-hnb659fds-{kind}-role-{account}-{config.region}" for kind in kinds]
 
 
 def expected_reader_arns(config: Config) -> list[str]:
@@ -104,7 +108,7 @@ def test_only_the_tools_account_has_a_github_provider(synthesized: SynthesizedAp
 @pytest.mark.parametrize(
     ("role_name", "subjects"),
     [
-        ("github-deploy", ["repo:example-org/delivery-reference:environment:prod"]),
+        ("github-deploy", ["repo:example-org/delivery-reference:environment:tools"]),
         ("github-diff", ["repo:example-org/delivery-reference:pull_request"]),
     ],
 )
@@ -144,15 +148,16 @@ def test_the_deploy_role_never_trusts_pull_requests(synthesized: SynthesizedApp)
 @pytest.mark.parametrize(
     ("role_name", "kinds"),
     [
-        # lookup: the pre-deploy guard reads the live listeners and service through it.
-        ("github-deploy", ("deploy", "file-publishing", "image-publishing", "lookup")),
+        # What cdk deploy of the tools stacks uses: no lookup role, no image-publishing role.
+        ("github-deploy", ("deploy", "file-publishing")),
         ("github-diff", ()),
     ],
 )
-def test_role_may_only_assume_its_presets_bootstrap_roles_in_the_four_accounts(
+def test_role_may_only_assume_its_presets_bootstrap_roles_in_the_tools_account(
     synthesized: SynthesizedApp, config: Config, role_name: str, kinds: tuple[str, ...]
 ) -> None:
-    """The diff role gets no bootstrap role at all, only the template reader of each account."""
+    """The diff role gets no bootstrap role at all, only the template reader of each account;
+    the deploy role no role of dev, staging or prod at all."""
     properties = role_properties(synthesized, role_name)
     expected = expected_bootstrap_arns(config, kinds) if kinds else expected_reader_arns(config)
     assert properties["Policies"] == [
@@ -186,7 +191,7 @@ def test_sessions_last_at_most_one_hour(synthesized: SynthesizedApp) -> None:
     assert {resource["Properties"]["MaxSessionDuration"] for resource in roles.values()} == {3600}
 
 
-def test_every_role_carries_the_boundary_that_caps_it_at_cdk_bootstrap_roles(
+def test_every_role_carries_the_boundary_that_caps_it_at_the_tools_bootstrap_roles_and_the_readers(
     synthesized: SynthesizedApp, config: Config
 ) -> None:
     template = synthesized.template(STACK)
@@ -203,11 +208,9 @@ def test_every_role_carries_the_boundary_that_caps_it_at_cdk_bootstrap_roles(
             "Sid": "AssumeDeliveryRolesOnly",
             "Effect": "Allow",
             "Action": "sts:AssumeRole",
-            # The lookup role for the deploy preset's pre-deploy guard only: a role's own policy
-            # must name it too, and no pull-request role's does (tests/architecture/test_pull_request_exposure.py).
+            # In dev, staging and prod the template readers only, whatever a role's own policy says.
             "Resource": sorted(
-                expected_bootstrap_arns(config, ("deploy", "file-publishing", "image-publishing", "lookup"))
-                + expected_reader_arns(config)
+                expected_bootstrap_arns(config, ("deploy", "file-publishing")) + expected_reader_arns(config)
             ),
         }
     ]
@@ -312,15 +315,56 @@ def test_deploy_workflow_runs_in_the_environment_the_deploy_role_trusts(config: 
     assert expected_subject in deploy.subjects
     assert f"AWS_ROLE_ARN: {role_arn(config, 'github-deploy')}" in text
     assert f"AWS_REGION: {config.region}" in text
-    # Every stack, after the pre-deploy guard, with the parameters it prints (Makefile: deploy).
-    assert "run: make deploy" in text
-    makefile = (ROOT / "Makefile").read_text()
-    assert "python -m release_guard --assembly cdk.out $(or $(STACKS),--all)" in makefile
-    assert "cdk deploy --app cdk.out $(or $(STACKS),--all) --require-approval never $$parameters" in makefile
+
+
+def deployed_stacks(text: str) -> list[str]:
+    """The stacks of the workflow's one ``cdk deploy`` (a folded ``run: >-`` block)."""
+    (command,) = re.findall(r"run: >-\n((?:          .*\n?)+)", text)
+    words = " ".join(line.strip() for line in command.splitlines()).split()
+    assert words[:2] == ["cdk", "deploy"], words
+    assert "--all" not in words and "make" not in text.split("run: make synth")[1], "no make deploy, no --all"
+    return [word for word in words[2:] if not word.startswith("--") and word not in ("cdk.out", "never")]
+
+
+def test_deploy_workflow_creates_the_tools_account_stacks_only_and_exclusively(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    """GitHub creates the pipeline; without --exclusively the CLI would add the DeployRole stacks it needs."""
+    text = workflow("deploy.yml")
+    assert "--exclusively" in text
+    tools_stacks = [
+        name for name in synthesized.stack_names if synthesized.stack(name).account == config.accounts.tools
+    ]
+    assert sorted(deployed_stacks(text)) == sorted(tools_stacks)
+    assert "Tools-Pipeline" in tools_stacks and not [n for n in tools_stacks if n.startswith(("Dev-", "Prod-"))]
+
+
+def test_the_deploy_role_reaches_every_role_cdk_deploy_of_the_tools_stacks_uses(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    """The assembly names the deploy role and each asset's publishing role; the preset covers them all.
+
+    So the tools stacks have no container image asset and need no lookup role: if one is added,
+    this fails before the bootstrap run does.
+    """
+    document = role_properties(synthesized, "github-deploy")["Policies"][0]["PolicyDocument"]
+    reachable = set(document["Statement"][0]["Resource"])
+    artifacts = {artifact.stack_name: artifact for artifact in synthesized.assembly.stacks}
+    needed: set[str] = set()
+    for name in deployed_stacks(workflow("deploy.yml")):
+        artifact = artifacts[name]
+        needed.add(artifact.assume_role_arn)
+        assets = json.loads((Path(synthesized.assembly.directory) / f"{artifact.id}.assets.json").read_text())
+        for kind in ("files", "dockerImages"):
+            for asset in assets.get(kind, {}).values():
+                needed |= {destination["assumeRoleArn"] for destination in asset["destinations"].values()}
+    resolved = {arn.replace("${AWS::Partition}", "aws") for arn in needed}
+    assert resolved <= reachable, sorted(resolved - reachable)
+    assert all(":role/cdk-hnb659fds-" in arn and config.accounts.tools in arn for arn in resolved)
 
 
 def test_deploy_workflow_is_started_by_hand_so_it_never_races_a_release() -> None:
-    """A push to main starts the pipeline; an infrastructure deploy must not overlap a CodeDeploy release."""
+    """A push to main starts the pipeline, which then owns the stacks this workflow creates."""
     text = workflow("deploy.yml")
     assert re.search(r"^on:\n  workflow_dispatch:\n\n", text, re.M)
     assert not re.search(r"^  push:", text, re.M)
@@ -341,3 +385,27 @@ def test_ci_workflow_runs_lint_and_test() -> None:
     text = workflow("ci.yml")
     assert "run: make lint" in text and "run: make test" in text
     assert "id-token" not in text, "CI needs no AWS access"
+
+
+# -- the stack given other [[oidc.roles]] ----------------------------------------------------
+
+
+def oidc_stack_with(config: Config, **changes: Any) -> dict[str, Any]:
+    """The roles of a Tools-GithubOidc built alone with the second role (github-diff) changed."""
+    diff = dataclasses.replace(config.oidc.roles[1], **changes)
+    oidc = dataclasses.replace(config.oidc, roles=(config.oidc.roles[0], diff))
+    stack = GithubOidcStack(cdk.App(), STACK, config=dataclasses.replace(config, oidc=oidc))
+    roles = assertions.Template.from_stack(stack).find_resources("AWS::IAM::Role")
+    return {role["Properties"]["RoleName"]: role["Properties"] for role in roles.values()}
+
+
+def test_a_diff_role_narrowed_to_some_accounts_reaches_only_their_readers(config: Config) -> None:
+    roles = oidc_stack_with(config, accounts=("prod",))
+    (statement,) = roles["github-diff"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == f"arn:aws:iam::{config.accounts.prod}:role/delivery-ref-template-reader"
+
+
+def test_the_stack_refuses_a_deploy_role_with_a_target_account_even_past_the_configuration(config: Config) -> None:
+    """config/oidc.py refuses it first; the stack holds the rule too, for a Config built in code."""
+    with pytest.raises(ValueError, match="a deploy role reaches the tools account only"):
+        oidc_stack_with(config, preset="deploy", accounts=("tools", "dev"))

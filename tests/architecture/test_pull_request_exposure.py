@@ -14,6 +14,11 @@ synthesized template:
 
 And ``cdk diff --method=template`` still works for every stack: the cloud assembly names the
 template reader of the stack's account as its lookup role, and that reader reads the stack.
+
+The same chain, followed from *every* role a GitHub token can assume (any trust statement with
+the provider as its federated principal, not only pull requests), reaches nothing in dev,
+staging or prod but the template reader: GitHub Actions deploys nothing into a target account,
+the pipeline does (issue 20).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
+
+import pytest
 
 from config import Config
 from tests.support import SynthesizedApp
@@ -156,6 +163,59 @@ def reachable_from_pull_requests(roles: dict[str, RoleInApp]) -> tuple[set[str],
     return entry, edges
 
 
+def admits_github(role: RoleInApp) -> bool:
+    """Whether any GitHub token (any subject) can assume the role: a trust statement naming a federated provider."""
+    return any(
+        statement.get("Effect") == "Allow"
+        and isinstance(statement.get("Principal"), dict)
+        and "Federated" in statement["Principal"]
+        for statement in _as_list(role.properties["AssumeRolePolicyDocument"]["Statement"])
+    )
+
+
+def reachable_from_github(roles: dict[str, RoleInApp]) -> tuple[set[str], dict[str, set[str]]]:
+    """(the roles a GitHub token assumes directly, every role reached -> every ARN or pattern it may assume).
+
+    Unlike :func:`assumable`, a target is what the role's own policies grant *or* its boundary allows,
+    patterns included, so that a widened policy or a widened boundary each fail on their own.
+    """
+    entry = {arn for arn, role in roles.items() if admits_github(role)}
+    edges: dict[str, set[str]] = {}
+    todo = list(entry)
+    while todo:
+        arn = todo.pop()
+        if arn in edges:
+            continue
+        role = roles[arn]
+        edges[arn] = set(allowed_resources(role.statements, "sts:AssumeRole")) | set(
+            allowed_resources(role.boundary or [], "sts:AssumeRole")
+        )
+        todo += [target for target in edges[arn] if target in roles]
+    return entry, edges
+
+
+def target_account_reach(edges: dict[str, set[str]], target_accounts: set[str], reader_name: str) -> list[str]:
+    """Every ``caller -> target`` whose target may be a role of a target account other than its template reader.
+
+    A pattern counts when it matches a role of a target account that is not the reader (``*``,
+    ``arn:aws:iam::222222222222:role/*``, ``arn:aws:iam::*:role/cdk-*``).
+    """
+    found = []
+    for caller, targets in edges.items():
+        for target in targets:
+            for account in target_accounts:
+                reader = f"arn:aws:iam::{account}:role/{reader_name}"
+                probes = (
+                    f"arn:aws:iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-x",
+                    f"arn:aws:iam::{account}:role/x",
+                )
+                if target == reader:
+                    continue
+                if target.split(":")[4:5] == [account] or any(fnmatchcase(probe, target) for probe in probes):
+                    found.append(f"{caller} -> {target}")
+    return sorted(set(found))
+
+
 def project_stack_arns(synthesized: SynthesizedApp, account: str, region: str) -> set[str]:
     return {
         f"arn:aws:cloudformation:{region}:{account}:stack/{name}/*"
@@ -234,6 +294,64 @@ def test_cdk_diff_reads_every_stack_through_the_template_reader_of_its_account(s
 def stack_arn(artifact: Any) -> str:
     env = artifact.environment
     return f"arn:aws:cloudformation:{env.region}:{env.account}:stack/{artifact.stack_name}/0f1e2d3c-stack-id"
+
+
+def test_no_github_role_reaches_a_role_of_dev_staging_or_prod_but_the_template_reader(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    """Every chain from every GitHub role: in a target account only the template reader, which assumes nothing."""
+    roles = roles_of(synthesized)
+    entry, edges = reachable_from_github(roles)
+    assert entry == {f"arn:aws:iam::{config.accounts.tools}:role/{role.name}" for role in config.oidc.roles}
+    targets = set(config.accounts.targets)
+    assert target_account_reach(edges, targets, "delivery-ref-template-reader") == []
+    readers = {f"arn:aws:iam::{account}:role/delivery-ref-template-reader" for account in targets}
+    reached = {target for callers in edges.values() for target in callers if target.split(":")[4] in targets}
+    assert reached == readers, "the diff role reaches the template reader of each target account"
+    assert all(edges[reader] == set() for reader in readers), "a template reader assumes nothing"
+    # And in the tools account, nothing but its CDK deploy and file-publishing roles and its reader.
+    tools = config.accounts.tools
+    assert {t for callers in edges.values() for t in callers if t.split(":")[4] == tools} - set(roles) == {
+        f"arn:aws:iam::{tools}:role/cdk-hnb659fds-{kind}-role-{tools}-{config.region}"
+        for kind in ("deploy", "file-publishing")
+    }
+
+
+@pytest.mark.parametrize(
+    ("granted", "flagged"),
+    [
+        ("arn:aws:iam::222222222222:role/cdk-hnb659fds-deploy-role-222222222222-eu-west-1", True),
+        ("arn:aws:iam::444444444444:role/cdk-hnb659fds-lookup-role-444444444444-eu-west-1", True),
+        ("arn:aws:iam::333333333333:role/delivery-ref-cross-account-deploy", True),
+        ("arn:aws:iam::222222222222:role/*", True),
+        ("arn:aws:iam::*:role/cdk-*", True),
+        ("*", True),
+        ("arn:aws:iam::444444444444:role/delivery-ref-template-reader", False),
+        ("arn:aws:iam::111111111111:role/cdk-hnb659fds-deploy-role-111111111111-eu-west-1", False),
+    ],
+)
+def test_the_rule_flags_any_reach_into_a_target_account_but_the_reader(granted: str, flagged: bool) -> None:
+    """The rule itself: a grant, exact or a pattern, to a role of dev, staging or prod other than the reader fails."""
+    found = target_account_reach(
+        {"arn:aws:iam::111111111111:role/github-deploy": {granted}},
+        {"222222222222", "333333333333", "444444444444"},
+        "delivery-ref-template-reader",
+    )
+    assert bool(found) is flagged, found
+
+
+def test_the_rule_follows_the_boundary_as_well_as_the_policy() -> None:
+    """A widened boundary is flagged even while the role's own policy is still narrow."""
+    trust = {"Effect": "Allow", "Principal": {"Federated": "p"}, "Action": "sts:AssumeRoleWithWebIdentity"}
+    role = RoleInApp(
+        "S", "111111111111", "R", {"RoleName": "github-x", "AssumeRolePolicyDocument": {"Statement": [trust]}}
+    )
+    role.statements = [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::111111111111:role/a"}]
+    role.boundary = [{"Effect": "Allow", "Action": "sts:*", "Resource": "arn:aws:iam::333333333333:role/*"}]
+    _, edges = reachable_from_github({role.arn: role})
+    assert target_account_reach(edges, {"333333333333"}, "delivery-ref-template-reader") == [
+        "arn:aws:iam::111111111111:role/github-x -> arn:aws:iam::333333333333:role/*"
+    ]
 
 
 def test_the_rule_flags_a_role_that_trusts_pull_requests_by_pattern() -> None:

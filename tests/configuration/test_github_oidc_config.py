@@ -10,10 +10,14 @@ from config import ConfigError, load_config
 from tests.support import ROOT
 
 SANDBOX = (ROOT / "config" / "sandbox.toml").read_text()
-DEPLOY = 'subjects = ["repo:example-org/delivery-reference:environment:prod"]'
+DEPLOY = 'subjects = ["repo:example-org/delivery-reference:environment:tools"]'
 DIFF = 'subjects = ["repo:example-org/delivery-reference:pull_request"]'
 EXACT = "an exact owner and repository (wildcards only after the repository part)"
 CONTEXT = "a context after the repository: ref:refs/heads/BRANCH, ref:refs/tags/TAG, environment:NAME or pull_request"
+TOOLS_ONLY = (
+    "['tools'] for a role with the 'deploy' preset (GitHub Actions creates the pipeline in the tools account; "
+    "the pipeline deploys dev, staging and prod)"
+)
 
 # (case id, text in sandbox.toml, replacement, expected error after "<file>: ")
 CASES = [
@@ -28,7 +32,7 @@ CASES = [
     (
         "wildcard-in-repository",
         DEPLOY,
-        'subjects = ["repo:example-org/delivery-reference:environment:prod", "repo:example-org/*:environment:prod"]',
+        'subjects = ["repo:example-org/delivery-reference:environment:tools", "repo:example-org/*:environment:prod"]',
         f"oidc.roles[0].subjects[1]: expected {EXACT}, got 'repo:example-org/*:environment:prod'",
     ),
     (
@@ -74,10 +78,10 @@ CASES = [
     (
         "pull-request-on-the-deploy-role",
         DEPLOY,
-        'subjects = ["repo:example-org/delivery-reference:environment:prod", '
+        'subjects = ["repo:example-org/delivery-reference:environment:tools", '
         '"repo:example-org/delivery-reference:pull_request"]',
         "oidc.roles[0].subjects[1]: expected no pull_request subject on a role with the 'deploy' preset "
-        "(it can deploy to staging and prod), got 'repo:example-org/delivery-reference:pull_request'",
+        "(it can deploy the pipeline), got 'repo:example-org/delivery-reference:pull_request'",
     ),
     (
         "owner-github-would-not-accept",
@@ -99,6 +103,32 @@ CASES = [
         'subjects = ["repository_owner_id:example-org:repository_id:42:pull_request"]',
         "oidc.roles[1].subjects[0]: expected numeric GitHub owner and repository ids in the subject, "
         "got 'repository_owner_id:example-org:repository_id:42:pull_request'",
+    ),
+    # GitHub Actions deploys nothing into dev, staging or prod: a deploy role reaches the tools account only.
+    (
+        "deploy-role-asks-for-a-target-account",
+        DEPLOY,
+        f'{DEPLOY}\naccounts = ["tools", "dev"]',
+        f"oidc.roles[0].accounts: expected {TOOLS_ONLY}, got ['tools', 'dev']",
+    ),
+    (
+        "deploy-role-asks-for-prod-only",
+        DEPLOY,
+        f'{DEPLOY}\naccounts = ["prod"]',
+        f"oidc.roles[0].accounts: expected {TOOLS_ONLY}, got ['prod']",
+    ),
+    (
+        "unknown-account-name",
+        DIFF,
+        f'{DIFF}\naccounts = ["tools", "sandbox"]',
+        "oidc.roles[1].accounts[1]: expected account names (tools, dev, staging, prod), got 'sandbox'",
+    ),
+    (
+        "no-accounts",
+        DIFF,
+        f"{DIFF}\naccounts = []",
+        "oidc.roles[1].accounts: expected a list of account names (tools, dev, staging, prod) with at least 1 item(s), "
+        "got []",
     ),
     (
         "audience-not-sts",
@@ -181,10 +211,18 @@ def test_good_subjects_are_split_into_exact_subjects_and_patterns(
     assert (deploy.exact_subjects, deploy.subject_patterns) == (exact, patterns)
 
 
-def test_sandbox_roles_are_a_deploy_role_and_a_pull_request_diff_role() -> None:
-    config = load_config(ROOT / "config" / "sandbox.toml")
-    assert [(role.name, role.preset) for role in config.oidc.roles] == [
-        ("github-deploy", "deploy"),
-        ("github-diff", "diff"),
+@pytest.mark.parametrize("name", ["sandbox.toml", "ecs-native.toml"])
+def test_committed_roles_are_a_tools_only_deploy_role_and_a_pull_request_diff_role(name: str) -> None:
+    config = load_config(ROOT / "config" / name)
+    assert [(role.name, role.preset, role.accounts) for role in config.oidc.roles] == [
+        ("github-deploy", "deploy", ("tools",)),
+        ("github-diff", "diff", ("tools", "dev", "staging", "prod")),
     ]
     assert config.oidc.audience == "sts.amazonaws.com"
+
+
+def test_a_diff_role_may_be_narrowed_to_some_accounts(tmp_path: Path) -> None:
+    """Its reach in a target account is the template reader whatever it lists; listing fewer narrows it."""
+    config = load_config(write_config(tmp_path, DIFF, f'{DIFF}\naccounts = ["prod", "tools"]'))
+    assert config.oidc.roles[1].accounts == ("tools", "prod")
+    assert config.accounts.named(config.oidc.roles[1].accounts) == ("111111111111", "444444444444")

@@ -128,7 +128,10 @@ def test_oidc_diagram_shows_each_trusted_subject_and_its_role(model: AppModel, c
     for role in config.oidc.roles:
         for subject in role.subjects:
             assert f"<br/>{subject}" in text
-    assert text.count('-->|"sts:AssumeRole"|') == 8  # two presets, four accounts
+    # The diff role: the template reader of four accounts; the deploy role: the tools account only.
+    assert text.count('-->|"sts:AssumeRole"|') == 5
+    assert 'GithubDeployRole_Role -->|"sts:AssumeRole"| bootstrap_111111111111_cdk_hnb659fds_deploy_role' in text
+    assert not re.search(r'GithubDeployRole_Role -->\|"sts:AssumeRole"\| bootstrap_(2|3|4)', text)
 
 
 def test_overview_puts_each_stack_in_its_account(model: AppModel, config: Config) -> None:

@@ -38,7 +38,9 @@ FIXED: dict[str, str] = {
     "IAM wildcard test": "none in issue 15",
     "pull-request exposure test": (
         "`github-diff` could assume the CDK lookup role (ReadOnlyAccess) of all four accounts, prod included; "
-        "now only the template reader of each account, which reads the project's stack templates"
+        "now only the template reader of each account, which reads the project's stack templates; issue 20: "
+        "`github-deploy` could assume the CDK deploy, publishing and lookup roles of dev, staging and prod, "
+        "now only the tools account's deploy and file-publishing roles"
     ),
 }
 
@@ -155,7 +157,8 @@ def gates(model: AppModel) -> str:
             "`make test`",
             f"`{exposure}`",
             f"{test_count(exposure)} tests: every role that accepts a `pull_request` "
-            "subject, everything it can assume, followed to the end",
+            "subject, everything it can assume, followed to the end; from every GitHub role, nothing in "
+            "dev, staging or prod but the template reader",
             FIXED["pull-request exposure test"],
             "none: the roles reached read the project's stack templates and the CDK bootstrap version only",
         )
