@@ -289,9 +289,11 @@ class ReleasedFargateService(Construct):
         # Everything that moves traffic, or starts an ECS deployment, waits for the reader, so a
         # refusal comes before any of it changes. The listeners, the rules and (ECS) the service
         # already do: their properties are Fn::GetAtt of the reader (a DependsOn beside it would
-        # be cfn-lint's W3005).
+        # be cfn-lint's W3005). The CODE_DEPLOY service does not: CloudFormation never updates it
+        # (the guard refuses any change to it), and adding a DependsOn to a deployed CODE_DEPLOY
+        # service is itself an update that fails (aws/aws-cdk#25777).
         if isinstance(self.release, CodeDeployRelease):
-            self.live_traffic.guard(self.tasks.task_definition, self.service, self.release.deployment_group)
+            self.live_traffic.guard(self.tasks.task_definition, self.release.deployment_group)
         else:
             self.live_traffic.guard(self.tasks.task_definition)
         cdk.Aspects.of(self).add(FoldedIds(self.tasks, self.load_balancing, self.alarms, self.release))

@@ -157,9 +157,11 @@ def test_what_moves_traffic_or_starts_a_deployment_waits_for_the_reader(
     template = app.raw_template("Prod-Service")
     reader, _ = reader_of(template)
     waiting = {"AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule"}
-    waiting |= {"AWS::ECS::Service", "AWS::ECS::TaskDefinition"}
+    waiting.add("AWS::ECS::TaskDefinition")
     if which == "synthesized":
         waiting.add("AWS::CodeDeploy::DeploymentGroup")
+    else:
+        waiting.add("AWS::ECS::Service")
     checked = 0
     for logical, resource in template["Resources"].items():
         if resource["Type"] not in waiting:
@@ -169,7 +171,16 @@ def test_what_moves_traffic_or_starts_a_deployment_waits_for_the_reader(
         by_depends_on = reader in resource.get("DependsOn", [])
         assert by_reference or by_depends_on, f"{logical} ({resource['Type']}) does not wait for the reader"
         assert not (by_reference and by_depends_on), f"{logical}: a DependsOn beside a GetAtt is cfn-lint's W3005"
-    assert checked == (6 if which == "ecs_native" else 5)
+    assert checked == (6 if which == "ecs_native" else 4)
+
+
+def test_the_codedeploy_service_keeps_the_shape_it_was_deployed_with(synthesized: SynthesizedApp) -> None:
+    """Adding a DependsOn to a deployed CODE_DEPLOY service is an update ECS refuses (aws/aws-cdk#25777)."""
+    template = synthesized.raw_template("Prod-Service")
+    reader, _ = reader_of(template)
+    (service,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::Service"]
+    assert reader not in service.get("DependsOn", [])
+    assert reader not in refs(service.get("Properties", {}))
 
 
 @pytest.mark.parametrize("which", CONFIGURATIONS)
