@@ -38,7 +38,7 @@ FIXED: dict[str, str] = {
     "IAM wildcard test": "none in issue 15",
     "pull-request exposure test": (
         "`github-diff` could assume the CDK lookup role (ReadOnlyAccess) of all four accounts, prod included; "
-        "now only the template reader of each account, which reads the project's stack templates; issue 20: "
+        "now only the template reader of each account, which reads the project's stack templates; and "
         "`github-deploy` could assume the CDK deploy, publishing and lookup roles of dev, staging and prod, "
         "now only the tools account's deploy and file-publishing roles"
     ),
