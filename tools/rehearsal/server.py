@@ -11,8 +11,11 @@ of the app deploys without changing a template (docs/rehearsal.md explains each 
 2. A resource type moto does not model is accepted as a *placeholder*: its Ref is a generated
    physical id, each of its attributes a well-formed ARN built from it. Nothing is created.
 3. A custom resource (``Custom::*``, ``AWS::CloudFormation::CustomResource``) is answered at once
-   with SUCCESS and no data, without running its Lambda function (moto would run it in Docker):
-   the handler itself is not rehearsed.
+   with SUCCESS and no data, without running its Lambda function (moto would run it in Docker),
+   except ``Custom::LiveTraffic``: its real handler (components/ecs_blue_green/live_traffic/handler.py)
+   runs in this process, on Create and on every Update, with boto3 clients pointed at this server
+   for the stack's account and region; its Data become the resource's attributes, and its FAILED
+   answer fails the resource with the handler's one line.
 
 Two smaller ones fill gaps in moto's models of types it does create:
 
@@ -52,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -62,6 +66,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 MOTO_VERSION = "5.2.5"
@@ -150,6 +155,46 @@ def moto_module(name: str) -> Any:
 
 
 _installed = False
+
+
+LIVE_TRAFFIC_TYPE = "Custom::LiveTraffic"
+LIVE_TRAFFIC_HANDLER = Path(__file__).resolve().parents[2] / "components/ecs_blue_green/live_traffic/handler.py"
+
+
+def live_traffic_handler() -> Any:
+    """The deployed handler's own module, loaded from its file (it is deployed from its folder alone)."""
+    module = sys.modules.get("rehearsal_live_traffic_handler")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("rehearsal_live_traffic_handler", LIVE_TRAFFIC_HANDLER)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+def live_traffic_clients(stack_id: str) -> Any:
+    """The handler's four clients, against this server, as the stack's account (an assumed role, as moto
+    tells accounts apart by the caller's credentials) in the stack's region."""
+    import boto3
+
+    region, account = stack_id.split(":")[3:5]
+    endpoint = f"http://127.0.0.1:{os.environ['MOTO_PORT']}"
+    keys = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
+    sts = boto3.client("sts", region_name=region, endpoint_url=endpoint, **keys)
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="live-traffic"
+    )["Credentials"]
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+    clients = {
+        name: session.client(name, endpoint_url=endpoint) for name in ("cloudformation", "elbv2", "ecs", "codedeploy")
+    }
+    return live_traffic_handler().Clients(**clients)
 
 
 def install() -> None:
@@ -292,10 +337,31 @@ def install() -> None:
             ) from None
         custom = CustomModel(region_name, str(mock_random.uuid4()), kwargs["LogicalId"], resource_name)
         cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"]).add_custom_resource(custom)
-        custom.set_data({})  # SUCCESS, no Data: what the rehearsal's answer means is in docs/rehearsal.md
+        if kwargs.get("ResourceType") == LIVE_TRAFFIC_TYPE:
+            custom.set_data(answer_live_traffic("Create", kwargs["StackId"], kwargs["LogicalId"], cloudformation_json))
+        else:
+            custom.set_data({})  # SUCCESS, no Data: what the rehearsal's answer means is in docs/rehearsal.md
         custom.rehearsal_stack_id = kwargs["StackId"]
         record(CUSTOM, resource_name, account_id, region_name, kwargs)
         return custom
+
+    def answer_live_traffic(
+        request_type: str, stack_id: str, logical_id: str, cloudformation_json: dict[str, Any]
+    ) -> dict[str, str]:
+        """The real LiveTraffic handler's answer (its Data), or a ValidationError with its FAILED line."""
+        status, reason, data = live_traffic_handler().respond(
+            {
+                "RequestType": request_type,
+                "StackId": stack_id,
+                "LogicalResourceId": logical_id,
+                "ResourceProperties": cloudformation_json.get("Properties", {}),
+            },
+            live_traffic_clients(stack_id),
+        )
+        print(f"rehearsal server: {stack_id.split('/')[1]} {logical_id} {request_type}: {status} {reason}", flush=True)
+        if status != "SUCCESS":
+            raise ValidationError(message=reason)
+        return data
 
     def delete_custom_resource(self: Any, account_id: str, region_name: str) -> None:
         LEDGER.mark_deleted(self.rehearsal_stack_id, self.logical_id)
@@ -476,6 +542,13 @@ def install() -> None:
     def update_resource(
         logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
     ) -> Any:
+        if resource_json.get("Type") == LIVE_TRAFFIC_TYPE and logical_id in resources_map._parsed_resources:
+            # CloudFormation sends the reader an Update on every deploy (its Nonce changes) and on the
+            # rollback of a failed update (with the previous properties): the handler runs again.
+            live_traffic = resources_map._parsed_resources[logical_id]
+            resolved = parsing.clean_json(resource_json, resources_map)
+            live_traffic.set_data(answer_live_traffic("Update", resources_map.stack_id, logical_id, resolved))
+            return live_traffic
         updated = original_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
         model = resource_class_from_type(resource_json["Type"])
         cannot_update = model is not None and hasattr(model.update_from_cloudformation_json, "__isabstractmethod__")

@@ -160,13 +160,11 @@ def test_the_guard_answer_gives_the_stacks_parameters_and_its_line() -> None:
             "--parameters",
             "Prod-Service:ImageTag=release-1",
             "--parameters",
-            "Prod-Service:LiveTargetGroup=Green",
-            "--parameters",
             "Dev-Service:ImageTag=x",
         ),
         lines=("Dev-Service: deploy: ...", "Prod-Service: deploy: production stays on Green"),
     )
-    assert answer.parameters("Prod-Service") == {"ImageTag": "release-1", "LiveTargetGroup": "Green"}
+    assert answer.parameters("Prod-Service") == {"ImageTag": "release-1"}
     assert answer.line_for("Prod-Service") == "Prod-Service: deploy: production stays on Green"
     assert GuardAnswer(2, (), ("release_guard: bad option",)).line_for("Prod-Service") == "release_guard: bad option"
     assert GuardAnswer(2, (), ()).line_for("Prod-Service") == "no output"
@@ -328,7 +326,7 @@ def context(
 
     def guard(argv: list[str], *, clients: Any) -> int:
         if status == 0:
-            print("--parameters\nProd-Service:ImageTag=release-1\n--parameters\nProd-Service:LiveTargetGroup=Green")
+            print("--parameters\nProd-Service:ImageTag=release-1")
         print(line, file=sys.stderr)
         return status
 
@@ -367,16 +365,16 @@ def test_a_passing_guard_deploys_with_its_parameters_and_production_is_read_back
     line = run_scenario(ctx, "codedeploy", scenario(config, "health-check"), tmp_path)
     assert line == (
         "day-2 health-check (CodeDeploy): applied; production still on Green "
-        "(Green 100 / Blue 0, 1/1 healthy; ImageTag=release-1, LiveTargetGroup=Green; deployed in 1.0 s)"
+        "(Green 100 / Blue 0, 1/1 healthy; ImageTag=release-1; deployed in 1.0 s)"
     )
-    assert deployed == [{"ImageTag": "release-1", "LiveTargetGroup": "Green"}]
+    assert deployed == [{"ImageTag": "release-1"}]
 
 
 def test_production_back_on_blue_after_the_deploy_fails_the_rehearsal(config: Config, tmp_path: Path) -> None:
     ctx, deployed = context(config, tmp_path, 0, "Prod-Service: deploy: fine", {"Blue": 100, "Green": 0})
     with pytest.raises(Day2Error, match=r"^day-2 health-check \(CodeDeploy\): applied, but production forwards "):
         run_scenario(ctx, "codedeploy", scenario(config, "health-check"), tmp_path)
-    assert deployed == [{"ImageTag": "release-1", "LiveTargetGroup": "Green"}]
+    assert deployed == [{"ImageTag": "release-1"}]
 
 
 def test_a_refusal_is_reported_with_the_guards_line_and_nothing_is_deployed(config: Config, tmp_path: Path) -> None:
