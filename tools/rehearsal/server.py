@@ -197,6 +197,32 @@ def live_traffic_clients(stack_id: str) -> Any:
     return live_traffic_handler().Clients(**clients)
 
 
+class StackReader:
+    """The two CloudFormation reads of the handler, answered from the stack in this process.
+
+    moto creates a stack's resources lazily: a DescribeStackResource over HTTP while the stack is
+    being created would create the rest of the stack (the reader again among them). This answers from
+    the resources created so far, and "does not exist" for the others, as CloudFormation does for a
+    resource it has not created yet (DescribeStackResource, AWS CloudFormation API reference).
+    """
+
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        return {"Stacks": [{"StackName": self.stack.name, "StackStatus": self.stack.status}]}
+
+    def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        resource = self.stack.resource_map._parsed_resources.get(LogicalResourceId)
+        physical = getattr(resource, "physical_resource_id", None) if resource is not None else None
+        if not isinstance(physical, str):
+            message = f"Resource {LogicalResourceId} does not exist for stack {self.stack.name}"
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": message}}, "DescribeStackResource")
+        return {"StackResourceDetail": {"LogicalResourceId": LogicalResourceId, "PhysicalResourceId": physical}}
+
+
 def install() -> None:
     """Apply the ten extensions to moto (once per process)."""
     global _installed
@@ -349,14 +375,19 @@ def install() -> None:
         request_type: str, stack_id: str, logical_id: str, cloudformation_json: dict[str, Any]
     ) -> dict[str, str]:
         """The real LiveTraffic handler's answer (its Data), or a ValidationError with its FAILED line."""
-        status, reason, data = live_traffic_handler().respond(
+        handler = live_traffic_handler()
+        clients = live_traffic_clients(stack_id)
+        region, account = stack_id.split(":")[3:5]
+        stack = cloudformation_backends[account][region].get_stack(stack_id)
+        clients.cloudformation = StackReader(stack)
+        status, reason, data = handler.respond(
             {
                 "RequestType": request_type,
                 "StackId": stack_id,
                 "LogicalResourceId": logical_id,
                 "ResourceProperties": cloudformation_json.get("Properties", {}),
             },
-            live_traffic_clients(stack_id),
+            clients,
         )
         print(f"rehearsal server: {stack_id.split('/')[1]} {logical_id} {request_type}: {status} {reason}", flush=True)
         if status != "SUCCESS":
