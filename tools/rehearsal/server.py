@@ -392,7 +392,8 @@ def install() -> None:
         print(f"rehearsal server: {stack_id.split('/')[1]} {logical_id} {request_type}: {status} {reason}", flush=True)
         if status != "SUCCESS":
             raise ValidationError(message=reason)
-        return data
+        answer: dict[str, str] = data  # the handler is loaded from its asset folder, so mypy sees Any
+        return answer
 
     def delete_custom_resource(self: Any, account_id: str, region_name: str) -> None:
         LEDGER.mark_deleted(self.rehearsal_stack_id, self.logical_id)
