@@ -32,7 +32,8 @@ class ArtifactStore(Construct):
     old artifacts, logs every request to a separate bucket, and lets the same principals read
     objects. Account principals with an ``aws:PrincipalArn`` condition are used on purpose:
     S3 and KMS reject a policy that names a role that does not exist yet, and the deploy roles
-    are created after this stack.
+    are created after this stack. With no reader (every environment released by ECS, whose
+    releases read no artifact in another account), neither statement is written.
 
     ``pipeline_bucket`` is a reference to the same bucket for ``codepipeline.Pipeline``: CDK's
     pipeline grants each cross-account action role read access by writing that role's ARN into
@@ -63,15 +64,16 @@ class ArtifactStore(Construct):
         deny_grants_except_for_aws_resources(self.key)
         readers = [iam.AccountPrincipal(account) for account in reader_accounts]
         reader_condition = {"ArnEquals": {"aws:PrincipalArn": list(reader_role_arns)}}
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DecryptForTargetAccountDeployRoles",
-                principals=readers,
-                actions=list(DECRYPT_ACTIONS),
-                resources=["*"],
-                conditions=reader_condition,
+        if readers:
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DecryptForTargetAccountDeployRoles",
+                    principals=readers,
+                    actions=list(DECRYPT_ACTIONS),
+                    resources=["*"],
+                    conditions=reader_condition,
+                )
             )
-        )
 
         self.access_log_bucket = s3.Bucket(
             self,
@@ -174,15 +176,16 @@ class ArtifactStore(Construct):
             "artifact_retention_days; Object Lock would keep superseded artifacts that nobody may delete, and "
             "versioning already protects the current ones against overwrites.",
         )
-        self.bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="ReadForTargetAccountDeployRoles",
-                principals=readers,
-                actions=list(READ_ACTIONS),
-                resources=[self.bucket.arn_for_objects("*")],
-                conditions=reader_condition,
+        if readers:
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="ReadForTargetAccountDeployRoles",
+                    principals=readers,
+                    actions=list(READ_ACTIONS),
+                    resources=[self.bucket.arn_for_objects("*")],
+                    conditions=reader_condition,
+                )
             )
-        )
         self.pipeline_bucket = s3.Bucket.from_bucket_attributes(
             self,
             "PipelineView",

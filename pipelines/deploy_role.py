@@ -1,9 +1,8 @@
-"""The role a target account lends the tools account's release pipeline, limited to what a release does."""
+"""The role a target account lends the tools account's CodeDeploy release, limited to what that release does."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -15,24 +14,18 @@ from pipelines.artifact_store import DECRYPT_ACTIONS, READ_ACTIONS
 MAX_SESSION = cdk.Duration.hours(1)
 
 
-@dataclass(frozen=True)
-class EcsServiceTarget:
-    """The service an ECS-controlled release updates (the pipeline's ECS deploy action)."""
-
-    cluster_name: str
-    service_name: str
-
-
 class CrossAccountDeployRole(Construct):
     """A role only the pipeline role (by ARN) may assume, for one hour at a time.
 
     It may register task definitions, pass exactly the service's task and execution roles to
-    ECS tasks, and read and decrypt the pipeline's artifacts in the tools account. Then, by the
-    environment's release controller, either create blue/green deployments on one CodeDeploy
-    deployment group (``ecs_service=None``), or give one ECS service a new task definition,
-    which is what the CodePipeline ECS deploy action does (CodePipeline user guide,
-    action-reference-ECS, "Service role permissions"). Nothing else: it cannot change the
-    load balancer, any other service setting or any role.
+    ECS tasks, read and decrypt the pipeline's artifacts in the tools account, and create
+    blue/green deployments on one CodeDeploy deployment group: what the CodePipeline
+    CodeDeployToECS action does with its role. Nothing else: it cannot change the load balancer,
+    any service setting or any role.
+
+    Only environments that CodeDeploy releases have one (stacks/deploy_role_stack.py). Where ECS
+    releases, the release is the Infrastructure action's CloudFormation update, run through the
+    account's CDK bootstrap roles, and no role of the pipeline itself enters the account.
     """
 
     def __init__(
@@ -51,7 +44,6 @@ class CrossAccountDeployRole(Construct):
         artifact_bucket_name: str,
         artifact_key_alias: str,
         tools_account: str,
-        ecs_service: EcsServiceTarget | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -69,12 +61,9 @@ class CrossAccountDeployRole(Construct):
             return f"arn:aws:codedeploy:{stack.region}:{stack.account}:{resource}:{name}"
 
         task_definitions = f"arn:aws:ecs:{stack.region}:{stack.account}:task-definition/{task_family}:*"
-        if ecs_service is None:
-            release_statements = self._codedeploy_statements(
-                codedeploy_arn, application_name, deployment_group_name, deployment_config_name
-            )
-        else:
-            release_statements = self._ecs_statements(stack, ecs_service)
+        release_statements = self._codedeploy_statements(
+            codedeploy_arn, application_name, deployment_group_name, deployment_config_name
+        )
         self.policy = iam.Policy(
             self,
             "ReleasePermissions",
@@ -111,7 +100,7 @@ class CrossAccountDeployRole(Construct):
                 ),
             ],
         )
-        self._acknowledge(stack, task_definitions, artifact_bucket_name, tools_account, ecs_service is not None)
+        self._acknowledge(stack, task_definitions, artifact_bucket_name, tools_account)
 
     @staticmethod
     def _codedeploy_statements(
@@ -142,45 +131,15 @@ class CrossAccountDeployRole(Construct):
             ),
         ]
 
-    @staticmethod
-    def _ecs_statements(stack: cdk.Stack, target: EcsServiceTarget) -> list[iam.PolicyStatement]:
-        cluster_arn = f"arn:aws:ecs:{stack.region}:{stack.account}:cluster/{target.cluster_name}"
-        return [
-            iam.PolicyStatement(
-                sid="GiveThisServiceANewTaskDefinition",
-                actions=["ecs:DescribeServices", "ecs:UpdateService"],
-                resources=[
-                    f"arn:aws:ecs:{stack.region}:{stack.account}:service/{target.cluster_name}/{target.service_name}"
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="WatchTheTasksOfThisCluster",
-                actions=["ecs:ListTasks", "ecs:DescribeTasks"],
-                resources=["*"],
-                conditions={"ArnEquals": {"ecs:cluster": cluster_arn}},
-            ),
-            iam.PolicyStatement(
-                sid="ReadTaskDefinitions",
-                actions=["ecs:DescribeTaskDefinition"],
-                resources=["*"],
-            ),
-        ]
-
     def _acknowledge(
-        self, stack: cdk.Stack, task_definitions: str, artifact_bucket_name: str, tools_account: str, ecs: bool
+        self, stack: cdk.Stack, task_definitions: str, artifact_bucket_name: str, tools_account: str
     ) -> None:
         acknowledge_inline_policies(self.policy)
         acknowledge(
             self.policy,
             "AwsSolutions-IAM5[Resource::*]",
             "ECS does not support resource-level permissions for ecs:RegisterTaskDefinition, so it can only be "
-            "granted on all resources; iam:PassRole limited to this service's two roles bounds what it can register."
-            + (
-                " ecs:DescribeTaskDefinition has no resource-level permission either, and the task reads are "
-                "limited to this service's cluster by the ecs:cluster condition."
-                if ecs
-                else ""
-            ),
+            "granted on all resources; iam:PassRole limited to this service's two roles bounds what it can register.",
         )
         acknowledge(
             self.policy,

@@ -22,18 +22,21 @@ def add_delivery_stacks(app: cdk.App, config: Config) -> tuple[ToolsPipelineStac
     """The pipeline role, one ``<Env>-DeployRole`` per target account, then ``Tools-Pipeline``.
 
     Each deploy role's trust policy names the pipeline role, which IAM requires to exist; and
-    CodePipeline checks at creation that the pipeline role can assume every deploy role.
+    CodePipeline checks at creation that the pipeline role can assume every deploy role. An
+    environment that ECS releases has no deploy role, so its stack needs neither order.
     """
     role_stack = PipelineRoleStack(app, names.PIPELINE_ROLE, config=config)
     deploy_role_stacks = {}
     for environment in config.environments:
         stack = DeployRoleStack(app, names.deploy_role(environment), config=config, environment=environment)
-        stack.add_stack_dependency(role_stack, "its trust policy names the pipeline role")
+        if stack.deploy_role is not None:
+            stack.add_stack_dependency(role_stack, "its trust policy names the pipeline role")
         deploy_role_stacks[environment.name] = stack
     tools_stack = ToolsPipelineStack(app, names.PIPELINE, config=config)
     tools_stack.add_stack_dependency(role_stack, "the pipeline runs as this role")
     for stack in deploy_role_stacks.values():
-        tools_stack.add_stack_dependency(stack, "CodePipeline checks that it can assume each deploy role")
+        if stack.deploy_role is not None:
+            tools_stack.add_stack_dependency(stack, "CodePipeline checks that it can assume each deploy role")
     return tools_stack, deploy_role_stacks
 
 

@@ -1,4 +1,4 @@
-"""One target account's cross-account deploy role (stacks Dev-DeployRole, Staging-DeployRole, Prod-DeployRole)."""
+"""The roles a target account lends the tools account (stacks Dev-DeployRole, Staging-DeployRole, Prod-DeployRole)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from constructs import Construct
 from components.ecs_blue_green.codedeploy_release import DEPLOYMENT_CONFIGS
 from components.naming import Names
 from config import Config, EnvironmentConfig
-from pipelines.deploy_role import CrossAccountDeployRole, EcsServiceTarget
+from pipelines.deploy_role import CrossAccountDeployRole
 from stacks.project_stack import ProjectStack
 
 
 class DeployRoleStack(ProjectStack):
-    """The role the tools account's pipeline assumes to release the service into this environment.
+    """The roles the tools account's identities assume in this environment's account.
 
-    ``stacks.delivery_app.add_template_readers`` adds the account's template reader here too:
-    this is the stack of the roles that the tools account's identities assume in this account.
+    Where CodeDeploy releases the service, the pipeline's cross-account deploy role, which the
+    release action assumes. Where ECS releases it, none: the pipeline's Infrastructure action is
+    the release and enters the account through the CDK bootstrap roles only, so a role that may
+    update the service would be a standing permission that nothing uses.
+    ``stacks.delivery_app.add_template_readers`` adds the account's template reader here too.
     """
 
     def __init__(
@@ -28,9 +31,16 @@ class DeployRoleStack(ProjectStack):
             construct_id,
             config=config,
             environment=environment,
-            description=f"Cross-account deploy role the release pipeline assumes in {environment.name}",
+            description=(
+                f"Cross-account deploy role the release pipeline assumes in {environment.name}"
+                if environment.release_controller == "codedeploy"
+                else f"Roles the tools account assumes in {environment.name}: the template reader"
+            ),
             **kwargs,
         )
+        self.deploy_role: CrossAccountDeployRole | None = None
+        if environment.release_controller != "codedeploy":
+            return
         names = Names(config)
         deployment_config = DEPLOYMENT_CONFIGS[environment.deployment_config]
         self.deploy_role = CrossAccountDeployRole(
@@ -47,9 +57,4 @@ class DeployRoleStack(ProjectStack):
             artifact_bucket_name=names.artifact_bucket,
             artifact_key_alias=names.artifact_key_alias,
             tools_account=config.accounts.tools,
-            ecs_service=(
-                EcsServiceTarget(cluster_name=names.ecs_cluster, service_name=names.ecs_service)
-                if environment.release_controller == "ecs"
-                else None
-            ),
         )

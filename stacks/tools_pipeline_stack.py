@@ -74,6 +74,7 @@ class ToolsPipelineStack(ProjectStack):
         names = Names(config)
         environments = [config.environment(name) for name in TARGET_ENVIRONMENTS]
         target_accounts = [environment.account for environment in environments]
+        codedeploy_accounts = [e.account for e in environments if e.release_controller == "codedeploy"]
 
         self.images = ImageRepository(
             self,
@@ -89,8 +90,9 @@ class ToolsPipelineStack(ProjectStack):
             bucket_name=names.artifact_bucket,
             key_alias=names.artifact_key_alias,
             retention_days=config.pipeline.artifact_retention_days,
-            reader_accounts=target_accounts,
-            reader_role_arns=[names.role_arn(account, names.deploy_role) for account in target_accounts],
+            # Only a CodeDeploy release reads artifacts from another account (pipelines/deploy_role.py).
+            reader_accounts=codedeploy_accounts,
+            reader_role_arns=[names.role_arn(account, names.deploy_role) for account in codedeploy_accounts],
         )
         self.notifications = ReleaseNotifications(
             self,

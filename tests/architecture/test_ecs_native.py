@@ -253,29 +253,31 @@ def test_deployment_outcomes_of_this_service_reach_the_encrypted_topic(ecs_nativ
 # -- the pipeline and the deploy roles ---------------------------------------------------------
 
 
-def test_deploy_role_may_update_only_this_service_and_no_codedeploy(
-    ecs_native: SynthesizedApp, ecs_native_config: Config
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_pipeline_role_enters_an_account_that_ecs_releases(
+    ecs_native: SynthesizedApp, ecs_native_config: Config, env: str
 ) -> None:
+    """The Infrastructure action is the release and runs as the CDK bootstrap roles: no standing
+    cross-account deploy role may update the service, and no target account reads the artifacts."""
     names = Names(ecs_native_config)
-    template = ecs_native.template("Prod-DeployRole")
-    (policy,) = template.find_resources("AWS::IAM::Policy").values()
-    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert not [sid for sid, s in statements.items() if "codedeploy" in json.dumps(s["Action"])]
-    cluster = f"arn:aws:ecs:eu-west-1:444444444444:cluster/{names.ecs_cluster}"
-    assert statements["GiveThisServiceANewTaskDefinition"]["Resource"] == (
-        f"arn:aws:ecs:eu-west-1:444444444444:service/{names.ecs_cluster}/{names.ecs_service}"
-    )
-    assert statements["WatchTheTasksOfThisCluster"]["Condition"] == {"ArnEquals": {"ecs:cluster": cluster}}
-    assert sorted(statements) == [
-        "DecryptReleaseArtifacts",
-        "GiveThisServiceANewTaskDefinition",
-        "PassOnlyThisServicesRolesToEcsTasks",
-        "ReadReleaseArtifacts",
-        "ReadTaskDefinitions",
-        "RegisterTaskDefinitions",
-        "TagTaskDefinitionsOfThisFamilyOnRegistration",
-        "WatchTheTasksOfThisCluster",
-    ]
+    raw = ecs_native.raw_template(f"{env.capitalize()}-DeployRole")
+    roles = [r["Properties"]["RoleName"] for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles == [names.template_reader_role]
+    assert [r["Type"] for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Policy"] == []
+    pipeline = json.dumps(ecs_native.raw_template("Tools-Pipeline"))
+    assert names.deploy_role not in pipeline
+    assert "ReadForTargetAccountDeployRoles" not in pipeline
+    assert "DecryptForTargetAccountDeployRoles" not in pipeline
+
+
+def test_deploy_role_stacks_wait_for_nothing_where_ecs_releases(ecs_native: SynthesizedApp) -> None:
+    """Without a deploy role, no trust policy names the pipeline role and CodePipeline checks no role."""
+    for env in ENVIRONMENTS:
+        # Only its template reader's trust, which names the pull-request role (tests/architecture/test_github_oidc.py).
+        needs = [d.stack_name for d in ecs_native.stack(f"{env.capitalize()}-DeployRole").dependencies]
+        assert needs == ["Tools-GithubOidc"]
+    pipeline_needs = {d.stack_name for d in ecs_native.stack("Tools-Pipeline").dependencies}
+    assert not any(name.endswith("-DeployRole") for name in pipeline_needs)
 
 
 # -- gates and snapshots -----------------------------------------------------------------------

@@ -1035,7 +1035,10 @@ def wiring_checks(run: Run) -> list[Check]:
         count = len(stack_output_references(synthesized.template))
         if count:
             checks.append((f"{name} {count} stack outputs read", partial(cross_stack_references, synthesized)))
+    # Only where CodeDeploy releases: ECS releases need no deploy role (pipelines/deploy_role.py).
     for environment in config.environments:
+        if environment.release_controller != "codedeploy":
+            continue
         account = environment.account
         checks.append((f"{naming.deploy_role} {account} trust", partial(deploy_role_trusts_pipeline, account)))
     return checks
