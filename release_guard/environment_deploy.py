@@ -5,11 +5,12 @@ Usage::
     python -m release_guard.environment_deploy --assembly cdk.out --environment dev --image-tag TAG
     python -m release_guard.environment_deploy --assembly cdk.out --environment tools
     python -m release_guard.environment_deploy --assembly cdk.out --environment prod --image-tag TAG --review review.env
+    python -m release_guard.environment_deploy --assembly cdk.out --environment dev --image-tag TAG --method direct
 
 It runs the pinned CDK CLI (``package.json``)::
 
     cdk deploy --app <assembly> <Env>-DeployRole <Env>-Network <Env>-Service --exclusively \\
-        --require-approval never --parameters <Env>-Service:ImageTag=TAG
+        --require-approval never --no-notices --no-version-reporting --parameters <Env>-Service:ImageTag=TAG
 
 The stacks are the environment's stacks of the assembly in its deploy order (:mod:`stacks.assembly`);
 ``--exclusively`` keeps the CLI from deploying the stacks they depend on in other accounts (the CLI
@@ -18,6 +19,17 @@ reaches the target account through its CDK bootstrap roles, which ``cdk bootstra
 account>`` lets the tools account assume; the CodeBuild project that runs this may assume that one
 account's roles and no others (pipelines/environment_deploy_project.py). ``tools`` is the tools
 account's own stacks, which the pipeline's ``UpdatePipeline`` stage deploys (no image tag).
+
+``--method`` is passed to ``cdk deploy --method``: ``change-set`` (the CLI's default, and what the
+pipeline runs) creates and executes a CloudFormation change set, ``direct`` calls CreateStack or
+UpdateStack without one (CDK CLI reference, https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html,
+and ``cdk deploy --help`` of the pinned CLI). Only the offline rehearsal uses ``direct``
+(docs/rehearsal.md): its emulator's change sets are not reliable enough. A CI run asks for no
+notices and sends no telemetry: ``--no-notices`` skips fetching the CLI's notices feed
+(https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-notices.html), which nobody reads in a
+build log, and ``--no-version-reporting`` opts out of CLI telemetry (an alias of ``--no-telemetry``
+since CLI 2.1022.0, https://docs.aws.amazon.com/cdk/v2/guide/cli-telemetry.html); from an assembly
+already synthesized it changes no template.
 
 ``--review FILE`` changes nothing: it runs ``cdk diff`` of the same stacks with the same parameters,
 through the account's lookup role (read only), and writes ``REPLACEMENTS``, ``BROADENING`` and
@@ -46,6 +58,10 @@ from stacks.assembly import AssemblyError, AssemblyStack, CloudAssembly, read_as
 
 EXIT_BAD_INPUT = 2
 TOOLS = "tools"
+#: ``cdk deploy --method`` values this command passes on; the first is the CLI's default.
+METHODS = ("change-set", "direct")
+#: A CI run: no notices feed, no CLI telemetry (see the module docstring).
+CI_FLAGS = ("--no-notices", "--no-version-reporting")
 #: The service stack's parameter that says which image the task definition runs (stacks/service_stack.py).
 IMAGE_TAG_PARAMETER = "ImageTag"
 #: A Docker image tag (https://docs.docker.com/reference/cli/docker/image/tag/).
@@ -69,6 +85,7 @@ class Plan:
     stacks: tuple[str, ...]
     service_stack: str | None
     image_tag: str | None
+    method: str = METHODS[0]
 
 
 def environment_stacks(assembly: CloudAssembly, environment: str) -> list[AssemblyStack]:
@@ -85,8 +102,10 @@ def environment_stacks(assembly: CloudAssembly, environment: str) -> list[Assemb
     return chosen
 
 
-def plan_deploy(assembly: CloudAssembly, environment: str, image_tag: str | None) -> Plan:
+def plan_deploy(assembly: CloudAssembly, environment: str, image_tag: str | None, method: str = METHODS[0]) -> Plan:
     """The stacks to deploy and the one ImageTag parameter; DeployInputError for anything that does not fit."""
+    if method not in METHODS:
+        raise DeployInputError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
     if environment not in (*TARGET_ENVIRONMENTS, TOOLS):
         expected = ", ".join((*TARGET_ENVIRONMENTS, TOOLS))
         raise DeployInputError(f"--environment: expected one of {expected}, got {environment!r}")
@@ -96,7 +115,7 @@ def plan_deploy(assembly: CloudAssembly, environment: str, image_tag: str | None
     if environment == TOOLS:
         if image_tag is not None:
             raise DeployInputError("--image-tag: expected none for the tools account's stacks, which run no image")
-        return Plan(environment, tuple(s.stack_name for s in stacks), None, None)
+        return Plan(environment, tuple(s.stack_name for s in stacks), None, None, method)
     if image_tag is None or not _IMAGE_TAG.fullmatch(image_tag):
         raise DeployInputError(f"--image-tag: expected a Docker image tag ([A-Za-z0-9_.-], 1-128), got {image_tag!r}")
     services = [s for s in stacks if names.kind_of(s.stack_name) is names.StackKind.SERVICE]
@@ -107,13 +126,18 @@ def plan_deploy(assembly: CloudAssembly, environment: str, image_tag: str | None
     (service,) = services
     if IMAGE_TAG_PARAMETER not in (service.template.get("Parameters") or {}):
         raise DeployInputError(f"{service.stack_name}: expected a parameter {IMAGE_TAG_PARAMETER} in its template")
-    return Plan(environment, tuple(s.stack_name for s in stacks), service.stack_name, image_tag)
+    return Plan(environment, tuple(s.stack_name for s in stacks), service.stack_name, image_tag, method)
 
 
 def _parameters(plan: Plan) -> list[str]:
     if plan.service_stack is None:
         return []
     return ["--parameters", f"{plan.service_stack}:{IMAGE_TAG_PARAMETER}={plan.image_tag}"]
+
+
+def _method(plan: Plan) -> list[str]:
+    # The CLI's default goes unsaid, so that the pipeline runs the command it always ran.
+    return [] if plan.method == METHODS[0] else [f"--method={plan.method}"]
 
 
 def deploy_command(assembly_dir: Path, plan: Plan) -> list[str]:
@@ -127,13 +151,25 @@ def deploy_command(assembly_dir: Path, plan: Plan) -> list[str]:
         "--exclusively",
         "--require-approval",
         "never",
+        *_method(plan),
+        *CI_FLAGS,
         *_parameters(plan),
     ]
 
 
 def review_commands(assembly_dir: Path, plan: Plan) -> tuple[list[str], list[str]]:
     """The full diff (replacements) and the security-only diff that fails on widened permissions."""
-    diff = ["cdk", "diff", "--app", str(assembly_dir), *plan.stacks, "--exclusively", "--no-color", *_parameters(plan)]
+    diff = [
+        "cdk",
+        "diff",
+        "--app",
+        str(assembly_dir),
+        *plan.stacks,
+        "--exclusively",
+        "--no-color",
+        *CI_FLAGS,
+        *_parameters(plan),
+    ]
     return diff, [*diff, "--security-only", "--fail"]
 
 
@@ -163,6 +199,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--assembly", required=True, type=Path, help="the cloud assembly directory (cdk.out)")
     parser.add_argument("--environment", required=True, help=f"one of {', '.join((*TARGET_ENVIRONMENTS, TOOLS))}")
     parser.add_argument("--image-tag", help="the image the service stack runs (ImageTag); none for tools")
+    parser.add_argument(
+        "--method",
+        help=f"cdk deploy --method: one of {', '.join(METHODS)} (default {METHODS[0]}; direct only for the rehearsal)",
+    )
     parser.add_argument("--review", type=Path, metavar="FILE", help="change nothing: write the review variables here")
     return parser
 
@@ -179,7 +219,10 @@ def main(argv: Sequence[str] | None = None, *, run: Runner = _run, capture: Runn
     """Deploy (or review) one environment; returns the exit status. ``run``/``capture`` replace the CLI in tests."""
     try:
         args = _parser().parse_args(argv)
-        plan = plan_deploy(read_assembly(args.assembly), args.environment, args.image_tag)
+        if args.review is not None and args.method is not None:
+            raise DeployInputError("--method: expected none with --review, which deploys nothing")
+        method = METHODS[0] if args.method is None else args.method
+        plan = plan_deploy(read_assembly(args.assembly), args.environment, args.image_tag, method)
     except (DeployInputError, AssemblyError) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT

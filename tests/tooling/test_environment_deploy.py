@@ -76,10 +76,35 @@ def test_deploys_exactly_the_environments_stacks_in_deploy_order_with_the_image_
             "--exclusively",
             "--require-approval",
             "never",
+            "--no-notices",
+            "--no-version-reporting",
             "--parameters",
             f"Dev-Service:ImageTag={TAG}",
         ]
     ]
+
+
+def test_direct_method_is_passed_to_cdk_deploy_and_the_default_leaves_the_cli_default(assembly: Path) -> None:
+    """The rehearsal's one difference from the pipeline: the pipeline's command says no method (change-set)."""
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    default, change_set, direct = FakeCli(), FakeCli(), FakeCli()
+    assert main(argv, run=default) == 0
+    assert main([*argv, "--method", "change-set"], run=change_set) == 0
+    assert main([*argv, "--method", "direct"], run=direct) == 0
+    assert not any(token.startswith("--method") for token in default.commands[0])
+    assert change_set.commands == default.commands
+    (command,) = direct.commands
+    assert [token for token in command if token != "--method=direct"] == default.commands[0]
+    assert command.index("--method=direct") < command.index("--parameters")
+
+
+def test_a_ci_run_asks_for_no_notices_and_no_telemetry_in_deploy_and_review(assembly: Path, tmp_path: Path) -> None:
+    deploy, review = FakeCli(), FakeCli((0, ""), (0, ""))
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    assert main(argv, run=deploy) == 0
+    assert main([*argv, "--review", str(tmp_path / "review.env")], capture=review) == 0
+    for command in [*deploy.commands, *review.commands]:
+        assert {"--no-notices", "--no-version-reporting"} <= set(command), command
 
 
 def test_tools_deploys_the_tools_accounts_stacks_without_parameters(assembly: Path) -> None:
@@ -93,6 +118,8 @@ def test_tools_deploys_the_tools_accounts_stacks_without_parameters(assembly: Pa
         "--exclusively",
         "--require-approval",
         "never",
+        "--no-notices",
+        "--no-version-reporting",
     ]
 
 
@@ -157,6 +184,22 @@ def test_review_fails_when_the_diff_cannot_run(assembly: Path, tmp_path: Path) -
         (
             ["--environment", "prod", "--image-tag", TAG],
             "{manifest}: no stack of environment 'prod'",
+        ),
+        (
+            ["--environment", "dev", "--image-tag", TAG, "--method", "prepare-change-set"],
+            "--method: expected one of change-set, direct, got 'prepare-change-set'",
+        ),
+        (
+            ["--environment", "dev", "--image-tag", TAG, "--method", ""],
+            "--method: expected one of change-set, direct, got ''",
+        ),
+        (
+            ["--environment", "tools", "--method", "Direct"],
+            "--method: expected one of change-set, direct, got 'Direct'",
+        ),
+        (
+            ["--environment", "dev", "--image-tag", TAG, "--method", "direct", "--review", "review.env"],
+            "--method: expected none with --review, which deploys nothing",
         ),
     ],
 )

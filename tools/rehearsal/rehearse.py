@@ -9,9 +9,14 @@ The rehearsal then does what docs/deploy.md tells an operator to do on AWS:
    account's administrator credentials;
 2. bootstraps the tools account, then each target account with ``--trust <tools>`` and
    ``--cloudformation-execution-policies``;
-3. deploys every stack in the order the assembly's stack dependencies give (``cdk.out/manifest.json``,
-   read by :mod:`stacks.assembly`) with the tools account's credentials only, so that every
-   target-account stack goes through that account's bootstrap deploy role;
+3. deploys every stack as docs/deploy.md's "Deployment order" does, with the tools account's
+   credentials only, so that every target-account stack goes through that account's bootstrap
+   deploy role: first, one stack at a time, what a person deploys before the pipeline exists (the
+   target stacks the tools stacks depend on, with theirs), then each environment with the
+   pipeline's own infrastructure-deploy command (``python -m release_guard.environment_deploy``,
+   ``--method direct`` its one difference), ``tools`` first, then dev, staging and prod. The
+   stacks, their environments and their order come from the assembly (``cdk.out/manifest.json``,
+   read by :mod:`stacks.assembly`) and from the command's own selection;
 4. checks through boto3 what only a deployment shows: the bootstrap trust, each stack deployed
    in its own account through the chain of roles, and the cross-stack references
    (``Fn::GetStackOutput``) resolved to the other stack's resources. What a template declares is
@@ -58,6 +63,7 @@ from typing import Any
 # No CDK import anywhere here: the rehearsal drives the CLI and reads the assembly it wrote.
 from components.naming import Names
 from config import Config, ConfigError, load_config
+from release_guard.environment_deploy import IMAGE_TAG_PARAMETER, TOOLS, DeployInputError, plan_deploy
 from stacks import names
 from stacks.assembly import AssemblyError, AssemblyStack, CloudAssembly, read_assembly
 
@@ -135,6 +141,43 @@ class StackStep:
         return ["cdk", "destroy", self.name, "--app", str(assembly), "--exclusively", "--force", *QUIET_CLI]
 
 
+@dataclass(frozen=True)
+class EnvironmentDeploy:
+    """One run of the pipeline's infrastructure deploy (release_guard/environment_deploy.py): one environment."""
+
+    environment: str
+    stacks: tuple[StackStep, ...]
+    #: What the service stack runs: the pipeline passes the build's tag; the rehearsal has no build.
+    image_tag: str | None
+
+    def deploy_args(self, assembly: Path) -> list[str]:
+        # The command of the UpdatePipeline and Infrastructure actions (pipelines/infrastructure_buildspec.yml)
+        # plus --method direct, the one difference: moto's change sets are not reliable enough.
+        tag = [] if self.image_tag is None else ["--image-tag", self.image_tag]
+        return [
+            sys.executable,
+            "-m",
+            "release_guard.environment_deploy",
+            "--assembly",
+            str(assembly),
+            "--environment",
+            self.environment,
+            *tag,
+            "--method",
+            "direct",
+        ]
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """Who deploys what: the first creation by hand (docs/deploy.md), then the pipeline, environment by environment."""
+
+    #: Deployed one at a time (``StackStep.deploy_args``) before the pipeline exists: docs/deploy.md's steps 1 and 2.
+    first_creation: tuple[StackStep, ...]
+    #: The pipeline's first execution: ``tools`` (UpdatePipeline), then each target environment in order.
+    environments: tuple[EnvironmentDeploy, ...]
+
+
 def bootstrap_plan(config: Config) -> list[Bootstrap]:
     """The tools account first, then each target account trusting it (docs/deploy.md, "Bootstrap")."""
     tools = config.accounts.tools
@@ -182,6 +225,73 @@ def deploy_plan(config: Config, assembly: CloudAssembly) -> list[StackStep]:
     if missing:
         raise RehearsalError(f"{assembly.manifest}: no {', '.join(missing)}, which {config.source} implies: {rerun}")
     return steps
+
+
+def pipeline_plan(config: Config, assembly: CloudAssembly, steps: Sequence[StackStep]) -> DeployPlan:
+    """docs/deploy.md's deployment order: the first creation, then the pipeline's deploy of each environment.
+
+    The pipeline deploys ``tools`` first (its UpdatePipeline stage; GitHub's deploy.yml creates the
+    same stacks once), then each target environment in the configuration's order, each with
+    ``release_guard.environment_deploy``, whose own selection (``plan_deploy``) says which stacks an
+    environment holds. The tools stacks depend on stacks of the target accounts (``Tools-Pipeline``
+    on each deploy role: CodePipeline checks at creation that it can assume them), which a person
+    deploys before the pipeline exists, with the tools stacks they need (docs/deploy.md, steps 1
+    and 2): those are the first creation, here every stack outside the tools environment that a
+    tools stack depends on, with what it depends on. The pipeline then deploys them again, unchanged.
+
+    Fails unless the environments together deploy every one of ``steps`` (the assembly's stacks), and
+    every stack comes after the stacks it depends on.
+    """
+    by_name = {step.name: step for step in steps}
+    environments = []
+    for name in (TOOLS, *(environment.name for environment in config.environments)):
+        image_tag = None
+        if name != TOOLS:
+            # The pipeline passes the build's tag; without a build, the stack's own default (the configuration's
+            # service.initial_image_tag), which a stack created outside the pipeline runs (docs/deploy.md).
+            service = assembly.by_name(names.service(config.environment(name)))
+            image_tag = (service.template.get("Parameters") or {}).get(IMAGE_TAG_PARAMETER, {}).get("Default")
+        try:
+            planned = plan_deploy(assembly, name, image_tag, "direct")
+        except DeployInputError as error:
+            raise RehearsalError(f"{assembly.manifest}: environment_deploy --environment {name}: {error}") from None
+        unknown = [stack for stack in planned.stacks if stack not in by_name]
+        if unknown:
+            raise RehearsalError(
+                f"{assembly.manifest}: environment_deploy would deploy {', '.join(unknown)}, not in the plan"
+            )
+        environments.append(EnvironmentDeploy(name, tuple(by_name[stack] for stack in planned.stacks), image_tag))
+    deployed = {step.name for environment in environments for step in environment.stacks}
+    left = [step.name for step in steps if step.name not in deployed]
+    if left:
+        raise RehearsalError(f"{assembly.manifest}: no environment deploy of the pipeline deploys {', '.join(left)}")
+
+    tools = {step.name for step in environments[0].stacks}
+    needed: set[str] = set()
+
+    def need(artifact_id: str) -> None:
+        stack = assembly.stacks[artifact_id]
+        if stack.stack_name not in needed:
+            needed.add(stack.stack_name)
+            for dependency in stack.dependencies:
+                need(dependency)
+
+    for name in tools:
+        for dependency in assembly.by_name(name).dependencies:
+            if assembly.stacks[dependency].stack_name not in tools:
+                need(dependency)
+    plan = DeployPlan(tuple(step for step in steps if step.name in needed), tuple(environments))
+
+    done: set[str] = set()
+    for step in [*plan.first_creation, *(step for environment in plan.environments for step in environment.stacks)]:
+        missing = [assembly.stacks[d].stack_name for d in assembly.by_name(step.name).dependencies]
+        missing = [name for name in missing if name not in done]
+        if missing:
+            raise RehearsalError(
+                f"{assembly.manifest}: {step.name} would deploy before {', '.join(missing)}, which it depends on"
+            )
+        done.add(step.name)
+    return plan
 
 
 def execution_policy_document(deploy_doc: str) -> str:
@@ -473,6 +583,42 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], log_file: Path, timeout
     return time.perf_counter() - start
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_STACK_DONE = re.compile(r"✅\s+(\S+)( \(no changes\))?")
+_DEPLOYMENT_TIME = re.compile(r"✨\s+Deployment time: ([0-9.]+)s")
+
+
+@dataclass(frozen=True)
+class StackDeployed:
+    """One stack of a `cdk deploy` run, as the CLI reports it."""
+
+    seconds: float
+    changed: bool
+
+
+def deployed_stacks(log_text: str) -> dict[str, StackDeployed]:
+    """Each stack a `cdk deploy` run finished, with the CLI's own deployment time and whether anything changed.
+
+    For each stack the pinned CLI prints ``✅  <stack>``, or ``✅  <stack> (no changes)``, then
+    ``✨  Deployment time: <seconds>s``, measured from the start of that stack's deployment
+    (aws-cdk's ``lib/cli/cdk-toolkit.js``). One run deploys an environment's stacks, so this is the
+    only per-stack time there is.
+    """
+    found: dict[str, StackDeployed] = {}
+    finished: tuple[str, bool] | None = None
+    for raw in log_text.splitlines():
+        line = _ANSI.sub("", raw).strip()
+        done = _STACK_DONE.fullmatch(line)
+        if done is not None:
+            finished = (done.group(1), done.group(2) is None)
+            continue
+        timed = _DEPLOYMENT_TIME.fullmatch(line)
+        if timed is not None and finished is not None:
+            found[finished[0]] = StackDeployed(float(timed.group(1)), finished[1])
+            finished = None
+    return found
+
+
 def cli_failure(args: Sequence[str], log_file: Path) -> str:
     """The one line for a failed CLI run: the CLI's own error line, and its log."""
     lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
@@ -620,6 +766,7 @@ class Run:
     moto: Moto
     steps: list[StackStep]
     records: dict[str, StackRecord]
+    plan: DeployPlan = DeployPlan((), ())
     resources: dict[str, list[Resource]] = field(default_factory=dict)
     baseline: dict[str, Inventory] = field(default_factory=dict)
     checks_passed: int = 0
@@ -667,12 +814,13 @@ def rehearse(
 ) -> str:
     """Bootstrap, deploy, check, destroy, check again. Returns the closing remark: checks, retained resources."""
     steps = deploy_plan(config, assembly)
+    plan = pipeline_plan(config, assembly, steps)
     records.update({step.name: StackRecord(step.name, step.account) for step in steps})
     policy = execution_policy_document(DEPLOY_DOC.read_text())
 
     with rehearsal_server(run_dir / "server.log", port) as endpoint, background() as commands:
         say("server", endpoint, f"moto with the rehearsal's extensions (log: {run_dir / 'server.log'})")
-        run = Run(config, assembly, run_dir, Moto(endpoint, config.region), steps, records)
+        run = Run(config, assembly, run_dir, Moto(endpoint, config.region), steps, records, plan)
         # The day-2 synths run while the stacks deploy.
         prepared = start_day2(run, commands)
         bootstrap(run, policy)
@@ -704,22 +852,47 @@ def bootstrap(run: Run, policy: str) -> None:
 
 
 def deploy(run: Run) -> None:
-    # Only the tools account's credentials from here on, as docs/deploy.md deploys.
+    """The first creation by hand, then the pipeline's deploy of each environment (``pipeline_plan``)."""
+    # Only the tools account's credentials from here on, as docs/deploy.md deploys: the CLI reaches each
+    # target account through that account's bootstrap deploy role, which trusts the tools account.
     tools_env = run.moto.cli_env(run.moto.admin(run.config.accounts.tools), run.run_dir)
-    for step in run.steps:
+    for step in run.plan.first_creation:
         log = run.run_dir / f"deploy-{step.name}.log"
-        seconds = run_cli(step.deploy_args(run.assembly.directory), tools_env, log, DEPLOY_TIMEOUT)
-        resources = record_resources(run, step)
-        run.resources[step.name] = resources
-        record = run.records[step.name]
-        record.deploy_seconds = seconds
-        record.modelled = sum(r.kind == "modelled" for r in resources)
-        record.placeholders = sum(r.kind == "placeholder" for r in resources)
-        record.custom = sum(r.kind == "custom" for r in resources)
-        accepted = (
-            f", {record.placeholders} placeholders, {record.custom} custom" if record.created > record.modelled else ""
+        run_cli(step.deploy_args(run.assembly.directory), tools_env, log, DEPLOY_TIMEOUT)
+        record_deploy(run, step, log, "by hand (docs/deploy.md)")
+    for environment in run.plan.environments:
+        log = run.run_dir / f"deploy-{environment.environment}.log"
+        timeout = DEPLOY_TIMEOUT * len(environment.stacks)
+        seconds = run_cli(environment.deploy_args(run.assembly.directory), tools_env, log, timeout)
+        tag = "" if environment.image_tag is None else f" --image-tag {environment.image_tag}"
+        account = environment.stacks[0].account
+        say(
+            "deploy",
+            f"{environment.environment} {account}",
+            f"ok: environment_deploy{tag} --method direct, {len(environment.stacks)} stacks ({seconds:.1f} s)",
         )
-        say("deploy", f"{step.name} {step.account}", f"ok: {record.modelled} modelled{accepted} ({seconds:.1f} s)")
+        for step in environment.stacks:
+            record_deploy(run, step, log, "by the pipeline")
+
+
+def record_deploy(run: Run, step: StackStep, log: Path, by: str) -> None:
+    """Read back what one stack's deploy left, record it, and say it in one line."""
+    deployed = deployed_stacks(log.read_text(errors="replace")).get(step.name)
+    if deployed is None:
+        raise RehearsalError(f"{step.name}: the CDK CLI did not report deploying it (log: {log})")
+    resources = record_resources(run, step)
+    run.resources[step.name] = resources
+    record = run.records[step.name]
+    record.modelled = sum(r.kind == "modelled" for r in resources)
+    record.placeholders = sum(r.kind == "placeholder" for r in resources)
+    record.custom = sum(r.kind == "custom" for r in resources)
+    if record.deploy_seconds is None:  # the table counts each stack as first deployed
+        record.deploy_seconds = deployed.seconds
+    accepted = (
+        f", {record.placeholders} placeholders, {record.custom} custom" if record.created > record.modelled else ""
+    )
+    outcome = f"ok: {record.modelled} modelled{accepted}" if deployed.changed else "ok: no changes"
+    say("deploy", f"{step.name} {step.account}", f"{outcome}, {by} ({deployed.seconds:.1f} s)")
 
 
 def lookup_clients(moto: Moto, tools: Credentials) -> Callable[[str, str, str, str], Any]:

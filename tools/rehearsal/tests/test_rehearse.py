@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from config import Config
+from release_guard import environment_deploy
 from stacks.assembly import AssemblyStack, CloudAssembly
 from tests.support import DOCUMENTED_ORDER, ROOT, SynthesizedApp
 from tools.rehearsal import rehearse
@@ -36,8 +37,10 @@ from tools.rehearsal.rehearse import (
     StackRecord,
     bootstrap_plan,
     deploy_plan,
+    deployed_stacks,
     execution_policy_document,
     leftovers,
+    pipeline_plan,
     rehearsal_server,
     retained,
     same_resource,
@@ -134,6 +137,194 @@ def test_an_assembly_synthesized_from_another_configuration_is_refused(config: C
     with pytest.raises(RehearsalError) as error:
         deploy_plan(config, dataclasses.replace(assembly, stacks=assembly.stacks | {"Other": stranger}))
     assert str(error.value) == f"{assembly.manifest}: 'Other' is not a stack name of this app (stacks/names.py)"
+
+
+def test_the_pipeline_deploys_tools_then_each_environment_after_the_first_creation_by_hand(
+    config: Config, assembly: CloudAssembly
+) -> None:
+    """docs/deploy.md: people deploy what Tools-Pipeline needs in the target accounts, then the pipeline deploys."""
+    plan = pipeline_plan(config, assembly, deploy_plan(config, assembly))
+    assert [step.name for step in plan.first_creation] == [
+        "Tools-GithubOidc",
+        "Tools-PipelineRole",
+        "Dev-DeployRole",
+        "Staging-DeployRole",
+        "Prod-DeployRole",
+    ]
+    assert [e.environment for e in plan.environments] == ["tools", "dev", "staging", "prod"]
+    for environment in plan.environments:
+        # The pipeline command's own selection, not a second copy of it.
+        selected = environment_deploy.environment_stacks(assembly, environment.environment)
+        assert [step.name for step in environment.stacks] == [stack.stack_name for stack in selected]
+        assert {step.account for step in environment.stacks} == {selected[0].account}
+    deployed = [step.name for environment in plan.environments for step in environment.stacks]
+    assert sorted(deployed) == sorted(DOCUMENTED_ORDER)
+    assert [e.image_tag for e in plan.environments] == [None, *[config.service.initial_image_tag] * 3]
+
+
+def test_each_environment_runs_the_pipelines_command_and_differs_only_by_the_direct_method(
+    config: Config, assembly: CloudAssembly
+) -> None:
+    plan = pipeline_plan(config, assembly, deploy_plan(config, assembly))
+    for environment in plan.environments:
+        args = environment.deploy_args(assembly.directory)
+        assert args[:3] == [sys.executable, "-m", "release_guard.environment_deploy"]
+        assert args[-2:] == ["--method", "direct"]
+        rehearsed: list[list[str]] = []
+        pipeline: list[list[str]] = []
+
+        def record(commands: list[list[str]]) -> environment_deploy.Runner:
+            return lambda command: commands.append(list(command)) or subprocess.CompletedProcess(command, 0)
+
+        # What the rehearsal runs, and the same without --method direct: the pipeline's command line.
+        assert environment_deploy.main(args[3:], run=record(rehearsed)) == 0
+        assert environment_deploy.main(args[3:-2], run=record(pipeline)) == 0
+        (cdk,), (pipelines_cdk,) = rehearsed, pipeline
+        assert [token for token in cdk if token != "--method=direct"] == pipelines_cdk
+        assert "--method=direct" in cdk
+    makefile = (ROOT / "Makefile").read_text()
+    assert "python -m release_guard.environment_deploy --assembly " in makefile
+
+
+def test_a_stack_the_pipeline_would_deploy_before_its_dependency_is_refused(
+    config: Config, assembly: CloudAssembly
+) -> None:
+    network = assembly.by_name("Dev-Network")
+    later = dataclasses.replace(network, dependencies=(*network.dependencies, "Staging-Network"))
+    changed = dataclasses.replace(assembly, stacks=assembly.stacks | {"Dev-Network": later})
+    with pytest.raises(RehearsalError) as error:
+        pipeline_plan(config, changed, deploy_plan(config, changed))
+    assert str(error.value) == (
+        f"{assembly.manifest}: Dev-Network would deploy before Staging-Network, which it depends on"
+    )
+
+
+def test_the_first_creation_is_only_what_the_tools_stacks_need_outside_the_tools_account(
+    config: Config, assembly: CloudAssembly
+) -> None:
+    pipeline = assembly.by_name("Tools-Pipeline")
+    alone = dataclasses.replace(pipeline, dependencies=("Tools-PipelineRole",))
+    changed = dataclasses.replace(assembly, stacks=assembly.stacks | {"Tools-Pipeline": alone})
+    plan = pipeline_plan(config, changed, deploy_plan(config, changed))
+    assert plan.first_creation == ()
+    assert [step.name for step in plan.environments[0].stacks] == [
+        "Tools-GithubOidc",
+        "Tools-PipelineRole",
+        "Tools-Pipeline",
+    ]
+
+
+def test_a_service_stack_without_a_default_image_tag_is_refused_in_the_pipeline_commands_words(
+    config: Config, assembly: CloudAssembly
+) -> None:
+    service = assembly.by_name("Staging-Service")
+    template = {**service.template, "Parameters": {"ImageTag": {"Type": "String"}}}
+    changed = dataclasses.replace(
+        assembly, stacks=assembly.stacks | {"Staging-Service": dataclasses.replace(service, template=template)}
+    )
+    with pytest.raises(RehearsalError) as error:
+        pipeline_plan(config, changed, deploy_plan(config, changed))
+    assert str(error.value) == (
+        f"{assembly.manifest}: environment_deploy --environment staging: "
+        "--image-tag: expected a Docker image tag ([A-Za-z0-9_.-], 1-128), got None"
+    )
+
+
+def test_a_planned_stack_no_environment_deploy_covers_is_refused(config: Config, assembly: CloudAssembly) -> None:
+    steps = [*deploy_plan(config, assembly), rehearse.StackStep("Dev-Extra", config.accounts.dev)]
+    with pytest.raises(RehearsalError) as error:
+        pipeline_plan(config, assembly, steps)
+    assert str(error.value) == f"{assembly.manifest}: no environment deploy of the pipeline deploys Dev-Extra"
+
+
+def test_the_clis_own_per_stack_deployment_times_are_read_from_its_log() -> None:
+    log = (
+        "python -m ... cdk deploy ...\n"
+        "\x1b[1mDev-DeployRole\x1b[22m: deploying... [1/3]\n\n"
+        "\x1b[32m\n✅  Dev-DeployRole (no changes)\x1b[39m\n\n✨  Deployment time: 0.41s\n\n"
+        "Dev-Network: deploying... [2/3]\n\n✅  Dev-Network\n\n✨  Deployment time: 3.2s\n\n"
+        "Stack ARN:\narn:aws:cloudformation:eu-west-1:222222222222:stack/Dev-Network/1\n"
+        "Dev-Service: deploying... [3/3]\n❌  Dev-Service failed to deploy\n"
+    )
+    assert deployed_stacks(log) == {
+        "Dev-DeployRole": rehearse.StackDeployed(0.41, changed=False),
+        "Dev-Network": rehearse.StackDeployed(3.2, changed=True),
+    }
+
+
+class _ToolsOnly:
+    """Stands in for Moto in deploy(): each account's credentials are its id."""
+
+    def admin(self, account: str) -> str:
+        return account
+
+    def cli_env(self, credentials: str, run_dir: Path) -> dict[str, str]:
+        return {"ACCOUNT": credentials}
+
+
+def test_deploy_runs_the_first_creation_then_each_environment_with_the_tools_credentials_only(
+    tmp_path: Path,
+    config: Config,
+    assembly: CloudAssembly,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    steps = deploy_plan(config, assembly)
+    plan = pipeline_plan(config, assembly, steps)
+    by_hand = {step.name for step in plan.first_creation}
+    runs: list[tuple[list[str], str]] = []
+
+    def run_cli(args: list[str], env: dict[str, str], log_file: Path, timeout: float) -> float:
+        runs.append((list(args), env["ACCOUNT"]))
+        if args[:2] == ["cdk", "deploy"]:
+            stacks = [args[2]]
+        else:
+            name = args[args.index("--environment") + 1]
+            stacks = [s.name for e in plan.environments if e.environment == name for s in e.stacks]
+        log_file.write_text(
+            "".join(
+                f"✅  {stack}{' (no changes)' if stack in by_hand and args[0] != 'cdk' else ''}\n\n"
+                f"✨  Deployment time: {1 + index}.5s\n\n"
+                for index, stack in enumerate(stacks)
+            )
+        )
+        return 9.0
+
+    monkeypatch.setattr(rehearse, "run_cli", run_cli)
+    monkeypatch.setattr(rehearse, "record_resources", lambda run, step: [])
+    records = {step.name: StackRecord(step.name, step.account) for step in steps}
+    run = rehearse.Run(config, assembly, tmp_path, _ToolsOnly(), steps, records, plan)  # type: ignore[arg-type]
+    rehearse.deploy(run)
+
+    assert {account for _, account in runs} == {config.accounts.tools}
+    assert [args[2] for args, _ in runs[:5]] == [step.name for step in plan.first_creation]
+    assert [args[args.index("--environment") + 1] for args, _ in runs[5:]] == ["tools", "dev", "staging", "prod"]
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert all(line[0] == "deploy" for line in lines)
+    # One line per stack by hand, then per environment and each of its stacks.
+    assert [line[1] for line in lines] == [
+        *(step.name for step in plan.first_creation),
+        *(name for e in plan.environments for name in (e.environment, *(s.name for s in e.stacks))),
+    ]
+    assert " ".join(lines[6]) == "deploy Tools-GithubOidc 111111111111 ok: no changes, by the pipeline (1.5 s)"
+    # The table counts each stack as first deployed: by hand, or else by its environment's run.
+    assert records["Prod-DeployRole"].deploy_seconds == 1.5
+    assert records["Dev-Network"].deploy_seconds == 2.5
+    assert records["Dev-Service"].deploy_seconds == 3.5
+
+
+def test_a_stack_the_cli_did_not_report_fails_the_deploy_in_one_line(
+    tmp_path: Path, config: Config, assembly: CloudAssembly, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = deploy_plan(config, assembly)
+    plan = pipeline_plan(config, assembly, steps)
+    monkeypatch.setattr(rehearse, "run_cli", lambda args, env, log_file, timeout: log_file.write_text("") and 0.0)
+    records = {step.name: StackRecord(step.name, step.account) for step in steps}
+    run = rehearse.Run(config, assembly, tmp_path, _ToolsOnly(), steps, records, plan)  # type: ignore[arg-type]
+    with pytest.raises(RehearsalError) as error:
+        rehearse.deploy(run)
+    log = tmp_path / "deploy-Tools-GithubOidc.log"
+    assert str(error.value) == f"Tools-GithubOidc: the CDK CLI did not report deploying it (log: {log})"
 
 
 def test_retained_resources_are_those_with_a_retain_deletion_policy(tmp_path: Path) -> None:
