@@ -64,6 +64,7 @@ GUARD_PASSED, GUARD_REFUSED = 0, 3
 DEPLOYMENT_GROUP = "AWS::CodeDeploy::DeploymentGroup"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 
 
 class Day2Error(Exception):
@@ -680,14 +681,20 @@ def kept_parameters(ctx: Day2Context, scenario: Scenario, controller: str, previ
 
 @dataclass(frozen=True)
 class ServiceState:
-    """What says whether a deployment started: the revision the service runs and its deployments or task sets."""
+    """What says whether a deployment starts: the stack's task definition (a new one is a new revision, which
+    CloudFormation gives the service), the revision the service runs, and its deployments or task sets."""
 
+    stack_task_definitions: tuple[str, ...]
     task_definition: str
     deployments: frozenset[str]
 
     def __str__(self) -> str:
-        revision = self.task_definition.rsplit("/", 1)[-1]
-        return f"{revision}, {len(self.deployments)} deployment{'s' if len(self.deployments) != 1 else ''}"
+        def revision(arn: str) -> str:
+            return arn.rsplit("/", 1)[-1]
+
+        stack = ", ".join(revision(arn) for arn in self.stack_task_definitions)
+        count = f"{len(self.deployments)} deployment{'s' if len(self.deployments) != 1 else ''}"
+        return f"the stack's task definition {stack}, the service on {revision(self.task_definition)}, {count}"
 
 
 def service_state(ctx: Day2Context, live: Live) -> ServiceState:
@@ -696,7 +703,12 @@ def service_state(ctx: Day2Context, live: Live) -> ServiceState:
     task_sets = [t for t in service.get("taskSets") or [] if t.get("status") != "INACTIVE"]
     deployments = [f"deployment {d['id']}" for d in service.get("deployments") or []]
     primary = next((t for t in task_sets if t.get("status") == "PRIMARY"), None)
+    logical = {name for name, resource in resources(ctx.template).items() if resource.get("Type") == TASK_DEFINITION}
+    listed = ctx.client("cloudformation", ctx.account).describe_stack_resources(StackName=ctx.stack)["StackResources"]
     return ServiceState(
+        stack_task_definitions=tuple(
+            sorted(str(r.get("PhysicalResourceId")) for r in listed if r["LogicalResourceId"] in logical)
+        ),
         task_definition=str((primary or service).get("taskDefinition", "")),
         deployments=frozenset([*deployments, *(f"task set {t['id']}" for t in task_sets)]),
     )
@@ -708,10 +720,10 @@ def same_deployment(
     """``no new deployment (...)``, or the failure when the deploy started one or changed the revision."""
     if after != before:
         raise Day2Error(
-            f"day-2 {scenario.name} ({controller}): the deploy started a new deployment of the service "
-            f"(before: {before}; after: {after}: {', '.join(sorted(after.deployments - before.deployments))})"
+            f"day-2 {scenario.name} ({controller}): the deploy changed the task definition or started a deployment "
+            f"(before: {before}; after: {after})"
         )
-    return f"no new deployment (the service still runs {after})"
+    return f"no new deployment ({after}, as before)"
 
 
 #: A scenario and how to get the assembly it deploys (None: the one deployed before it).

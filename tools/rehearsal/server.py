@@ -140,10 +140,8 @@ FAIL_UPDATE = "fail-update"
 RELEASE_DURING_UPDATE = "release-during-update"
 #: The release started by RELEASE_DURING_UPDATE ends (it is stopped); nothing stays armed.
 CLEAR = "clear"
-INJECTED_FAILURE = (
-    "rehearsal: the update failed after every resource of it was written "
-    "(an armed failure, standing for an AWS error on the update's last resource)"
-)
+#: The reason of an armed failure: it stands for an AWS error on the last resource of the update.
+INJECTED_FAILURE = "rehearsal: armed failure, after every resource of the update was written"
 
 
 class Hooks:

@@ -322,6 +322,7 @@ class FakeAws:
         self.parameters = {"BootstrapVersion": "/cdk-bootstrap/hnb659fds/version", "ImageTag": "release-1"}
         self.events: list[dict[str, str]] = []
         self.task_definition = "arn:aws:ecs:eu-west-1:444444444444:task-definition/web:2"
+        self.stack_task_definition = "arn:aws:ecs:eu-west-1:444444444444:task-definition/web:1"
         self.deployments = ["ecs-svc/1"]
 
     def describe_stacks(self, StackName: str) -> dict[str, Any]:
@@ -337,6 +338,7 @@ class FakeAws:
 
     def describe_stack_resources(self, StackName: str) -> dict[str, Any]:
         ids = {"Blue": "b", "Green": "g", "Service": "svc", "Cluster": "c", "Prod": "p", "Test": "t"}
+        ids["TaskDef"] = self.stack_task_definition
         return {"StackResources": [{"LogicalResourceId": k, "PhysicalResourceId": v} for k, v in ids.items()]}
 
     def describe_listeners(self, ListenerArns: list[str]) -> dict[str, Any]:
@@ -354,6 +356,7 @@ TEMPLATE: dict[str, Any] = {
             for colour in ("Blue", "Green")
         },
         "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "TaskDef": {"Type": "AWS::ECS::TaskDefinition"},
         "Service": {"Type": "AWS::ECS::Service", "Properties": {"Cluster": {"Ref": "Cluster"}}},
         "Prod": {"Type": "AWS::ElasticLoadBalancingV2::Listener"},
         "Test": {"Type": "AWS::ElasticLoadBalancingV2::Listener"},
@@ -492,7 +495,7 @@ READER_REFUSAL = (
     "Prod-Service: LiveTraffic: a release is in progress (ECS deployment ecs-svc/2, IN_PROGRESS); "
     "wait for it to finish or stop it, then deploy again"
 )
-INJECTED = "rehearsal: the update failed after every resource of it was written"
+INJECTED = "rehearsal: armed failure, after every resource of the update was written"
 
 
 def test_a_plain_cdk_deploy_runs_no_guard_passes_no_parameters_and_keeps_the_previous_ones(
@@ -522,7 +525,8 @@ def test_infra_only_says_no_new_deployment_when_the_service_is_left_alone(config
     line = run_scenario(ctx, "ecs", scenario(config, "infra-only"), tmp_path)
     assert line.startswith("day-2 infra-only (ECS): applied; production still on Green (Green 100 / Blue 0, ")
     assert line.endswith(
-        "; ImageTag=release-1; no new deployment (the service still runs web:2, 1 deployment); deployed in 1.0 s)"
+        "; ImageTag=release-1; no new deployment (the stack's task definition web:1, the service on web:2, "
+        "1 deployment, as before); deployed in 1.0 s)"
     )
 
 
@@ -531,15 +535,18 @@ def test_infra_only_says_no_new_deployment_when_the_service_is_left_alone(config
     [
         lambda aws: aws.deployments.insert(0, "ecs-svc/2"),
         lambda aws: setattr(aws, "task_definition", aws.task_definition.replace("web:2", "web:3")),
+        # moto's partial update does not give the service a new revision of the stack: this alone must fail.
+        lambda aws: setattr(aws, "stack_task_definition", aws.stack_task_definition.replace("web:1", "web:3")),
     ],
-    ids=["a-new-deployment", "a-new-revision"],
+    ids=["a-new-deployment", "the-service-on-a-new-revision", "a-new-revision-of-the-stack"],
 )
 def test_infra_only_that_starts_a_deployment_fails_the_rehearsal(
     config: Config, tmp_path: Path, change: Callable[[FakeAws], None]
 ) -> None:
     ctx, _ = context(config, tmp_path, 0, "Prod-Service: deploy: fine", {"Blue": 0, "Green": 100}, on_deploy=change)
     with pytest.raises(
-        Day2Error, match=r"^day-2 infra-only \(ECS\): the deploy started a new deployment of the service"
+        Day2Error,
+        match=r"^day-2 infra-only \(ECS\): the deploy changed the task definition or started a deployment \(before: ",
     ):
         run_scenario(ctx, "ecs", scenario(config, "infra-only"), tmp_path)
 
@@ -575,7 +582,7 @@ def test_the_readers_refusal_during_a_release_is_the_line_and_the_release_is_cle
             rolled_back(INJECTED, status="UPDATE_ROLLBACK_FAILED"),
             {"Blue": 0, "Green": 100},
             r"^day-2 failed-update \(CodeDeploy\): the deploy failed and Prod-Service is UPDATE_ROLLBACK_FAILED: "
-            r"rehearsal: the update failed",
+            r"rehearsal: armed failure",
         ),
         (
             "failed-update",
@@ -673,3 +680,13 @@ def test_each_configuration_is_synthesized_once_and_an_unchanged_one_is_not_synt
         assert waits["older-image"] is waits["task-size"]
     else:
         assert waits["older-image"] is None
+
+
+def test_every_scenario_is_a_row_of_docs_rehearsal_and_a_proof_on_the_day_2_page(config: Config) -> None:
+    plan = plan_for(config)
+    rehearsal = (ROOT / "docs" / "rehearsal.md").read_text()
+    day2 = (ROOT / "docs" / "ecs-blue-green.md").read_text()
+    for planned in plan:
+        assert f"\n| `{planned.name}` | " in rehearsal
+        assert f"`day-2 {planned.name}`" in day2
+    assert f"{len(plan)} scenarios as expected" in rehearsal
