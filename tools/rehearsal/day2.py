@@ -12,11 +12,14 @@ stack (the last environment's, Prod-Service). It
 2. runs each scenario of :func:`scenarios`: writes the configuration with the scenario's change
    (and those of the earlier scenarios that are expected to be applied), synthesizes it, runs the
    real release guard (``release_guard.main``) against moto with that assembly, and, when the
-   guard passes, the pinned ``cdk deploy`` of the stack with the parameters the guard printed;
+   guard passes, the pinned ``cdk deploy`` of the stack with the parameters the guard printed (or,
+   for ``plain-cdk-deploy``, no guard and no parameters: the CLI's defaults); a scenario may first
+   arm one of the server's hooks (a failure of the update, a release that starts during it);
    then reads the production listener or rule back: it must still forward everything to Green;
-3. prints one line per scenario, ``day-2 <scenario> (<controller>): applied; ...`` or
-   ``day-2 <scenario> (<controller>): refused: <the guard's line>``, and fails with one line when
-   an outcome is not the one the table expects.
+3. prints one line per scenario, ``day-2 <scenario> (<controller>): applied; ...``,
+   ``day-2 <scenario> (<controller>): failed, ...; production still on Green (...)`` or
+   ``day-2 <scenario> (<controller>): refused: <the guard's or the LiveTraffic reader's line>``, and
+   fails with one line when an outcome is not the one the table expects.
 
 The module needs no moto and no CDK library: what talks to the server, the CLI and the guard comes
 in through :class:`Day2Context`, so that its logic is tested on its own (tools/rehearsal/tests/test_day2.py).
@@ -28,18 +31,27 @@ import contextlib
 import copy
 import io
 import ipaddress
+import json
 import re
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from config import Config, EnvironmentConfig, load_config
+from config.settings import LOG_RETENTION_DAYS
 from release_guard.plan import colour_target_groups, references, resources, service_resource
+from tools.rehearsal.server import CLEAR, FAIL_UPDATE, HOOKS_PATH, RELEASE_DURING_UPDATE
 
-Outcome = Literal["applied", "refused"]
+Outcome = Literal["applied", "refused", "rolled back"]
 APPLIED: Outcome = "applied"
 REFUSED: Outcome = "refused"
+#: The deploy failed and CloudFormation rolled the update back (the stack is UPDATE_ROLLBACK_COMPLETE).
+ROLLED_BACK: Outcome = "rolled back"
+ROLLBACK_COMPLETE = "UPDATE_ROLLBACK_COMPLETE"
+#: How the LiveTraffic reader's refusals start (components/ecs_blue_green/live_traffic/handler.py: RESOURCE).
+READER = "LiveTraffic"
 #: How the lines name each release controller of the configuration (EnvironmentConfig.release_controller).
 CONTROLLERS = {"codedeploy": "CodeDeploy", "ecs": "ECS"}
 #: The colour the simulated release leaves live; the stacks are first deployed on Blue (the default).
@@ -52,10 +64,15 @@ GUARD_PASSED, GUARD_REFUSED = 0, 3
 DEPLOYMENT_GROUP = "AWS::CodeDeploy::DeploymentGroup"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 
 
 class Day2Error(Exception):
     """The day-2 phase failed; the message is the one-line reason."""
+
+
+class DeployFailed(Day2Error):
+    """``cdk deploy`` exited non-zero; the message is the CLI's line (a scenario may expect it)."""
 
 
 # -- the scenarios (no server needed) -------------------------------------------------------------
@@ -81,16 +98,28 @@ class Scenario:
     image_tag: str | None = None
     #: Why the table expects what it does, for docs/rehearsal.md and the failure line.
     reason: str = ""
+    #: False: a plain ``cdk deploy`` with the CLI's defaults, no guard and no ``--parameters``.
+    guard: bool = True
+    #: The server hook armed before the deploy (server.FAIL_UPDATE or server.RELEASE_DURING_UPDATE).
+    hook: str | None = None
+    #: The service must start no new deployment and keep its task definition.
+    same_deployment: bool = False
 
 
-def scenarios(config: Config, environment: EnvironmentConfig, certificate_arn: str) -> list[Scenario]:
+def scenarios(config: Config, environment: EnvironmentConfig, certificate_arns: Sequence[str]) -> list[Scenario]:
     """The day-2 scenarios in the order they run, on ``environment``'s service stack.
 
-    Applied scenarios accumulate: each later configuration keeps the changes before it that are
-    expected to be applied, as a team's configuration does. The refused ones come last.
+    ``certificate_arns``: the certificate a plain ``cdk deploy`` adds, and the one the
+    certificate rotation puts in its place. Applied scenarios accumulate: each later configuration
+    keeps the changes before it that are expected to be applied, as a team's configuration does. The
+    rotation fails once (``failed-update``), meets a release once (``release-during-deploy``), then
+    goes through (``certificate``). The ones refused by the guard come last.
     """
     table = f"environments.{environment.name}"
     count = environment.desired_count + 1
+    first, rotated = certificate_arns
+    longer = next(days for days in LOG_RETENTION_DAYS if days > environment.log_retention_days)
+    rotation = (Edit(table, "certificate_arn", f'"{rotated}"'),)
     return [
         Scenario(
             "health-check",
@@ -99,10 +128,44 @@ def scenarios(config: Config, environment: EnvironmentConfig, certificate_arn: s
             reason="both target groups are modified in place (HealthCheckPath does not replace them)",
         ),
         Scenario(
-            "certificate",
-            (Edit(table, "certificate_arn", f'"{certificate_arn}"'),),
+            "plain-cdk-deploy",
+            (Edit(table, "certificate_arn", f'"{first}"'),),
             {"codedeploy": APPLIED, "ecs": APPLIED},
-            reason="the production listener becomes HTTPS in place, with a redirect listener beside it",
+            reason=(
+                "without the guard the CLI reuses the previous ImageTag, and the listener is written "
+                "with the LiveTraffic reader's live weights"
+            ),
+            guard=False,
+        ),
+        Scenario(
+            "infra-only",
+            (Edit(table, "log_retention_days", str(longer)),),
+            {"codedeploy": APPLIED, "ecs": APPLIED},
+            reason="a longer log retention touches neither the task definition nor the service",
+            same_deployment=True,
+        ),
+        Scenario(
+            "failed-update",
+            rotation,
+            {"codedeploy": ROLLED_BACK, "ecs": ROLLED_BACK},
+            reason=(
+                "the update fails after its resources were written; the rollback re-applies the previous "
+                "template and parameters, and the reader answers the live weights again"
+            ),
+            hook=FAIL_UPDATE,
+        ),
+        Scenario(
+            "release-during-deploy",
+            rotation,
+            {"codedeploy": REFUSED, "ecs": REFUSED},
+            reason="the LiveTraffic reader refuses a forward update while a release runs; the update rolls back",
+            hook=RELEASE_DURING_UPDATE,
+        ),
+        Scenario(
+            "certificate",
+            rotation,
+            {"codedeploy": APPLIED, "ecs": APPLIED},
+            reason="the production listener's certificate is rotated in place, forwarding to the live group",
         ),
         Scenario(
             "task-size",
@@ -226,6 +289,13 @@ def applied_line(scenario: str, controller: str, production: str, detail: str) -
     return f"day-2 {scenario} ({controller}): applied; production still on {RELEASED_COLOUR} ({production}, {detail})"
 
 
+def rolled_back_line(scenario: str, controller: str, reason: str, production: str, detail: str) -> str:
+    return (
+        f"day-2 {scenario} ({controller}): failed ({reason}), {ROLLBACK_COMPLETE}; "
+        f"production still on {RELEASED_COLOUR} ({production}, {detail})"
+    )
+
+
 def check_expected(scenario: Scenario, controller_key: str, outcome: Outcome, line: str) -> None:
     """Raise unless ``outcome`` is the one the scenario table expects under this controller."""
     expected = scenario.expected[controller_key]
@@ -339,9 +409,11 @@ class Day2Context:
     guard_main: Callable[..., int]
     #: (configuration file, output directory, log) -> a wait for it (seconds): starts the pinned ``cdk synth``.
     synth: Callable[[Path, Path, Path], Callable[[], float]]
-    #: (assembly, parameters, log) -> seconds; the pinned ``cdk deploy`` of the stack.
+    #: (assembly, parameters, log) -> seconds; the pinned ``cdk deploy`` of the stack (DeployFailed if it fails).
     deploy: Callable[[Path, Mapping[str, str], Path], float]
     say: Callable[[str], None] = print
+    #: hook name -> the server's answer: arms a hook of the rehearsal server for the stack, or clears them.
+    hook: Callable[[str], str] = lambda name: f"no server hooks: {name} not armed"
     lines: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)
 
@@ -495,26 +567,41 @@ def healthy(ctx: Day2Context, live: Live, colour: str) -> str:
 def run_scenario(ctx: Day2Context, controller_key: str, scenario: Scenario, assembly: Path) -> str:
     """Guard, then (if it passes) deploy, then read production back. Returns the scenario's line."""
     controller = CONTROLLERS[controller_key]
-    argv = ["--assembly", str(assembly), ctx.stack]
-    if scenario.image_tag is not None:
-        argv += ["--image-tag", scenario.image_tag]
-    answer = run_guard(ctx.guard_main, argv, ctx.guard_clients)
-    if answer.status == GUARD_REFUSED:
-        line = refused_line(scenario.name, controller, answer.line_for(ctx.stack))
-        check_expected(scenario, controller_key, REFUSED, line)
-        return line
-    if answer.status != GUARD_PASSED:
-        raise Day2Error(
-            f"day-2 {scenario.name} ({controller}): the guard failed (exit {answer.status}): "
-            f"{answer.line_for(ctx.stack)}"
-        )
-    parameters = answer.parameters(ctx.stack)
-    if scenario.expected[controller_key] != APPLIED:
-        check_expected(scenario, controller_key, APPLIED, f"applied: {answer.line_for(ctx.stack)}")
-    seconds = ctx.deploy(assembly, parameters, ctx.run_dir / f"day2-{scenario.name}-deploy.log")
+    parameters: dict[str, str] = {}
+    if scenario.guard:
+        argv = ["--assembly", str(assembly), ctx.stack]
+        if scenario.image_tag is not None:
+            argv += ["--image-tag", scenario.image_tag]
+        answer = run_guard(ctx.guard_main, argv, ctx.guard_clients)
+        if answer.status == GUARD_REFUSED:
+            line = refused_line(scenario.name, controller, answer.line_for(ctx.stack))
+            check_expected(scenario, controller_key, REFUSED, line)
+            return line
+        if answer.status != GUARD_PASSED:
+            raise Day2Error(
+                f"day-2 {scenario.name} ({controller}): the guard failed (exit {answer.status}): "
+                f"{answer.line_for(ctx.stack)}"
+            )
+        parameters = answer.parameters(ctx.stack)
+        if scenario.expected[controller_key] == REFUSED and scenario.hook is None:
+            check_expected(scenario, controller_key, APPLIED, f"applied: {answer.line_for(ctx.stack)}")
+    previous = stack_parameters(ctx)
+    live = live_wiring(ctx)
+    service_before = service_state(ctx, live)
+    if scenario.hook is not None:
+        ctx.hook(scenario.hook)
+    try:
+        seconds = ctx.deploy(assembly, parameters, ctx.run_dir / f"day2-{scenario.name}-deploy.log")
+    except DeployFailed as failure:
+        return after_failed_deploy(ctx, controller_key, scenario, str(failure), previous)
+    finally:
+        if scenario.hook is not None:
+            ctx.hook(CLEAR)  # a hook that did not fire, and the release one started, end here
     (stack,) = ctx.client("cloudformation", ctx.account).describe_stacks(StackName=ctx.stack)["Stacks"]
     if stack["StackStatus"] != "UPDATE_COMPLETE":
         raise Day2Error(f"day-2 {scenario.name} ({controller}): {ctx.stack} is {stack['StackStatus']} after the deploy")
+    if scenario.expected[controller_key] != APPLIED:
+        check_expected(scenario, controller_key, APPLIED, f"applied: {ctx.stack} is UPDATE_COMPLETE")
     live = live_wiring(ctx)
     weights = production_weights(ctx, live)
     if not on_released_colour(weights):
@@ -522,21 +609,133 @@ def run_scenario(ctx: Day2Context, controller_key: str, scenario: Scenario, asse
             f"day-2 {scenario.name} ({controller}): applied, but production forwards {weights_text(weights)} "
             f"after the deploy (parameters {parameters})"
         )
-    given = ", ".join(f"{key}={value}" for key, value in sorted(parameters.items()))
+    if scenario.guard:
+        given = ", ".join(f"{key}={value}" for key, value in sorted(parameters.items()))
+    else:
+        given = f"no guard, no --parameters: {kept_parameters(ctx, scenario, controller, previous)}"
+    if scenario.same_deployment:
+        given += f"; {same_deployment(ctx, scenario, controller, service_before, service_state(ctx, live))}"
     detail = f"{healthy(ctx, live, RELEASED_COLOUR)}; {given}; deployed in {seconds:.1f} s"
     return applied_line(scenario.name, controller, weights_text(weights), detail)
+
+
+def after_failed_deploy(
+    ctx: Day2Context, controller_key: str, scenario: Scenario, failure: str, previous: Mapping[str, str]
+) -> str:
+    """The line of a deploy that failed: CloudFormation must have rolled it back, production still on Green.
+
+    A failure of the LiveTraffic reader is a refusal (its one line); any other one is a rolled-back update.
+    """
+    controller = CONTROLLERS[controller_key]
+    cloudformation = ctx.client("cloudformation", ctx.account)
+    (stack,) = cloudformation.describe_stacks(StackName=ctx.stack)["Stacks"]
+    reason = failed_reason(cloudformation.describe_stack_events(StackName=ctx.stack)["StackEvents"]) or failure
+    status = str(stack["StackStatus"])
+    if status != ROLLBACK_COMPLETE:
+        raise Day2Error(
+            f"day-2 {scenario.name} ({controller}): the deploy failed and {ctx.stack} is {status}: {reason}"
+        )
+    live = live_wiring(ctx)
+    weights = production_weights(ctx, live)
+    refused = reason.startswith(f"{ctx.stack}: {READER}:")
+    if refused:
+        line = refused_line(scenario.name, controller, reason)
+    else:
+        detail = f"{healthy(ctx, live, RELEASED_COLOUR)}; {kept_parameters(ctx, scenario, controller, previous)}"
+        line = rolled_back_line(scenario.name, controller, reason, weights_text(weights), detail)
+    check_expected(scenario, controller_key, REFUSED if refused else ROLLED_BACK, line)
+    if not on_released_colour(weights):
+        raise Day2Error(
+            f"day-2 {scenario.name} ({controller}): {'refused' if refused else 'rolled back'}, but production "
+            f"forwards {weights_text(weights)} after the rollback"
+        )
+    return line
+
+
+def failed_reason(events: Sequence[Mapping[str, Any]]) -> str | None:
+    """The reason of the latest resource failure among the stack's events (newest first, as the API lists them)."""
+    for event in events:
+        if str(event.get("ResourceStatus", "")).endswith("_FAILED") and event.get("ResourceStatusReason"):
+            return str(event["ResourceStatusReason"])
+    for event in events:
+        if event.get("ResourceStatus") == "UPDATE_ROLLBACK_IN_PROGRESS" and event.get("ResourceStatusReason"):
+            return str(event["ResourceStatusReason"])
+    return None
+
+
+def stack_parameters(ctx: Day2Context) -> dict[str, str]:
+    (stack,) = ctx.client("cloudformation", ctx.account).describe_stacks(StackName=ctx.stack)["Stacks"]
+    return {str(p["ParameterKey"]): str(p.get("ParameterValue", "")) for p in stack.get("Parameters") or []}
+
+
+def kept_parameters(ctx: Day2Context, scenario: Scenario, controller: str, previous: Mapping[str, str]) -> str:
+    """``ImageTag=<value> kept``: after a deploy without parameters, or a rollback, they are the previous ones."""
+    now = stack_parameters(ctx)
+    if now != dict(previous):
+        raise Day2Error(
+            f"day-2 {scenario.name} ({controller}): {ctx.stack}'s parameters were {dict(previous)} before "
+            f"and are {now} after"
+        )
+    return ", ".join(f"{key}={value} kept" for key, value in sorted(now.items()) if key != "BootstrapVersion")
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """What says whether a deployment starts: the stack's task definition (a new one is a new revision, which
+    CloudFormation gives the service), the revision the service runs, and its deployments or task sets."""
+
+    stack_task_definitions: tuple[str, ...]
+    task_definition: str
+    deployments: frozenset[str]
+
+    def __str__(self) -> str:
+        def revision(arn: str) -> str:
+            return arn.rsplit("/", 1)[-1]
+
+        stack = ", ".join(revision(arn) for arn in self.stack_task_definitions)
+        count = f"{len(self.deployments)} deployment{'s' if len(self.deployments) != 1 else ''}"
+        return f"the stack's task definition {stack}, the service on {revision(self.task_definition)}, {count}"
+
+
+def service_state(ctx: Day2Context, live: Live) -> ServiceState:
+    ecs = ctx.client("ecs", ctx.account)
+    (service,) = ecs.describe_services(cluster=live.cluster, services=[live.service])["services"]
+    task_sets = [t for t in service.get("taskSets") or [] if t.get("status") != "INACTIVE"]
+    deployments = [f"deployment {d['id']}" for d in service.get("deployments") or []]
+    primary = next((t for t in task_sets if t.get("status") == "PRIMARY"), None)
+    logical = {name for name, resource in resources(ctx.template).items() if resource.get("Type") == TASK_DEFINITION}
+    listed = ctx.client("cloudformation", ctx.account).describe_stack_resources(StackName=ctx.stack)["StackResources"]
+    return ServiceState(
+        stack_task_definitions=tuple(
+            sorted(str(r.get("PhysicalResourceId")) for r in listed if r["LogicalResourceId"] in logical)
+        ),
+        task_definition=str((primary or service).get("taskDefinition", "")),
+        deployments=frozenset([*deployments, *(f"task set {t['id']}" for t in task_sets)]),
+    )
+
+
+def same_deployment(
+    ctx: Day2Context, scenario: Scenario, controller: str, before: ServiceState, after: ServiceState
+) -> str:
+    """``no new deployment (...)``, or the failure when the deploy started one or changed the revision."""
+    if after != before:
+        raise Day2Error(
+            f"day-2 {scenario.name} ({controller}): the deploy changed the task definition or started a deployment "
+            f"(before: {before}; after: {after})"
+        )
+    return f"no new deployment ({after}, as before)"
 
 
 #: A scenario and how to get the assembly it deploys (None: the one deployed before it).
 Step = tuple[Scenario, Callable[[], Path] | None]
 
 
-def start_variants(ctx: Day2Context, certificate_arn: str) -> list[Step]:
+def start_variants(ctx: Day2Context, certificate_arns: Sequence[str]) -> list[Step]:
     """Write and check each scenario's configuration and start its synth; returns the scenarios in order.
 
     Called before the first deployment, so that the synths run while the stacks deploy.
     """
-    plan = scenarios(ctx.config, ctx.environment, certificate_arn)
+    plan = scenarios(ctx.config, ctx.environment, certificate_arns)
     steps: list[Step] = []
     previous: tuple[Edit, ...] = ()
     started: dict[tuple[Edit, ...], Callable[[], Path]] = {}
@@ -578,6 +777,14 @@ def run_day2(ctx: Day2Context, steps: Sequence[Step]) -> list[str]:
         ctx.say(line)
         ctx.lines.append(line)
     return ctx.lines
+
+
+def server_hook(endpoint: str, request: Mapping[str, str]) -> str:
+    """POST ``request`` to the rehearsal server's hooks (tools/rehearsal/server.py, ``HOOKS_PATH``); its answer."""
+    body = json.dumps(dict(request)).encode()
+    post = urllib.request.Request(f"{endpoint}{HOOKS_PATH}", data=body, method="POST")
+    with urllib.request.urlopen(post, timeout=10) as answer:
+        return str(answer.read().decode())
 
 
 def clean_up(ctx: Day2Context) -> None:

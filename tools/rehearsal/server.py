@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The rehearsal's moto server: the pinned moto, with ten narrow extensions to its CloudFormation and ECS.
+"""The rehearsal's moto server: the pinned moto, with eleven narrow extensions to its CloudFormation and ECS.
 
 ``python tools/rehearsal/server.py -p PORT`` serves moto on 127.0.0.1:PORT, as
 ``python -m moto.server`` does, after extending moto's CloudFormation emulation so that every stack
@@ -44,8 +44,19 @@ release leaves behind:
     drops it from the stack, which then loses its physical id and never deletes it; here it stays
     in the stack as it was (the change itself is not modelled).
 
+And one that gives the day-2 phase CloudFormation's rollback:
+
+11. a stack update that fails (a resource raised, or a failure the rehearsal armed) rolls back, as
+    CloudFormation does: moto would leave the new template, the old parameters and whatever it had
+    written so far, and answer UpdateStack with an error. Here the stack goes through
+    ``UPDATE_ROLLBACK_IN_PROGRESS`` (which the LiveTraffic handler reads), the previous template is
+    applied again with the previous parameter values, and the stack ends ``UPDATE_ROLLBACK_COMPLETE``
+    (``UPDATE_ROLLBACK_FAILED`` if that fails too), with the failed resource's reason in its events.
+
 Placeholders and custom resources are recorded in a ledger, served as JSON on ``GET /rehearsal/ledger``,
 so that the rehearsal can say, per stack, what was modelled and what was only accepted.
+``POST /rehearsal/hooks`` arms what the day-2 phase cannot do through an AWS API (:class:`Hooks`): a
+failure of the next update of a stack, a release that starts while it updates, and its end.
 
 The extensions are written against one moto version (``MOTO_VERSION``, the pin of
 tools/rehearsal/requirements.txt); any other version stops the server with one line and exit code 1.
@@ -121,6 +132,51 @@ class Ledger:
 
 
 LEDGER = Ledger()
+
+HOOKS_PATH = "/rehearsal/hooks"
+#: The next update of the stack fails after moto has written every resource of it (extension 11).
+FAIL_UPDATE = "fail-update"
+#: A release starts just before the LiveTraffic handler answers the next forward update of the stack.
+RELEASE_DURING_UPDATE = "release-during-update"
+#: The release started by RELEASE_DURING_UPDATE ends (it is stopped); nothing stays armed.
+CLEAR = "clear"
+#: The reason of an armed failure: it stands for an AWS error on the last resource of the update.
+INJECTED_FAILURE = "rehearsal: armed failure, after every resource of the update was written"
+
+
+class Hooks:
+    """What the day-2 phase armed per stack (account, region, stack name), and what a hook started."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: dict[tuple[str, str, str], str] = {}
+        self._releases: dict[tuple[str, str, str], Callable[[], str]] = {}
+
+    def arm(self, key: tuple[str, str, str], hook: str) -> None:
+        with self._lock:
+            self._armed[key] = hook
+
+    def take(self, key: tuple[str, str, str], hook: str) -> bool:
+        """True once if ``hook`` is armed for the stack (it is disarmed)."""
+        with self._lock:
+            if self._armed.get(key) != hook:
+                return False
+            del self._armed[key]
+            return True
+
+    def started(self, key: tuple[str, str, str], stop: Callable[[], str]) -> None:
+        with self._lock:
+            self._releases[key] = stop
+
+    def clear(self, key: tuple[str, str, str]) -> str:
+        """Disarm the stack's hooks and stop the release one started; says what it stopped."""
+        with self._lock:
+            self._armed.pop(key, None)
+            stop = self._releases.pop(key, None)
+        return stop() if stop is not None else "nothing to stop"
+
+
+HOOKS = Hooks()
 
 
 class ExtensionError(Exception):
@@ -224,7 +280,7 @@ class StackReader:
 
 
 def install() -> None:
-    """Apply the ten extensions to moto (once per process)."""
+    """Apply the eleven extensions to moto (once per process)."""
     global _installed
     if _installed:
         return
@@ -379,6 +435,9 @@ def install() -> None:
         clients = live_traffic_clients(stack_id)
         region, account = stack_id.split(":")[3:5]
         stack = cloudformation_backends[account][region].get_stack(stack_id)
+        forward = request_type == "Update" and not stack.status.endswith("ROLLBACK_IN_PROGRESS")
+        if forward and HOOKS.take((account, region, stack.name), RELEASE_DURING_UPDATE):
+            start_release(stack, account, region)
         clients.cloudformation = StackReader(stack)
         status, reason, data = handler.respond(
             {
@@ -391,9 +450,49 @@ def install() -> None:
         )
         print(f"rehearsal server: {stack_id.split('/')[1]} {logical_id} {request_type}: {status} {reason}", flush=True)
         if status != "SUCCESS":
-            raise ValidationError(message=reason)
+            failure = ValidationError(message=reason)
+            failure.rehearsal_resource = (logical_id, LIVE_TRAFFIC_TYPE)  # the UPDATE_FAILED event (extension 11)
+            raise failure
         answer: dict[str, str] = data  # the handler is loaded from its asset folder, so mypy sees Any
         return answer
+
+    def start_release(stack: Any, account: str, region: str) -> None:
+        """A release of the stack's service starts, as its controller starts one (RELEASE_DURING_UPDATE)."""
+        (service,) = [r for r in stack.resource_map._parsed_resources.values() if isinstance(r, ecs_models.Service)]
+        if service.deployment_controller["type"] == "ECS":
+            # ECS: a new deployment, PRIMARY and IN_PROGRESS; the one it replaces stays ACTIVE until it ends.
+            previous = service.deployments[0]
+            deployment = dict(previous, id=f"ecs-svc/{mock_random.randint(0, 32**12)}", rolloutState="IN_PROGRESS")
+            deployment["rolloutStateReason"] = "ECS deployment in progress."
+            previous["status"] = "ACTIVE"
+            service.deployments.insert(0, deployment)
+            started = f"ECS deployment {deployment['id']}, IN_PROGRESS"
+
+            def stop() -> str:
+                service.deployments.remove(deployment)
+                previous["status"] = "PRIMARY"
+                return f"{started}: removed, {previous['id']} PRIMARY again"
+
+        else:
+            # CodeDeploy: the replacement task set, ACTIVE beside the PRIMARY one while traffic shifts
+            # (CodeDeploy user guide, "What happens during an Amazon ECS deployment").
+            backend = ecs(account, region)
+            primary = next(t for t in service.task_sets if t.status == "PRIMARY")
+            task_set = backend.create_task_set(
+                service.name,
+                service.cluster_name,
+                primary.task_definition,
+                load_balancers=primary.load_balancers,
+                launch_type="FARGATE",
+            )
+            started = f"task set {task_set.id} ACTIVE beside the PRIMARY {primary.id}"
+
+            def stop() -> str:
+                backend.delete_task_set(service.cluster_name, service.name, task_set.task_set_arn)
+                return f"{started}: deleted"
+
+        HOOKS.started((account, region, stack.name), stop)
+        print(f"rehearsal server: {stack.name}: a release started during the update: {started}", flush=True)
 
     def delete_custom_resource(self: Any, account_id: str, region_name: str) -> None:
         LEDGER.mark_deleted(self.rehearsal_stack_id, self.logical_id)
@@ -592,6 +691,69 @@ def install() -> None:
         raise ExtensionError("moto's stack update handles a model without an update now: review extension 10")
     parsing.parse_and_update_resource = update_resource
 
+    # -- 11. a failed stack update rolls back --------------------------------------------------------
+
+    cloudformation_models = moto_module("cloudformation.models")
+    Stack, Event = cloudformation_models.Stack, cloudformation_models.Event
+    original_stack_update: Callable[..., None] = Stack.update
+
+    def stack_update(
+        self: Any,
+        template: str,
+        role_arn: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        # What CloudFormation restores on rollback: the previous template and parameter values
+        # ("Monitor the progress of a stack update", AWS CloudFormation user guide:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-monitor-stack.html).
+        previous = (self.template, self.role_arn, dict(self.parameters or {}))
+        previous_input = dict(self.resource_map.input_parameters or {})
+        self.status = "UPDATE_IN_PROGRESS"
+        try:
+            original_stack_update(self, template, role_arn, parameters, tags)
+            if HOOKS.take((self.account_id, self.region_name, self.name), FAIL_UPDATE):
+                raise ValidationError(message=INJECTED_FAILURE)
+        except Exception as error:
+            roll_back(self, error, previous, previous_input)
+
+    def roll_back(
+        stack: Any, error: Exception, previous: tuple[str, str | None, dict[str, Any]], previous_input: dict[str, Any]
+    ) -> None:
+        reason = str(getattr(error, "message", None) or error)
+        logical_id, resource_type = getattr(error, "rehearsal_resource", (stack.name, "AWS::CloudFormation::Stack"))
+        # moto logs UPDATE_COMPLETE before an armed failure; a rolled-back update never completed.
+        stack.events = [
+            e for i, e in enumerate(stack.events) if i < len(stack.events) - 1 or e.resource_status != "UPDATE_COMPLETE"
+        ]
+        if logical_id != stack.name:
+            stack.events.append(
+                Event(stack.stack_id, stack.name, logical_id, logical_id, resource_type, "UPDATE_FAILED", reason, None)
+            )
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        stack.status_reason = reason
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+        print(f"rehearsal server: {stack.name} update failed, rolling back: {reason}", flush=True)
+        template, role_arn, parameters = previous
+        before = len(stack.events)
+        try:
+            original_stack_update(stack, template, role_arn, previous_input or None, None)
+        except Exception as failure:
+            del stack.events[before:]
+            stack.status = "UPDATE_ROLLBACK_FAILED"
+            stack.status_reason = str(getattr(failure, "message", None) or failure)
+            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", resource_status_reason=stack.status_reason)
+            return
+        del stack.events[before:]  # moto's own UPDATE_IN_PROGRESS / UPDATE_COMPLETE of the re-applied template
+        stack.parameters = parameters
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        print(f"rehearsal server: {stack.name} UPDATE_ROLLBACK_COMPLETE", flush=True)
+
+    if "ROLLBACK" in inspect.getsource(original_stack_update):
+        raise ExtensionError("moto's stack update rolls back by itself now: drop extension 11")
+    Stack.update = stack_update
+
     parsing.clean_json = clean_json
     parsing.resource_class_from_type = resource_class_from_type
     CustomModel.create_from_cloudformation_json = classmethod(create_custom_resource)
@@ -599,13 +761,34 @@ def install() -> None:
     _installed = True
 
 
+def hook(request: dict[str, Any]) -> dict[str, str]:
+    """Arm a hook for a stack, or clear its hooks: ``{"hook": ..., "account": ..., "region": ..., "stack": ...}``."""
+    key = (str(request["account"]), str(request["region"]), str(request["stack"]))
+    name = request["hook"]
+    if name == CLEAR:
+        return {"cleared": HOOKS.clear(key)}
+    if name not in (FAIL_UPDATE, RELEASE_DURING_UPDATE):
+        raise ValueError(f"unknown hook {name!r}")
+    HOOKS.arm(key, name)
+    return {"armed": name}
+
+
 def with_ledger(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    """Serve the ledger on ``GET /rehearsal/ledger``; everything else goes to moto."""
+    """Serve the ledger on ``GET /rehearsal/ledger`` and the hooks on ``POST /rehearsal/hooks``; everything
+    else goes to moto."""
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == LEDGER_PATH and environ.get("REQUEST_METHOD") == "GET":
             body = LEDGER.as_json()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if environ.get("PATH_INFO") == HOOKS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                body, status = json.dumps(hook(json.loads(environ["wsgi.input"].read(length)))).encode(), "200 OK"
+            except (KeyError, ValueError) as error:
+                body, status = json.dumps({"error": str(error)}).encode(), "400 Bad Request"
+            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         return app(environ, start_response)
 

@@ -4,7 +4,7 @@ guard answers, outcome checks and lines, without moto (`make rehearse` runs it a
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,10 @@ from tools.rehearsal import day2 as rehearsal_day2
 from tools.rehearsal.day2 import (
     APPLIED,
     REFUSED,
+    ROLLED_BACK,
     Day2Context,
     Day2Error,
+    DeployFailed,
     Edit,
     GuardAnswer,
     apply_edits,
@@ -31,13 +33,27 @@ from tools.rehearsal.day2 import (
     variant_edits,
     with_image_tag,
 )
+from tools.rehearsal.server import CLEAR, FAIL_UPDATE, RELEASE_DURING_UPDATE
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:444444444444:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+ROTATED = "arn:aws:acm:eu-west-1:444444444444:certificate/1c2d3e4f-5061-7283-94a5-b6c7d8e9f0a1"
+CERTIFICATES = (CERTIFICATE, ROTATED)
 CONFIGS = ["config/sandbox.toml", "config/ecs-native.toml"]
+NAMES = [
+    "health-check",
+    "plain-cdk-deploy",
+    "infra-only",
+    "failed-update",
+    "release-during-deploy",
+    "certificate",
+    "task-size",
+    "desired-count",
+    "older-image",
+]
 
 
 def plan_for(config: Config) -> list[rehearsal_day2.Scenario]:
-    return scenarios(config, config.environments[-1], CERTIFICATE)
+    return scenarios(config, config.environments[-1], CERTIFICATES)
 
 
 # -- the scenario table -------------------------------------------------------------------------
@@ -45,9 +61,14 @@ def plan_for(config: Config) -> list[rehearsal_day2.Scenario]:
 
 def test_the_scenarios_cover_the_issue_and_the_refused_ones_come_last(config: Config) -> None:
     plan = plan_for(config)
-    assert [s.name for s in plan] == ["health-check", "certificate", "task-size", "desired-count", "older-image"]
+    assert [s.name for s in plan] == NAMES
     assert {s.name: dict(s.expected) for s in plan} == {
         "health-check": {"codedeploy": APPLIED, "ecs": APPLIED},
+        "plain-cdk-deploy": {"codedeploy": APPLIED, "ecs": APPLIED},
+        "infra-only": {"codedeploy": APPLIED, "ecs": APPLIED},
+        # CloudFormation rolls a failed update back; the reader refuses an update while a release runs.
+        "failed-update": {"codedeploy": ROLLED_BACK, "ecs": ROLLED_BACK},
+        "release-during-deploy": {"codedeploy": REFUSED, "ecs": REFUSED},
         "certificate": {"codedeploy": APPLIED, "ecs": APPLIED},
         "task-size": {"codedeploy": APPLIED, "ecs": APPLIED},
         # A CODE_DEPLOY service takes no CloudFormation update; under ECS the scalable target owns the count.
@@ -57,29 +78,46 @@ def test_the_scenarios_cover_the_issue_and_the_refused_ones_come_last(config: Co
     assert all(s.reason for s in plan)
     older = plan[-1]
     assert older.edits == () and older.image_tag == config.service.initial_image_tag
+    by_name = {s.name: s for s in plan}
+    # Only the plain deploy skips the guard; the hooks are armed for the two scenarios the server simulates.
+    assert [s.name for s in plan if not s.guard] == ["plain-cdk-deploy"]
+    assert {s.name: s.hook for s in plan if s.hook} == {
+        "failed-update": FAIL_UPDATE,
+        "release-during-deploy": RELEASE_DURING_UPDATE,
+    }
+    assert [s.name for s in plan if s.same_deployment] == ["infra-only"]
+    # The certificate rotation fails once, meets a release once, then goes through.
+    assert by_name["failed-update"].edits == by_name["release-during-deploy"].edits == by_name["certificate"].edits
 
 
 def test_applied_changes_accumulate_and_refused_ones_are_dropped(config: Config) -> None:
     plan = plan_for(config)
     code_deploy, ecs = variant_edits(plan, "codedeploy"), variant_edits(plan, "ecs")
     edits = {s.name: s.edits for s in plan}
-    assert code_deploy[1] == (*edits["health-check"], *edits["certificate"])
-    assert code_deploy[3] == (
-        *edits["health-check"],
+    at = {name: index for index, name in enumerate(NAMES)}
+    assert code_deploy[at["plain-cdk-deploy"]] == (*edits["health-check"], *edits["plain-cdk-deploy"])
+    applied = (*edits["health-check"], *edits["plain-cdk-deploy"], *edits["infra-only"])
+    # The failed and the refused rotation are not kept: each try, and the one that goes through, is the same change.
+    assert code_deploy[at["failed-update"]] == (*applied, *edits["certificate"])
+    assert (
+        code_deploy[at["release-during-deploy"]] == code_deploy[at["certificate"]] == (*applied, *edits["certificate"])
+    )
+    assert code_deploy[at["desired-count"]] == (
+        *applied,
         *edits["certificate"],
         *edits["task-size"],
         *edits["desired-count"],
     )
     # Under CodeDeploy the refused desired count is not kept; the older image redeploys what was applied.
-    assert code_deploy[4] == code_deploy[2]
-    assert ecs[4] == ecs[3]
+    assert code_deploy[at["older-image"]] == code_deploy[at["task-size"]]
+    assert ecs[at["older-image"]] == ecs[at["desired-count"]]
 
 
 @pytest.mark.parametrize("path", CONFIGS)
 def test_every_scenario_configuration_is_valid_and_changes_what_it_says(path: str, tmp_path: Path) -> None:
     base = load_config(ROOT / path)
     prod = base.environments[-1]
-    plan = scenarios(base, prod, CERTIFICATE)
+    plan = scenarios(base, prod, CERTIFICATES)
     text = (ROOT / path).read_text()
     changed = {}
     for scenario, edits in zip(plan, variant_edits(plan, prod.release_controller), strict=True):
@@ -88,7 +126,11 @@ def test_every_scenario_configuration_is_valid_and_changes_what_it_says(path: st
         changed[scenario.name] = load_config(variant)
     last = changed["desired-count"].environments[-1]
     assert changed["health-check"].service.health_check_path == rehearsal_day2.HEALTH_CHECK_PATH
-    assert changed["certificate"].environments[-1].certificate_arn == CERTIFICATE
+    assert changed["plain-cdk-deploy"].environments[-1].certificate_arn == CERTIFICATE
+    assert changed["failed-update"].environments[-1].certificate_arn == ROTATED
+    assert changed["certificate"].environments[-1].certificate_arn == ROTATED
+    assert changed["infra-only"].environments[-1].log_retention_days > prod.log_retention_days
+    assert changed["infra-only"].environments[-1].cpu == prod.cpu  # the task definition is left alone
     assert (last.cpu, last.memory_mib) == (prod.cpu * 2, prod.memory_mib * 2)
     assert last.desired_count == prod.desired_count + 1
     assert last.release_controller == prod.release_controller
@@ -271,16 +313,32 @@ def test_ecs_releases_on_the_listener_rules_of_the_service(ecs_native: Synthesiz
 
 
 class FakeAws:
-    """The few calls run_scenario makes after a deploy: the stack, its resources, the production listener."""
+    """The few calls run_scenario makes around a deploy: the stack, its parameters and events, its resources,
+    the production listener and the service. A deploy (``context``'s ``on_deploy``) may change any of them."""
 
     def __init__(self, weights: Mapping[str, int]) -> None:
-        self.weights = weights
+        self.weights = dict(weights)
+        self.status = "UPDATE_COMPLETE"
+        self.parameters = {"BootstrapVersion": "/cdk-bootstrap/hnb659fds/version", "ImageTag": "release-1"}
+        self.events: list[dict[str, str]] = []
+        self.task_definition = "arn:aws:ecs:eu-west-1:444444444444:task-definition/web:2"
+        self.stack_task_definition = "arn:aws:ecs:eu-west-1:444444444444:task-definition/web:1"
+        self.deployments = ["ecs-svc/1"]
 
     def describe_stacks(self, StackName: str) -> dict[str, Any]:
-        return {"Stacks": [{"StackStatus": "UPDATE_COMPLETE"}]}
+        given = [{"ParameterKey": key, "ParameterValue": value} for key, value in self.parameters.items()]
+        return {"Stacks": [{"StackStatus": self.status, "Parameters": given}]}
+
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+        return {"StackEvents": list(reversed(self.events))}  # newest first, as the API lists them
+
+    def describe_services(self, cluster: str, services: list[str]) -> dict[str, Any]:
+        deployments = [{"id": deployment} for deployment in self.deployments]
+        return {"services": [{"taskDefinition": self.task_definition, "deployments": deployments}]}
 
     def describe_stack_resources(self, StackName: str) -> dict[str, Any]:
         ids = {"Blue": "b", "Green": "g", "Service": "svc", "Cluster": "c", "Prod": "p", "Test": "t"}
+        ids["TaskDef"] = self.stack_task_definition
         return {"StackResources": [{"LogicalResourceId": k, "PhysicalResourceId": v} for k, v in ids.items()]}
 
     def describe_listeners(self, ListenerArns: list[str]) -> dict[str, Any]:
@@ -298,6 +356,7 @@ TEMPLATE: dict[str, Any] = {
             for colour in ("Blue", "Green")
         },
         "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "TaskDef": {"Type": "AWS::ECS::TaskDefinition"},
         "Service": {"Type": "AWS::ECS::Service", "Properties": {"Cluster": {"Ref": "Cluster"}}},
         "Prod": {"Type": "AWS::ElasticLoadBalancingV2::Listener"},
         "Test": {"Type": "AWS::ElasticLoadBalancingV2::Listener"},
@@ -319,12 +378,18 @@ TEMPLATE: dict[str, Any] = {
 
 
 def context(
-    config: Config, tmp_path: Path, status: int, line: str, weights: Mapping[str, int]
+    config: Config,
+    tmp_path: Path,
+    status: int,
+    line: str,
+    weights: Mapping[str, int],
+    on_deploy: Callable[[FakeAws], None] | None = None,
 ) -> tuple[Day2Context, list[dict[str, str]]]:
     """A context whose guard answers ``status`` and ``line``, whose production listener has ``weights``,
-    and the list of the deploys it ran (their parameters)."""
+    whose deploy does ``on_deploy`` to the stand-in AWS, and the list of the deploys it ran (their parameters)."""
 
     def guard(argv: list[str], *, clients: Any) -> int:
+        guarded.append(argv)
         if status == 0:
             print("--parameters\nProd-Service:ImageTag=release-1")
         print(line, file=sys.stderr)
@@ -332,9 +397,13 @@ def context(
 
     def deploy(assembly: Path, parameters: Mapping[str, str], log: Path) -> float:
         deployed.append(dict(parameters))
+        if on_deploy is not None:
+            on_deploy(aws)
         return 1.0
 
     deployed: list[dict[str, str]] = []
+    guarded: list[list[str]] = []
+    hooks: list[str] = []
     aws = FakeAws(weights)
     ctx = Day2Context(
         config=config,
@@ -350,7 +419,9 @@ def context(
         guard_main=guard,
         synth=lambda *args: lambda: 0.0,
         deploy=deploy,
+        hook=lambda name: hooks.append(name) or f"{name}: done",
     )
+    ctx.guarded, ctx.hooks, ctx.aws = guarded, hooks, aws  # type: ignore[attr-defined]
     return ctx, deployed
 
 
@@ -404,7 +475,187 @@ def test_an_unexpected_guard_answer_fails_before_any_deploy(
     assert deployed == []
 
 
-@pytest.mark.parametrize(("controller", "synths"), [("codedeploy", 4), ("ecs", 4)])
+def rolled_back(reason: str, *, resource: str = "Prod-Service", status: str = "UPDATE_ROLLBACK_COMPLETE") -> Any:
+    """A failing deploy: the stack ends ``status``, ``reason`` on the failed resource (as extension 11 leaves it)."""
+
+    def deploy(aws: FakeAws) -> None:
+        aws.events += [
+            {"LogicalResourceId": "Prod-Service", "ResourceStatus": "UPDATE_IN_PROGRESS"},
+            {"LogicalResourceId": resource, "ResourceStatus": "UPDATE_FAILED", "ResourceStatusReason": reason},
+            {"LogicalResourceId": "Prod-Service", "ResourceStatus": "UPDATE_ROLLBACK_IN_PROGRESS"},
+            {"LogicalResourceId": "Prod-Service", "ResourceStatus": status},
+        ]
+        aws.status = status
+        raise DeployFailed(f"`cdk deploy Prod-Service` failed: ❌ Prod-Service failed: {status} (log: x)")
+
+    return deploy
+
+
+READER_REFUSAL = (
+    "Prod-Service: LiveTraffic: a release is in progress (ECS deployment ecs-svc/2, IN_PROGRESS); "
+    "wait for it to finish or stop it, then deploy again"
+)
+INJECTED = "rehearsal: armed failure, after every resource of the update was written"
+
+
+def test_a_plain_cdk_deploy_runs_no_guard_passes_no_parameters_and_keeps_the_previous_ones(
+    config: Config, tmp_path: Path
+) -> None:
+    ctx, deployed = context(config, tmp_path, 3, "the guard must not run", {"Blue": 0, "Green": 100})
+    line = run_scenario(ctx, "ecs", scenario(config, "plain-cdk-deploy"), tmp_path)
+    assert line == (
+        "day-2 plain-cdk-deploy (ECS): applied; production still on Green (Green 100 / Blue 0, 1/1 healthy; "
+        "no guard, no --parameters: ImageTag=release-1 kept; deployed in 1.0 s)"
+    )
+    assert deployed == [{}]
+    assert ctx.guarded == []  # type: ignore[attr-defined]
+
+
+def test_a_plain_cdk_deploy_that_changes_the_image_tag_fails_the_rehearsal(config: Config, tmp_path: Path) -> None:
+    def reset(aws: FakeAws) -> None:
+        aws.parameters["ImageTag"] = "bootstrap"
+
+    ctx, _ = context(config, tmp_path, 0, "", {"Blue": 0, "Green": 100}, on_deploy=reset)
+    with pytest.raises(Day2Error, match=r"^day-2 plain-cdk-deploy \(ECS\): Prod-Service's parameters were .*"):
+        run_scenario(ctx, "ecs", scenario(config, "plain-cdk-deploy"), tmp_path)
+
+
+def test_infra_only_says_no_new_deployment_when_the_service_is_left_alone(config: Config, tmp_path: Path) -> None:
+    ctx, _ = context(config, tmp_path, 0, "Prod-Service: deploy: fine", {"Blue": 0, "Green": 100})
+    line = run_scenario(ctx, "ecs", scenario(config, "infra-only"), tmp_path)
+    assert line.startswith("day-2 infra-only (ECS): applied; production still on Green (Green 100 / Blue 0, ")
+    assert line.endswith(
+        "; ImageTag=release-1; no new deployment (the stack's task definition web:1, the service on web:2, "
+        "1 deployment, as before); deployed in 1.0 s)"
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda aws: aws.deployments.insert(0, "ecs-svc/2"),
+        lambda aws: setattr(aws, "task_definition", aws.task_definition.replace("web:2", "web:3")),
+        # moto's partial update does not give the service a new revision of the stack: this alone must fail.
+        lambda aws: setattr(aws, "stack_task_definition", aws.stack_task_definition.replace("web:1", "web:3")),
+    ],
+    ids=["a-new-deployment", "the-service-on-a-new-revision", "a-new-revision-of-the-stack"],
+)
+def test_infra_only_that_starts_a_deployment_fails_the_rehearsal(
+    config: Config, tmp_path: Path, change: Callable[[FakeAws], None]
+) -> None:
+    ctx, _ = context(config, tmp_path, 0, "Prod-Service: deploy: fine", {"Blue": 0, "Green": 100}, on_deploy=change)
+    with pytest.raises(
+        Day2Error,
+        match=r"^day-2 infra-only \(ECS\): the deploy changed the task definition or started a deployment \(before: ",
+    ):
+        run_scenario(ctx, "ecs", scenario(config, "infra-only"), tmp_path)
+
+
+def test_a_failed_update_rolled_back_with_production_on_green_is_its_line(config: Config, tmp_path: Path) -> None:
+    ctx, deployed = context(
+        config, tmp_path, 0, "Prod-Service: deploy: fine", {"Blue": 0, "Green": 100}, on_deploy=rolled_back(INJECTED)
+    )
+    line = run_scenario(ctx, "codedeploy", scenario(config, "failed-update"), tmp_path)
+    assert line == (
+        f"day-2 failed-update (CodeDeploy): failed ({INJECTED}), UPDATE_ROLLBACK_COMPLETE; production still on Green "
+        "(Green 100 / Blue 0, 1/1 healthy; ImageTag=release-1 kept)"
+    )
+    assert deployed == [{"ImageTag": "release-1"}]
+    assert ctx.hooks == [FAIL_UPDATE, CLEAR]  # type: ignore[attr-defined]
+
+
+def test_the_readers_refusal_during_a_release_is_the_line_and_the_release_is_cleared(
+    config: Config, tmp_path: Path
+) -> None:
+    refusal = rolled_back(READER_REFUSAL, resource="LiveTraffic")
+    ctx, _ = context(config, tmp_path, 0, "Prod-Service: deploy: fine", {"Blue": 0, "Green": 100}, on_deploy=refusal)
+    line = run_scenario(ctx, "ecs", scenario(config, "release-during-deploy"), tmp_path)
+    assert line == f"day-2 release-during-deploy (ECS): refused: {READER_REFUSAL}"
+    assert ctx.hooks == [RELEASE_DURING_UPDATE, CLEAR]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("name", "deploy", "weights", "message"),
+    [
+        (
+            "failed-update",
+            rolled_back(INJECTED, status="UPDATE_ROLLBACK_FAILED"),
+            {"Blue": 0, "Green": 100},
+            r"^day-2 failed-update \(CodeDeploy\): the deploy failed and Prod-Service is UPDATE_ROLLBACK_FAILED: "
+            r"rehearsal: armed failure",
+        ),
+        (
+            "failed-update",
+            rolled_back(INJECTED),
+            {"Blue": 100, "Green": 0},
+            r"^day-2 failed-update \(CodeDeploy\): rolled back, but production forwards Green 0 / Blue 100 "
+            r"after the rollback$",
+        ),
+        (
+            "failed-update",
+            None,
+            {"Blue": 0, "Green": 100},
+            r"^day-2 failed-update \(CodeDeploy\): expected rolled back \(.*\), got: Prod-Service is UPDATE_COMPLETE$",
+        ),
+        (
+            "failed-update",
+            rolled_back(READER_REFUSAL, resource="LiveTraffic"),
+            {"Blue": 0, "Green": 100},
+            r"^day-2 failed-update \(CodeDeploy\): expected rolled back \(.*\), got: refused: Prod-Service: Live",
+        ),
+        (
+            "release-during-deploy",
+            rolled_back(INJECTED),
+            {"Blue": 0, "Green": 100},
+            r"^day-2 release-during-deploy \(CodeDeploy\): expected refused \(.*\), got: failed \(rehearsal: ",
+        ),
+        (
+            "release-during-deploy",
+            rolled_back(READER_REFUSAL, resource="LiveTraffic"),
+            {"Blue": 100, "Green": 0},
+            r"^day-2 release-during-deploy \(CodeDeploy\): refused, but production forwards Green 0 / Blue 100 ",
+        ),
+        (
+            "health-check",
+            rolled_back(INJECTED),
+            {"Blue": 0, "Green": 100},
+            r"^day-2 health-check \(CodeDeploy\): expected applied \(.*\), got: failed \(rehearsal: ",
+        ),
+    ],
+    ids=[
+        "rollback-failed",
+        "rolled-back-to-blue",
+        "no-failure",
+        "failed-update-refused-by-the-reader",
+        "release-not-refused",
+        "refused-but-on-blue",
+        "applied-expected-but-failed",
+    ],
+)
+def test_an_unexpected_end_of_a_deploy_fails_in_one_line(
+    config: Config, tmp_path: Path, name: str, deploy: Any, weights: Mapping[str, int], message: str
+) -> None:
+    ctx, _ = context(config, tmp_path, 0, "Prod-Service: deploy: fine", weights, on_deploy=deploy)
+    with pytest.raises(Day2Error, match=message) as failure:
+        run_scenario(ctx, "codedeploy", scenario(config, name), tmp_path)
+    assert "\n" not in str(failure.value)
+    if scenario(config, name).hook is not None:
+        assert ctx.hooks[-1] == CLEAR  # type: ignore[attr-defined]  # a hook armed is always cleared
+
+
+def test_the_failed_reason_is_the_newest_resource_failure() -> None:
+    events = [
+        {"ResourceStatus": "UPDATE_ROLLBACK_COMPLETE"},
+        {"ResourceStatus": "UPDATE_FAILED", "ResourceStatusReason": "the newest"},
+        {"ResourceStatus": "UPDATE_FAILED", "ResourceStatusReason": "an older one"},
+    ]
+    assert rehearsal_day2.failed_reason(events) == "the newest"
+    stack_only = [{"ResourceStatus": "UPDATE_ROLLBACK_IN_PROGRESS", "ResourceStatusReason": "the stack's"}]
+    assert rehearsal_day2.failed_reason(stack_only) == "the stack's"
+    assert rehearsal_day2.failed_reason([{"ResourceStatus": "UPDATE_COMPLETE"}]) is None
+
+
+@pytest.mark.parametrize(("controller", "synths"), [("codedeploy", 6), ("ecs", 6)])
 def test_each_configuration_is_synthesized_once_and_an_unchanged_one_is_not_synthesized(
     config: Config, ecs_native_config: Config, tmp_path: Path, controller: str, synths: int
 ) -> None:
@@ -418,11 +669,24 @@ def test_each_configuration_is_synthesized_once_and_an_unchanged_one_is_not_synt
     ctx, _ = context(chosen, tmp_path, 0, "", {"Blue": 0, "Green": 100})
     ctx.synth = synth
     ctx.config_text = Path(chosen.source).read_text()
-    steps = rehearsal_day2.start_variants(ctx, CERTIFICATE)
+    steps = rehearsal_day2.start_variants(ctx, CERTIFICATES)
     assert [s.name for s, _ in steps] == [s.name for s in plan_for(chosen)]
     assert len(started) == synths
-    older = dict((s.name, wait) for s, wait in steps)["older-image"]
+    waits = dict((s.name, wait) for s, wait in steps)
+    # The rotation is synthesized once: its failed try, its refused one and the one that goes through.
+    assert waits["failed-update"] is not None
+    assert waits["release-during-deploy"] is None and waits["certificate"] is None
     if controller == "codedeploy":  # the desired count was refused: back to the task-size assembly
-        assert older is dict((s.name, wait) for s, wait in steps)["task-size"]
+        assert waits["older-image"] is waits["task-size"]
     else:
-        assert older is None
+        assert waits["older-image"] is None
+
+
+def test_every_scenario_is_a_row_of_docs_rehearsal_and_a_proof_on_the_day_2_page(config: Config) -> None:
+    plan = plan_for(config)
+    rehearsal = (ROOT / "docs" / "rehearsal.md").read_text()
+    day2 = (ROOT / "docs" / "ecs-blue-green.md").read_text()
+    for planned in plan:
+        assert f"\n| `{planned.name}` | " in rehearsal
+        assert f"`day-2 {planned.name}`" in day2
+    assert f"{len(plan)} scenarios as expected" in rehearsal

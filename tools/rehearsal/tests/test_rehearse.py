@@ -1282,9 +1282,72 @@ def test_an_update_of_a_resource_moto_cannot_update_keeps_it_in_the_stack(moto_c
     assert elbv2.describe_target_groups()["TargetGroups"] == []
 
 
+def test_a_failed_update_rolls_back_to_the_previous_template_and_parameter_values(moto_cloudformation: Any) -> None:
+    from tools.rehearsal.server import FAIL_UPDATE, HOOKS, INJECTED_FAILURE
+
+    session = moto_cloudformation
+    cloudformation = session.client("cloudformation")
+    template = {"Parameters": {"Tag": {"Type": "String"}}, "Resources": {"P": parameter("/svc/tag", {"Ref": "Tag"})}}
+    changed = json.loads(json.dumps(template))
+    changed["Resources"]["P"]["Properties"]["Value"] = {"Fn::Join": ["-", [{"Ref": "Tag"}, "new"]]}
+    cloudformation.create_stack(
+        StackName="Svc", TemplateBody=json.dumps(template), Parameters=[{"ParameterKey": "Tag", "ParameterValue": "a"}]
+    )
+    account = session.client("sts").get_caller_identity()["Account"]
+    HOOKS.arm((account, "eu-west-1", "Svc"), FAIL_UPDATE)
+    given = [{"ParameterKey": "Tag", "ParameterValue": "b"}]
+    cloudformation.update_stack(StackName="Svc", TemplateBody=json.dumps(changed), Parameters=given)
+    (stack,) = cloudformation.describe_stacks(StackName="Svc")["Stacks"]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack["Parameters"] == [{"ParameterKey": "Tag", "ParameterValue": "a"}]
+    assert parameter_value(session, "Svc", "P") == "a"  # written as "b-new" by the update, then rolled back
+    events = cloudformation.describe_stack_events(StackName="Svc")["StackEvents"]
+    assert [(e["ResourceStatus"], e.get("ResourceStatusReason")) for e in events[:3]] == [
+        ("UPDATE_ROLLBACK_COMPLETE", None),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", INJECTED_FAILURE),
+        ("UPDATE_IN_PROGRESS", "User Initiated"),
+    ]
+    # Armed once: the next update goes through.
+    cloudformation.update_stack(StackName="Svc", TemplateBody=json.dumps(changed), Parameters=given)
+    assert cloudformation.describe_stacks(StackName="Svc")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    assert parameter_value(session, "Svc", "P") == "b-new"
+
+
+def test_a_resource_that_fails_its_update_rolls_the_stack_back(moto_cloudformation: Any) -> None:
+    session = moto_cloudformation
+    cloudformation = session.client("cloudformation")
+    template = {"Resources": {"P": parameter("/svc/tag", "a")}}
+    changed = {"Resources": {"P": parameter("/svc/tag", "b"), "Q": parameter("/svc/other", "x")}}
+    changed["Resources"]["Q"]["Properties"]["Type"] = "NotAType"  # moto's SSM rejects it, as SSM does
+    assert create(session, "Svc", template["Resources"]) == "CREATE_COMPLETE"
+    # The rollback removes what the failed update added; Q was never created, and moto says so.
+    with pytest.warns(UserWarning, match="Unable to delete Q, as it was never created"):
+        cloudformation.update_stack(StackName="Svc", TemplateBody=json.dumps(changed))
+    (stack,) = cloudformation.describe_stacks(StackName="Svc")["Stacks"]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert parameter_value(session, "Svc", "P") == "a"
+
+
+def test_the_hooks_arm_once_clear_and_refuse_an_unknown_one() -> None:
+    from tools.rehearsal.server import CLEAR, FAIL_UPDATE, HOOKS, RELEASE_DURING_UPDATE, hook
+
+    where = {"account": "444444444444", "region": "eu-west-1", "stack": "Prod-Service"}
+    key = ("444444444444", "eu-west-1", "Prod-Service")
+    assert hook({"hook": FAIL_UPDATE, **where}) == {"armed": FAIL_UPDATE}
+    assert not HOOKS.take(key, RELEASE_DURING_UPDATE)
+    assert HOOKS.take(key, FAIL_UPDATE) and not HOOKS.take(key, FAIL_UPDATE)
+    assert hook({"hook": RELEASE_DURING_UPDATE, **where}) == {"armed": RELEASE_DURING_UPDATE}
+    HOOKS.started(key, lambda: "stopped it")
+    assert hook({"hook": CLEAR, **where}) == {"cleared": "stopped it"}
+    assert not HOOKS.take(key, RELEASE_DURING_UPDATE)  # cleared: no longer armed
+    assert hook({"hook": CLEAR, **where}) == {"cleared": "nothing to stop"}
+    with pytest.raises(ValueError, match="unknown hook 'explode'"):
+        hook({"hook": "explode", **where})
+
+
 def test_the_day2_extensions_check_that_moto_still_lacks_them() -> None:
     source = (ROOT / "tools" / "rehearsal" / "server.py").read_text()
-    for number in (6, 7, 8, 9, 10):
+    for number in (6, 7, 8, 9, 10, 11):
         assert f"extension {number}" in source
 
 
