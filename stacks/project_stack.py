@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from bootstrap.permissions_boundary import BOUNDARY_NAME
 from components.naming import Names
 from config import Config, EnvironmentConfig
 
@@ -27,6 +28,13 @@ class ProjectStack(cdk.Stack):
     lookup role: ``cdk diff --method=template`` reads the deployed template through the lookup
     role, and pull requests run it (components/github_oidc/template_reader.py). No stack does a
     context lookup at synth time (the context is committed in cdk.json), so nothing else uses it.
+
+    A stack of a target account gives every IAM role in it the permissions boundary its account's
+    CloudFormation execution role carries (bootstrap/permissions_boundary.py): that role may create
+    no role without it. ``permissions_boundary`` is CDK's ``@aws-cdk/core:permissionsBoundary`` for
+    the stack's scope, which also reaches the roles CDK creates itself (custom-resource providers)
+    (https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk/PermissionsBoundary.html). The tools
+    account is bootstrapped without a boundary, and its stacks carry none.
     """
 
     def __init__(
@@ -53,6 +61,7 @@ class ProjectStack(cdk.Stack):
             # Stack tags: CDK tags every taggable resource with them, and CloudFormation tags
             # the stack itself and what it creates for resources that CDK cannot tag.
             tags={"project": config.project, "environment": environment_name, "owner": config.owner},
+            permissions_boundary=cdk.PermissionsBoundary.from_name(BOUNDARY_NAME) if environment else None,
             **kwargs,
         )
         self.config = config

@@ -21,7 +21,7 @@ def test_constructs_resolves_to_the_library_not_a_local_folder() -> None:
 
 
 def test_project_packages_resolve_to_this_repository() -> None:
-    for name in ("components", "components.compliance", "config", "stacks", "pipelines"):
+    for name in ("bootstrap", "components", "components.compliance", "config", "stacks", "pipelines"):
         module = importlib.import_module(name)
         assert module.__file__ is not None
         path = Path(module.__file__).resolve()
@@ -77,7 +77,7 @@ def python_files(*folders: str) -> list[Path]:
 
 def test_the_reference_and_its_architecture_tests_import_no_tooling() -> None:
     """The app, its tests by kind (but the tooling's) and the guard stand without tools/ (the rehearsal, docgen)."""
-    reference = ["config", "stacks", "components", "pipelines", "release_guard", "service_app"]
+    reference = ["bootstrap", "config", "stacks", "components", "pipelines", "release_guard", "service_app"]
     tests = ["tests/architecture", "tests/configuration", "tests/handlers"]
     entry_points = [ROOT / "app.py", ROOT / "tests" / "conftest.py", ROOT / "tests" / "fixtures.py"]
     for path in [*entry_points, *python_files(*reference, *tests)]:

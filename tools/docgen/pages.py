@@ -73,6 +73,8 @@ TEST_FILES = {
         "tests/architecture/test_access_log_buckets.py",
         "tests/architecture/test_scan_gate.py",
         "tests/architecture/test_stack_order.py",
+        "tests/architecture/test_permissions_boundary.py",
+        "tests/tooling/test_bootstrap_doc.py",
     ),
     "docs/github-oidc.md": ("tests/architecture/test_github_oidc.py", "tests/configuration/test_github_oidc_config.py"),
 }

@@ -5,10 +5,11 @@ A moto server on a localhost port (tools/rehearsal/server.py: the pinned moto wi
 documented extensions to its CloudFormation) stands in for the four accounts of the configuration.
 The rehearsal then does what docs/deploy.md tells an operator to do on AWS:
 
-1. creates the CloudFormation execution policy of docs/deploy.md in each account, with that
-   account's administrator credentials;
-2. bootstraps the tools account, then each target account with ``--trust <tools>`` and
-   ``--cloudformation-execution-policies``;
+1. creates the CloudFormation execution policy of docs/deploy.md in each account, and the permissions
+   boundary (bootstrap/permissions-boundary.json) in each target account, with that account's
+   administrator credentials;
+2. bootstraps the tools account, then each target account with ``--trust <tools>``,
+   ``--cloudformation-execution-policies`` and ``--custom-permissions-boundary``;
 3. deploys every stack as docs/deploy.md's "Deployment order" does, with the tools account's
    credentials only, so that every target-account stack goes through that account's bootstrap
    deploy role: first, one stack at a time, what a person deploys before the pipeline exists (the
@@ -17,8 +18,9 @@ The rehearsal then does what docs/deploy.md tells an operator to do on AWS:
    ``--method direct`` its one difference), ``tools`` first, then dev, staging and prod. The
    stacks, their environments and their order come from the assembly (``cdk.out/manifest.json``,
    read by :mod:`stacks.assembly`) and from the command's own selection;
-4. checks through boto3 what only a deployment shows: the bootstrap trust, each stack deployed
-   in its own account through the chain of roles, and the cross-stack references
+4. checks through boto3 what only a deployment shows: the bootstrap trust and boundary, each stack
+   deployed in its own account through the chain of roles, each target role with the boundary, and
+   the cross-stack references
    (``Fn::GetStackOutput``) resolved to the other stack's resources. What a template declares is
    the synth tests' to check (tests/architecture), not repeated here;
 5. day 2 (tools/rehearsal/day2.py): simulates a release of the last environment's service stack
@@ -61,6 +63,7 @@ from types import FrameType
 from typing import Any
 
 # No CDK import anywhere here: the rehearsal drives the CLI and reads the assembly it wrote.
+from bootstrap.permissions_boundary import BOUNDARY_NAME, POLICY_FILE
 from components.naming import Names
 from config import Config, ConfigError, load_config
 from release_guard.environment_deploy import IMAGE_TAG_PARAMETER, TOOLS, DeployInputError, plan_deploy
@@ -107,11 +110,19 @@ class Bootstrap:
     def execution_policy_arn(self) -> str:
         return f"arn:aws:iam::{self.account}:policy/{EXECUTION_POLICY_NAME}"
 
+    @property
+    def permissions_boundary_arn(self) -> str | None:
+        """The boundary of a target account's execution role; the tools account has none (docs/deploy.md)."""
+        return None if self.trust is None else f"arn:aws:iam::{self.account}:policy/{BOUNDARY_NAME}"
+
     def cdk_args(self, assembly: Path) -> list[str]:
         args = ["cdk", "bootstrap", f"aws://{self.account}/{self.region}", "--app", str(assembly)]
         if self.trust is not None:
             args += ["--trust", self.trust]
-        return [*args, "--cloudformation-execution-policies", self.execution_policy_arn, *QUIET_CLI]
+        args += ["--cloudformation-execution-policies", self.execution_policy_arn]
+        if self.trust is not None:
+            args += ["--custom-permissions-boundary", BOUNDARY_NAME]
+        return [*args, *QUIET_CLI]
 
 
 @dataclass(frozen=True)
@@ -300,6 +311,14 @@ def execution_policy_document(deploy_doc: str) -> str:
     if match is None:
         raise RehearsalError(f"{DEPLOY_DOC}: no `cat > cfn-exec.json <<'EOF'` block")
     return json.dumps(json.loads(match.group(1)), separators=(",", ":"))
+
+
+def boundary_policy_document() -> str:
+    """The committed boundary policy that docs/deploy.md creates from ``file://``, compacted."""
+    try:
+        return json.dumps(json.loads(POLICY_FILE.read_text()), separators=(",", ":"))
+    except (OSError, ValueError) as error:
+        raise RehearsalError(f"{POLICY_FILE}: not a policy document: {error}") from None
 
 
 def trusted_accounts(policy: Mapping[str, Any]) -> set[str]:
@@ -817,13 +836,14 @@ def rehearse(
     plan = pipeline_plan(config, assembly, steps)
     records.update({step.name: StackRecord(step.name, step.account) for step in steps})
     policy = execution_policy_document(DEPLOY_DOC.read_text())
+    boundary = boundary_policy_document()
 
     with rehearsal_server(run_dir / "server.log", port) as endpoint, background() as commands:
         say("server", endpoint, f"moto with the rehearsal's extensions (log: {run_dir / 'server.log'})")
         run = Run(config, assembly, run_dir, Moto(endpoint, config.region), steps, records, plan)
         # The day-2 synths run while the stacks deploy.
         prepared = start_day2(run, commands)
-        bootstrap(run, policy)
+        bootstrap(run, policy, boundary)
         deploy(run)
         for subject, check in wiring_checks(run):
             problem = check()
@@ -837,15 +857,18 @@ def rehearse(
         return f"{run.checks_passed} checks passed; {scenarios}; {check_nothing_left(run)}"
 
 
-def bootstrap(run: Run, policy: str) -> None:
+def bootstrap(run: Run, policy: str, boundary: str) -> None:
     for step in bootstrap_plan(run.config):
         admin = run.moto.admin(step.account)
-        run.moto.client("iam", admin).create_policy(PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=policy)
+        iam = run.moto.client("iam", admin)
+        iam.create_policy(PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=policy)
+        if step.permissions_boundary_arn is not None:
+            iam.create_policy(PolicyName=BOUNDARY_NAME, PolicyDocument=boundary)
         log = run.run_dir / f"bootstrap-{step.label}.log"
         seconds = run_cli(
             step.cdk_args(run.assembly.directory), run.moto.cli_env(admin, run.run_dir), log, BOOTSTRAP_TIMEOUT
         )
-        trust = f", trusts {step.trust}" if step.trust else ""
+        trust = f", trusts {step.trust}, boundary {BOUNDARY_NAME}" if step.trust else ""
         say("bootstrap", f"{step.label} {step.account}", f"ok{trust} ({seconds:.1f} s)")
         # What a destroy must bring each account back to.
         run.baseline[step.account] = inventory(run.moto, step.account)
@@ -1146,7 +1169,7 @@ Check = tuple[str, Callable[[], str | None]]
 
 
 def wiring_checks(run: Run) -> list[Check]:
-    """What only the deployment shows: bootstrap trust, the chain of roles, the cross-stack references."""
+    """What only the deployment shows: bootstrap trust and boundary, the chain of roles, the cross-stack references."""
     config, assembly, moto = run.config, run.assembly, run.moto
     naming = Names(config)
     tools = config.accounts.tools
@@ -1167,6 +1190,32 @@ def wiring_checks(run: Run) -> list[Check]:
         # A CommaDelimitedList parameter; moto echoes it as the text of a Python list.
         found = [item.strip(" '\"") for item in given.get("CloudFormationExecutionPolicies", "").strip("[]").split(",")]
         return None if found == [policy] else f"CloudFormationExecutionPolicies is {found}, not [{policy}]"
+
+    def bootstrap_boundary(step: Bootstrap) -> str | None:
+        """A target account's execution role carries the boundary, which exists; the tools account's has none."""
+        stack = next((stack for stack in assembly if stack.account == step.account), None)
+        if stack is None:
+            return f"the assembly has no stack in {step.account}, so no bootstrap execution role to look at"
+        iam = moto.in_account("iam", step.account)
+        role = stack.execution_role_arn.split("/")[-1]
+        found = iam.get_role(RoleName=role)["Role"].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+        if found != step.permissions_boundary_arn:
+            return f"{role} has the boundary {found}, not {step.permissions_boundary_arn}"
+        local = {policy["Arn"] for policy in _pages(iam, "list_policies", "Policies", Scope="Local")}
+        return None if found is None or found in local else f"{role} names the boundary {found}, which does not exist"
+
+    def roles_carry_the_boundary(synthesized: AssemblyStack) -> str | None:
+        """Every role the stack created in a target account names the boundary (stacks/project_stack.py)."""
+        expected = f"arn:aws:iam::{synthesized.account}:policy/{BOUNDARY_NAME}"
+        iam = moto.in_account("iam", synthesized.account)
+        for resource in run.resources.get(synthesized.stack_name, []):
+            if resource.type != "AWS::IAM::Role":
+                continue
+            role = iam.get_role(RoleName=resource.physical_id)["Role"]
+            found = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+            if found != expected:
+                return f"{resource.logical_id} ({resource.physical_id}) has the boundary {found}, not {expected}"
+        return None
 
     def stack_in_its_account(synthesized: AssemblyStack) -> str | None:
         """Deployed in its own account, by that account's execution role, through its deploy role."""
@@ -1209,11 +1258,15 @@ def wiring_checks(run: Run) -> list[Check]:
     for step in bootstrap_plan(config):
         account = step.account
         checks.append((f"CDKToolkit {account} execution policy", partial(bootstrap_execution_policy, account)))
+        checks.append((f"CDKToolkit {account} execution role boundary", partial(bootstrap_boundary, step)))
         if step.trust is not None:
             checks.append((f"CDKToolkit {account} trusts tools", partial(bootstrap_trusts_tools, account)))
     for synthesized in assembly.deploy_order():
         name, account = synthesized.stack_name, synthesized.account
         checks.append((f"{name} in {account}", partial(stack_in_its_account, synthesized)))
+        roles = sum(resource.type == "AWS::IAM::Role" for resource in run.resources.get(name, []))
+        if account != tools and roles:
+            checks.append((f"{name} {roles} roles with the boundary", partial(roles_carry_the_boundary, synthesized)))
         count = len(stack_output_references(synthesized.template))
         if count:
             checks.append((f"{name} {count} stack outputs read", partial(cross_stack_references, synthesized)))

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from bootstrap.permissions_boundary import BOUNDARY_NAME, POLICY_FILE
 from config import Config
 from release_guard import environment_deploy
 from stacks.assembly import AssemblyStack, CloudAssembly
@@ -83,6 +84,26 @@ def test_bootstrap_arguments_follow_docs_deploy(config: Config) -> None:
     assert dev_args[dev_args.index("--trust") + 1] == config.accounts.tools
     policy = f"arn:aws:iam::{config.accounts.dev}:policy/{EXECUTION_POLICY_NAME}"
     assert dev_args[dev_args.index("--cloudformation-execution-policies") + 1] == policy
+
+
+def test_the_target_accounts_and_only_they_are_bootstrapped_with_the_boundary(config: Config) -> None:
+    """docs/deploy.md: --custom-permissions-boundary on the three target bootstraps, not the tools one."""
+    for step in bootstrap_plan(config):
+        args = step.cdk_args(Path("cdk.out"))
+        if step.trust is None:
+            assert "--custom-permissions-boundary" not in args and step.permissions_boundary_arn is None
+        else:
+            assert args[args.index("--custom-permissions-boundary") + 1] == BOUNDARY_NAME
+            assert step.permissions_boundary_arn == f"arn:aws:iam::{step.account}:policy/{BOUNDARY_NAME}"
+
+
+def test_the_boundary_created_is_the_committed_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert json.loads(rehearse.boundary_policy_document()) == json.loads(POLICY_FILE.read_text())
+    broken = tmp_path / "permissions-boundary.json"
+    broken.write_text("{not json")
+    monkeypatch.setattr(rehearse, "POLICY_FILE", broken)
+    with pytest.raises(RehearsalError, match=rf"^{re.escape(str(broken))}: not a policy document: "):
+        rehearse.boundary_policy_document()
 
 
 def test_deploy_arguments_deploy_one_stack_directly_without_talking_to_the_internet(
@@ -1356,6 +1377,7 @@ def test_the_day2_extensions_check_that_moto_still_lacks_them() -> None:
 TOOLS, TARGET = "111111111111", "222222222222"
 EXEC_ROLE = f"arn:aws:iam::{TARGET}:role/cdk-hnb659fds-cfn-exec-role-{TARGET}-eu-west-1"
 DEPLOY_ROLE = f"arn:aws:iam::{TARGET}:role/cdk-hnb659fds-deploy-role-{TARGET}-eu-west-1"
+BOUNDARY = f"arn:aws:iam::{TARGET}:policy/{BOUNDARY_NAME}"
 
 
 class Recorded:
@@ -1376,6 +1398,16 @@ class Recorded:
 
             def get_role(self, RoleName: str) -> dict[str, Any]:
                 return {"Role": state["roles"][account][RoleName]}
+
+            def get_paginator(self, operation: str) -> Any:
+                assert operation == "list_policies"
+                policies = [{"Arn": arn} for arn in state["policies"].get(account, [])]
+
+                class Pages:
+                    def paginate(self, Scope: str) -> list[dict[str, Any]]:
+                        return [{"Policies": policies}]
+
+                return Pages()
 
             def describe_target_groups(self, TargetGroupArns: list[str]) -> dict[str, Any]:
                 return {"TargetGroups": [{"VpcId": state["vpc_of"][TargetGroupArns[0]]}]}
@@ -1416,7 +1448,14 @@ def recorded_run(tmp_path: Path, config: Config, **changes: Any) -> tuple[rehear
             },
             TOOLS: {},
         },
-        "roles": {TARGET: {DEPLOY_ROLE.split("/")[-1]: {"RoleLastUsed": {"LastUsedDate": "2026-12-02"}}}},
+        "roles": {
+            TARGET: {
+                DEPLOY_ROLE.split("/")[-1]: {"RoleLastUsed": {"LastUsedDate": "2026-12-02"}},
+                EXEC_ROLE.split("/")[-1]: {"PermissionsBoundary": {"PermissionsBoundaryArn": BOUNDARY}},
+                "app-role": {"PermissionsBoundary": {"PermissionsBoundaryArn": BOUNDARY}},
+            }
+        },
+        "policies": {TARGET: [BOUNDARY]},
         "vpc_of": {"arn:group": "vpc-1"},
     }
     for path, value in changes.items():
@@ -1427,7 +1466,8 @@ def recorded_run(tmp_path: Path, config: Config, **changes: Any) -> tuple[rehear
         target[last] = value
     run = rehearse.Run(config, CloudAssembly(tmp_path, {"App": stack}), tmp_path, Recorded(state), [], {})  # type: ignore[arg-type]
     run.resources["App"] = [
-        rehearse.Resource("Group", "AWS::ElasticLoadBalancingV2::TargetGroup", "arn:group", "modelled", False)
+        rehearse.Resource("Group", "AWS::ElasticLoadBalancingV2::TargetGroup", "arn:group", "modelled", False),
+        rehearse.Resource("Role", "AWS::IAM::Role", "app-role", "modelled", False),
     ]
     return run, stack
 
@@ -1510,3 +1550,44 @@ def test_an_assembly_that_lacks_a_stack_of_the_configuration_is_refused(
         f"{assembly.manifest}: no Dev-Service, Prod-Service, which {config.source} implies: "
         "run `make synth` with the same CONFIG"
     )
+
+
+EXEC_ROLE_NAME = EXEC_ROLE.split("/")[-1]
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        ({}, None),
+        (
+            {f"roles.{TARGET}.{EXEC_ROLE_NAME}.PermissionsBoundary": {}},
+            f"{EXEC_ROLE_NAME} has the boundary None, not {BOUNDARY}",
+        ),
+        (
+            {f"roles.{TARGET}.{EXEC_ROLE_NAME}.PermissionsBoundary.PermissionsBoundaryArn": "arn:aws:iam::1:policy/x"},
+            f"{EXEC_ROLE_NAME} has the boundary arn:aws:iam::1:policy/x, not {BOUNDARY}",
+        ),
+        ({f"policies.{TARGET}": []}, f"{EXEC_ROLE_NAME} names the boundary {BOUNDARY}, which does not exist"),
+    ],
+    ids=["bounded", "no-boundary", "another-boundary", "policy-missing"],
+)
+def test_a_target_execution_role_without_the_boundary_fails_its_check(
+    tmp_path: Path, config: Config, changes: dict[str, Any], line: str | None
+) -> None:
+    run, _ = recorded_run(tmp_path, config, **changes)
+    assert dict(rehearse.wiring_checks(run))[f"CDKToolkit {TARGET} execution role boundary"]() == line
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        ({}, None),
+        ({f"roles.{TARGET}.app-role": {}}, f"Role (app-role) has the boundary None, not {BOUNDARY}"),
+    ],
+    ids=["bounded", "unbounded"],
+)
+def test_a_target_stack_role_without_the_boundary_fails_its_check(
+    tmp_path: Path, config: Config, changes: dict[str, Any], line: str | None
+) -> None:
+    run, _ = recorded_run(tmp_path, config, **changes)
+    assert dict(rehearse.wiring_checks(run))["App 1 roles with the boundary"]() == line

@@ -1,0 +1,1 @@
+"""What an operator creates in the accounts before ``cdk bootstrap`` (docs/deploy.md, "Bootstrap")."""
