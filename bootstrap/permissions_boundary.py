@@ -28,7 +28,13 @@ using permissions boundaries") and of the example boundary in the CDK bootstrap 
 * nobody bounded may edit or delete this policy, remove a boundary, create a user, an access key or a
   console password, or take over the roles that administer the account (the CDK bootstrap roles,
   ``OrganizationAccountAccessRole``, ``AWSControlTowerExecution``);
-* the Allow covers whole only the services the target stacks use, and IAM only for roles.
+* the Allow covers whole only the services the target stacks use, and IAM only for roles: it may
+  read any role, but create, change, delete or pass only the roles the project's target stacks
+  create (their names start with the project's or the stack's name) and service-linked roles. An
+  existing role of the account, however broad, cannot be handed to a function or rewritten.
+
+The file is written for one project (``--config``, the sandbox's by default); both committed
+configurations share it. A copy with another ``project`` writes its own.
 
 The ARNs are the ``aws`` partition's: the configuration accepts only its regions (config/settings.py).
 """
@@ -41,6 +47,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from config import DEFAULT_CONFIG_PATH, TARGET_ENVIRONMENTS, ConfigError, load_config
 
 #: The policy's name in every target account. The stacks (stacks/project_stack.py), docs/deploy.md's
 #: bootstrap commands (tests/tooling/test_bootstrap_doc.py) and the rehearsal use this one name.
@@ -75,22 +83,30 @@ SERVICES = {
     "ssm": "the template reader reads the CDK bootstrap version parameter",
 }
 
-#: IAM, for roles only: what CloudFormation calls to create, update and delete AWS::IAM::Role and
-#: AWS::IAM::Policy, and what the stacks' roles call (iam:PassRole). No user, group or managed-policy
-#: action: the target stacks create none.
-ROLE_ACTIONS = (
-    "iam:AttachRolePolicy",
-    "iam:CreateRole",
-    "iam:CreateServiceLinkedRole",
-    "iam:DeleteRole",
-    "iam:DeleteRolePolicy",
-    "iam:DetachRolePolicy",
+#: IAM, for roles only. Reading any role: CloudFormation reads the roles a template names.
+READ_ROLE_ACTIONS = (
     "iam:GetRole",
     "iam:GetRolePolicy",
     "iam:ListAttachedRolePolicies",
     "iam:ListInstanceProfilesForRole",
     "iam:ListRolePolicies",
     "iam:ListRoleTags",
+)
+
+#: What CloudFormation calls to create, update and delete AWS::IAM::Role and AWS::IAM::Policy, and
+#: what hands a role to a service (iam:PassRole): only on the roles the target stacks create
+#: (:func:`project_roles`). On any other role of the account they would let a deploy take it over:
+#: pass an existing broad role to a function it creates, or rewrite its trust policy, and use its
+#: permissions, which no boundary caps ("Grant a user permissions to pass a role to an AWS service",
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html; "you must also
+#: prevent IAM entities from escaping the boundary you set",
+#: https://docs.aws.amazon.com/cdk/v2/guide/customize-permissions-boundaries.html).
+CHANGE_ROLE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
     "iam:PassRole",
     "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
@@ -100,6 +116,11 @@ ROLE_ACTIONS = (
     "iam:UpdateRole",
     "iam:UpdateRoleDescription",
 )
+
+#: Service-linked roles (the ECS and Application Auto Scaling ones the service's scalable target
+#: names): created by the service on first use, and only passable to the service they link to
+#: ("Using service-linked roles", https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html).
+SERVICE_LINKED_ROLES = "arn:aws:iam::*:role/aws-service-role/*"
 
 #: Allowed only on a role that carries this boundary (for CreateRole: the role being created).
 BOUNDED_ROLE_CHANGES = (
@@ -116,8 +137,24 @@ BOUNDED_ROLE_CHANGES = (
 PROTECTED_ROLES = ("cdk-*", "OrganizationAccountAccessRole", "AWSControlTowerExecution")
 
 
-def policy_document() -> dict[str, Any]:
-    """The boundary, statement by statement."""
+def project_roles(project: str) -> list[str]:
+    """The ARN patterns of the roles the target stacks create, in any account.
+
+    Named roles start with the project's name (components/naming.py: ``<project>-web-task``, ...);
+    CloudFormation generates a physical ID that starts with the stack's name for the others
+    ("stack123123123123-s3bucket-abcdefghijk1", "Name type",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html; it
+    shortens a long stack name, which ``<Env>-DeployRole``, ``<Env>-Network`` and ``<Env>-Service``,
+    stacks/names.py, are not). tests/architecture/test_permissions_boundary.py holds the named ones
+    to the pattern.
+    """
+    return [f"arn:aws:iam::*:role/{project}-*"] + [
+        f"arn:aws:iam::*:role/{environment.capitalize()}-*" for environment in TARGET_ENVIRONMENTS
+    ]
+
+
+def policy_document(project: str) -> dict[str, Any]:
+    """The boundary of ``project``'s target accounts, statement by statement."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -128,10 +165,22 @@ def policy_document() -> dict[str, Any]:
                 "Resource": "*",
             },
             {
-                "Sid": "RolesOnly",
+                "Sid": "ReadRoles",
                 "Effect": "Allow",
-                "Action": list(ROLE_ACTIONS),
+                "Action": list(READ_ROLE_ACTIONS),
                 "Resource": "arn:aws:iam::*:role/*",
+            },
+            {
+                "Sid": "ChangeAndPassOnlyTheProjectsRoles",
+                "Effect": "Allow",
+                "Action": list(CHANGE_ROLE_ACTIONS),
+                "Resource": project_roles(project),
+            },
+            {
+                "Sid": "ServiceLinkedRoles",
+                "Effect": "Allow",
+                "Action": ["iam:CreateServiceLinkedRole", "iam:PassRole"],
+                "Resource": SERVICE_LINKED_ROLES,
             },
             {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
             {
@@ -174,9 +223,9 @@ def policy_document() -> dict[str, Any]:
     }
 
 
-def render() -> str:
+def render(project: str) -> str:
     """The file's text: stable key order and indentation, so that a stale file shows as a diff."""
-    return json.dumps(policy_document(), indent=2) + "\n"
+    return json.dumps(policy_document(project), indent=2) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,15 +233,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bootstrap.permissions_boundary",
         description=f"Write {POLICY_FILE.name}, the {BOUNDARY_NAME} policy of the target accounts.",
     )
+    parser.add_argument(
+        "--config", default=DEFAULT_CONFIG_PATH, help="the configuration whose project it is (default: %(default)s)"
+    )
     parser.add_argument("--output", type=Path, default=POLICY_FILE, help="where to write it (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        args.output.write_text(render())
+        project = load_config(args.config).project
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        args.output.write_text(render(project))
     except OSError as error:
         print(f"{args.output}: cannot write the boundary policy: {error.strerror}", file=sys.stderr)
         return 2
     shown = args.output.relative_to(Path.cwd()) if args.output.is_relative_to(Path.cwd()) else args.output
-    print(f"wrote {shown}: the {BOUNDARY_NAME} policy")
+    print(f"wrote {shown}: the {BOUNDARY_NAME} policy of {project}")
     return 0
 
 

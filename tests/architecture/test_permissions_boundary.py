@@ -27,10 +27,13 @@ import pytest
 
 from bootstrap import permissions_boundary
 from bootstrap.permissions_boundary import BOUNDARY_NAME, POLICY_FILE, SERVICES, policy_document, render
-from config import Config
+from config import Config, load_config
 from tests.support import SynthesizedApp
 
 CONFIGURATIONS = ["synthesized", "ecs_native"]
+#: The project of both committed configurations, whose boundary the committed file is.
+PROJECT = "delivery-ref"
+ROOT = Path(__file__).resolve().parents[2]
 
 #: What the AWS managed policies attached to target roles grant, from their default version in the AWS
 #: Managed Policy Reference (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/<name>.html).
@@ -135,15 +138,34 @@ def _matches(pattern: str, value: str) -> bool:
     return fnmatchcase(value.lower(), pattern.lower())
 
 
+def _covers(patterns: list[Any], resources: list[Any]) -> bool:
+    """True if the statement's resources hold every granted one (one the test cannot read only under ``*``).
+
+    A grant on ``*`` (an AWS managed policy's iam:PassRole, for one) is capped to the statement's
+    resources, which is the boundary's point: what the role then passes must be one of the roles the
+    target stacks create, which :func:`test_every_role_a_target_stack_names_is_one_the_boundary_lets_it_change`
+    and the generated names' pattern hold.
+    """
+    return (
+        "*" in patterns
+        or resources == ["*"]
+        or all(
+            isinstance(resource, str) and any(_matches(pattern, resource) for pattern in patterns)
+            for resource in resources
+        )
+    )
+
+
 def why_outside_the_boundary(action: str, resources: list[Any]) -> str | None:
     """None if the boundary allows ``action`` on ``resources``; otherwise which statement stops it."""
-    statements = policy_document()["Statement"]
-    if not any(
-        _matches(pattern, action)
+    statements = policy_document(PROJECT)["Statement"]
+    naming = [
+        statement
         for statement in statements
         if statement["Effect"] == "Allow"
-        for pattern in _as_list(statement["Action"])
-    ):
+        and any(_matches(pattern, action) for pattern in _as_list(statement["Action"]))
+    ]
+    if not naming:
         return "no Allow of the boundary names it"
     for deny in (statement for statement in statements if statement["Effect"] == "Deny"):
         if not any(_matches(pattern, action) for pattern in _as_list(deny["Action"])):
@@ -155,6 +177,8 @@ def why_outside_the_boundary(action: str, resources: list[Any]) -> str | None:
             for resource in resources
         ):
             return f"the boundary's {deny['Sid']} denies it"
+    if not any(_covers(_as_list(statement["Resource"]), resources) for statement in naming):
+        return "no Allow of the boundary covers its resources"
     return None
 
 
@@ -229,6 +253,27 @@ def test_the_boundary_allows_every_action_the_target_roles_are_granted(
             [{"Fn::GetAtt": ["Role", "Arn"]}],
             "the boundary's NoTakeOverOfTheAdministrationRoles denies it",
         ),
+        ("iam:TagRole", [{"Fn::GetAtt": ["Role", "Arn"]}], "no Allow of the boundary covers its resources"),
+        ("iam:PassRole", ["arn:aws:iam::222222222222:role/Dev-Service-HookRole-1A2B3C"], None),
+        (
+            "iam:PassRole",
+            ["arn:aws:iam::222222222222:role/break-glass-admin"],
+            "no Allow of the boundary covers its resources",
+        ),
+        (
+            "iam:UpdateAssumeRolePolicy",
+            ["arn:aws:iam::222222222222:role/break-glass-admin"],
+            "no Allow of the boundary covers its resources",
+        ),
+        (
+            "iam:PassRole",
+            [
+                "arn:aws:iam::222222222222:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
+                "AWSServiceRoleForApplicationAutoScaling_ECSService"
+            ],
+            None,
+        ),
+        ("iam:GetRole", ["arn:aws:iam::222222222222:role/break-glass-admin"], None),
         ("iam:PutRolePolicy", ["*"], "the boundary's RolesOnlyWithThisBoundary denies it"),
     ],
 )
@@ -281,7 +326,51 @@ def test_the_boundary_allows_exactly_the_services_the_target_stacks_use(
 
 
 def statements() -> dict[str, dict[str, Any]]:
-    return {statement["Sid"]: statement for statement in policy_document()["Statement"]}
+    return {statement["Sid"]: statement for statement in policy_document(PROJECT)["Statement"]}
+
+
+def test_roles_are_changed_and_passed_only_where_the_target_stacks_create_them() -> None:
+    """Not an existing role of the account: passing or rewriting one would escape the boundary."""
+    allowed = statements()["ChangeAndPassOnlyTheProjectsRoles"]
+    assert allowed["Effect"] == "Allow" and "Condition" not in allowed
+    assert "iam:PassRole" in allowed["Action"] and "iam:UpdateAssumeRolePolicy" in allowed["Action"]
+    assert allowed["Resource"] == [
+        "arn:aws:iam::*:role/delivery-ref-*",
+        "arn:aws:iam::*:role/Dev-*",
+        "arn:aws:iam::*:role/Staging-*",
+        "arn:aws:iam::*:role/Prod-*",
+    ]
+    linked = statements()["ServiceLinkedRoles"]
+    assert (linked["Action"], linked["Resource"]) == (
+        ["iam:CreateServiceLinkedRole", "iam:PassRole"],
+        "arn:aws:iam::*:role/aws-service-role/*",
+    )
+    on_every_role = [
+        action
+        for statement in statements().values()
+        if statement["Effect"] == "Allow" and statement["Resource"] in ("*", "arn:aws:iam::*:role/*")
+        for action in _as_list(statement["Action"])
+        if action.startswith("iam:")
+    ]
+    assert on_every_role and all(action.split(":")[1].startswith(("Get", "List")) for action in on_every_role)
+
+
+@pytest.mark.parametrize("fixture", CONFIGURATIONS)
+def test_every_role_a_target_stack_names_is_one_the_boundary_lets_it_change(
+    request: pytest.FixtureRequest, fixture: str
+) -> None:
+    """A named role outside the patterns would fail to create: the pattern must follow the naming."""
+    app, config = configuration(request, fixture)
+    named = [
+        role["Properties"]["RoleName"]
+        for name in target_stacks(app, config)
+        for role in resources_of_type(app.raw_template(name), "AWS::IAM::Role").values()
+        if "RoleName" in role["Properties"]
+    ]
+    assert named
+    patterns = statements()["ChangeAndPassOnlyTheProjectsRoles"]["Resource"]
+    assert [n for n in named if not any(_matches(p, f"arn:aws:iam::*:role/{n}") for p in patterns)] == []
+    assert all(name.split("-")[0] in {"Dev", "Staging", "Prod"} for name in target_stacks(app, config))
 
 
 def test_a_role_may_be_created_or_changed_only_with_this_same_boundary() -> None:
@@ -334,7 +423,7 @@ def test_the_unconditional_denies(sid: str, actions: list[str], resources: list[
 def test_iam_is_allowed_for_roles_only_and_never_whole() -> None:
     allowed = [
         action
-        for statement in policy_document()["Statement"]
+        for statement in policy_document(PROJECT)["Statement"]
         if statement["Effect"] == "Allow"
         for action in _as_list(statement["Action"])
     ]
@@ -350,18 +439,33 @@ def test_the_policy_fits_the_managed_policy_size_quota() -> None:
     assert len(re.sub(r"\s", "", POLICY_FILE.read_text())) <= 6144
 
 
-def test_the_committed_policy_is_what_the_generator_writes() -> None:
-    assert POLICY_FILE.read_text() == render(), "stale: run python -m bootstrap.permissions_boundary"
+@pytest.mark.parametrize("config_file", sorted(path.name for path in (ROOT / "config").glob("*.toml")))
+def test_the_committed_policy_is_what_the_generator_writes_for_every_committed_configuration(config_file: str) -> None:
+    project = load_config(ROOT / "config" / config_file).project
+    assert POLICY_FILE.read_text() == render(project), (
+        f"stale for config/{config_file}: run python -m bootstrap.permissions_boundary --config config/{config_file}"
+    )
 
 
 def test_the_generator_writes_the_file_and_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "boundary.json"
     assert permissions_boundary.main(["--output", str(output)]) == 0
-    assert json.loads(output.read_text()) == policy_document()
-    assert capsys.readouterr().out == f"wrote {output}: the {BOUNDARY_NAME} policy\n"
+    assert json.loads(output.read_text()) == policy_document(PROJECT)
+    assert capsys.readouterr().out == f"wrote {output}: the {BOUNDARY_NAME} policy of {PROJECT}\n"
 
 
 def test_an_unwritable_output_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "missing" / "boundary.json"
     assert permissions_boundary.main(["--output", str(output)]) == 2
     assert capsys.readouterr().err == f"{output}: cannot write the boundary policy: No such file or directory\n"
+
+
+def test_a_missing_configuration_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "boundary.json"
+    missing = tmp_path / "nope.toml"
+    assert permissions_boundary.main(["--config", str(missing), "--output", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(missing) in err
+    assert not output.exists()
