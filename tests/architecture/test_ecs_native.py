@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from components.compliance.nag import ACKNOWLEDGEMENTS_OFF_CONTEXT, acknowledgements, findings
+from components.compliance.nag import ACKNOWLEDGEMENTS_OFF_CONTEXT, findings
 from components.naming import Names
 from config import Config
 from stacks.delivery_app import build_app
@@ -294,7 +294,7 @@ def test_every_acknowledgement_under_ecs_still_matches_a_finding(
     every = findings(build_app(app, ecs_native_config), app)
     stale = [
         f"{rule} at {path}"
-        for path, rule, _ in acknowledgements(ecs_native.app)
+        for path, rule, _ in ecs_native.acknowledgements
         if not any(found == rule and (at == path or at.startswith(path + "/")) for found, at in every)
     ]
     assert stale == []
