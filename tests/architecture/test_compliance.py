@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
-from components.compliance import ACKNOWLEDGEMENTS_OFF_CONTEXT, EncryptionAtRestAspect
+from components.compliance import EncryptionAtRestAspect
 from components.compliance.nag import (
     acknowledge,
     acknowledge_each,
@@ -22,9 +22,8 @@ from components.compliance.nag import (
     findings,
     synthesized_acknowledgements,
 )
-from config import Config
+from config import DEFAULT_CONFIG_PATH
 from stacks.assembly import read_assembly
-from stacks.delivery_app import build_app
 from tests.support import SynthesizedApp, new_app
 
 
@@ -80,14 +79,12 @@ def test_no_unacknowledged_nag_finding_in_any_stack(synthesized: SynthesizedApp)
 
 
 @pytest.fixture(scope="module")
-def all_findings(config: Config, tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
+def all_findings(unacknowledged: dict[str, set[tuple[str, str]]]) -> set[tuple[str, str]]:
     """Every finding of both packs when no acknowledgement is applied: (rule id, construct path).
 
-    The app is built but not synthesized: cdk-nag walks the construct tree, and every
-    resource it checks exists once the stacks are constructed.
+    The app is built with acknowledgements off in a process of its own (tests/unacknowledged.py).
     """
-    app = new_app(str(tmp_path_factory.mktemp("unacknowledged")), **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True})
-    return findings(build_app(app, config), app)
+    return unacknowledged[DEFAULT_CONFIG_PATH]
 
 
 @pytest.fixture(scope="module")
