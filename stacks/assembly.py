@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,9 @@ class AssemblyStack:
     deploy_role_arn: str = ""
     execution_role_arn: str = ""
     termination_protection: bool = False
+    #: The construct metadata CDK writes for the stack: construct path (``/Stack/...``) to its entries,
+    #: each a ``{"type": ..., "data": ...}`` object (logical ids, nag acknowledgements, warnings).
+    metadata: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,15 @@ def read_assembly(directory: Path) -> CloudAssembly:
         dependencies = artifact.get("dependencies") or []
         if not isinstance(dependencies, list):
             raise AssemblyError(f"{where}.dependencies: expected a list of artifact ids, got {dependencies!r}")
+        metadata = dict(artifact.get("metadata") or {})
+        metadata_file = artifact.get("additionalMetadataFile")
+        if metadata_file is not None:
+            extra = _json(directory / str(metadata_file), "a JSON object of construct metadata")
+            if not isinstance(extra, dict):
+                raise AssemblyError(
+                    f"{directory / str(metadata_file)}: expected a JSON object, got {type(extra).__name__}"
+                )
+            metadata.update(extra)
         stacks[artifact_id] = AssemblyStack(
             artifact_id=artifact_id,
             stack_name=str(properties.get("stackName") or artifact_id),
@@ -146,5 +158,6 @@ def read_assembly(directory: Path) -> CloudAssembly:
             deploy_role_arn=str(properties.get("assumeRoleArn", "")),
             execution_role_arn=str(properties.get("cloudFormationExecutionRoleArn", "")),
             termination_protection=bool(properties.get("terminationProtection", False)),
+            metadata=metadata,
         )
     return CloudAssembly(directory=directory, stacks=stacks)

@@ -8,6 +8,26 @@ inputs command, the Makefile and the docs generator).
 
 from __future__ import annotations
 
-from tests.fixtures import config, ecs_native, ecs_native_config, synthesized
+import pytest
 
-__all__ = ["config", "ecs_native", "ecs_native_config", "synthesized"]
+from tests.fixtures import (
+    config,
+    ecs_native,
+    ecs_native_config,
+    start_unacknowledged,
+    stop_unacknowledged,
+    synthesized,
+    unacknowledged,
+)
+
+__all__ = ["config", "ecs_native", "ecs_native_config", "synthesized", "unacknowledged"]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the build without acknowledgements now, beside the session's synths, if a test reads it."""
+    if any("unacknowledged" in getattr(item, "fixturenames", ()) for item in session.items):
+        start_unacknowledged(session.config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stop_unacknowledged(session.config)

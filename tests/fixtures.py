@@ -7,6 +7,7 @@ asked for: the handler tests (tests/handlers), which the release build also runs
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 #: The second committed configuration: every environment released by ECS itself.
 ECS_NATIVE_CONFIG_PATH = "config/ecs-native.toml"
 ROOT = Path(__file__).resolve().parent.parent
+#: The configurations whose findings without acknowledgements the fixture below holds.
+UNACKNOWLEDGED_CONFIGS = [DEFAULT_CONFIG_PATH, ECS_NATIVE_CONFIG_PATH]
+_UNACKNOWLEDGED_PROCESS = pytest.StashKey[subprocess.Popen[str]]()
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +50,33 @@ def ecs_native(ecs_native_config: Config, tmp_path_factory: pytest.TempPathFacto
     from tests.support import synthesize
 
     return synthesize(ecs_native_config, str(tmp_path_factory.mktemp("cdk.out.ecs-native")))
+
+
+def start_unacknowledged(pytest_config: pytest.Config) -> None:
+    """Start building the app without acknowledgements in a process of its own (tests/unacknowledged.py).
+
+    ``tests/conftest.py`` calls it once collection is over, when a collected test needs the
+    ``unacknowledged`` fixture, so that the build runs while the session synthesizes.
+    """
+    from tests.unacknowledged import start
+
+    pytest_config.stash[_UNACKNOWLEDGED_PROCESS] = start(UNACKNOWLEDGED_CONFIGS)
+
+
+def stop_unacknowledged(pytest_config: pytest.Config) -> None:
+    """End the process of :func:`start_unacknowledged` if no test read it (a run stopped early)."""
+    process = pytest_config.stash.get(_UNACKNOWLEDGED_PROCESS, None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="session")
+def unacknowledged(request: pytest.FixtureRequest) -> dict[str, set[tuple[str, str]]]:
+    """Every nag finding of each committed configuration with no acknowledgement applied, by config path."""
+    from tests.unacknowledged import answer, unacknowledged_findings
+
+    process = request.config.stash.get(_UNACKNOWLEDGED_PROCESS, None)
+    if process is None:  # not started with the session (tools/rehearsal/tests): build them here
+        return {path: unacknowledged_findings(path) for path in UNACKNOWLEDGED_CONFIGS}
+    return answer(process)

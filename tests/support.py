@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import assertions
 from cdk_nag import NagPack
 
+from components.compliance.nag import synthesized_acknowledgements
 from config import Config
 from stacks.assembly import CloudAssembly, read_assembly
 from stacks.delivery_app import build_app
@@ -99,6 +100,15 @@ class SynthesizedApp:
     def manifest(self) -> CloudAssembly:
         """The assembly as the tools read it: manifest.json, without the CDK."""
         return read_assembly(Path(self.assembly.directory))
+
+    @cached_property
+    def acknowledgements(self) -> list[tuple[str, str, str]]:
+        """Every nag acknowledgement of the app as (construct path, rule id, reason), read from the assembly.
+
+        The same list as ``components.compliance.nag.acknowledgements(app)`` (a test compares them on a
+        probe), without walking the construct tree across jsii: 1.2 to 2 s for the whole app.
+        """
+        return [found for stack in self.manifest for found in synthesized_acknowledgements(stack.metadata)]
 
     def stack(self, name: str) -> cdk.Stack:
         construct = self.app.node.find_child(name)

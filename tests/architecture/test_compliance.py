@@ -13,10 +13,17 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
-from components.compliance import ACKNOWLEDGEMENTS_OFF_CONTEXT, EncryptionAtRestAspect
-from components.compliance.nag import acknowledgements, check_acknowledgement, findings
-from config import Config
-from stacks.delivery_app import build_app
+from components.compliance import EncryptionAtRestAspect
+from components.compliance.nag import (
+    acknowledge,
+    acknowledge_each,
+    acknowledgements,
+    check_acknowledgement,
+    findings,
+    synthesized_acknowledgements,
+)
+from config import DEFAULT_CONFIG_PATH
+from stacks.assembly import read_assembly
 from tests.support import SynthesizedApp, new_app
 
 
@@ -72,19 +79,17 @@ def test_no_unacknowledged_nag_finding_in_any_stack(synthesized: SynthesizedApp)
 
 
 @pytest.fixture(scope="module")
-def all_findings(config: Config, tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
+def all_findings(unacknowledged: dict[str, set[tuple[str, str]]]) -> set[tuple[str, str]]:
     """Every finding of both packs when no acknowledgement is applied: (rule id, construct path).
 
-    The app is built but not synthesized: cdk-nag walks the construct tree, and every
-    resource it checks exists once the stacks are constructed.
+    The app is built with acknowledgements off in a process of its own (tests/unacknowledged.py).
     """
-    app = new_app(str(tmp_path_factory.mktemp("unacknowledged")), **{ACKNOWLEDGEMENTS_OFF_CONTEXT: True})
-    return findings(build_app(app, config), app)
+    return unacknowledged[DEFAULT_CONFIG_PATH]
 
 
 @pytest.fixture(scope="module")
 def project_acknowledgements(synthesized: SynthesizedApp) -> list[tuple[str, str, str]]:
-    found = acknowledgements(synthesized.app)
+    found = synthesized.acknowledgements
     assert found, "the app acknowledges findings; an empty list means the audit reads the wrong metadata"
     return found
 
@@ -116,6 +121,23 @@ def test_acknowledgements_off_really_shows_the_acknowledged_findings(
 ) -> None:
     """Guards the stale check above: without acknowledgements the pack must report more."""
     assert len(all_findings) >= len({(rule_id, path) for path, rule_id, _ in project_acknowledgements})
+
+
+def test_the_assembly_holds_every_acknowledgement_of_the_construct_tree(tmp_path: Path) -> None:
+    """The acknowledgements the tests read from the assembly are those of the tree, paths and reasons alike."""
+    app = new_app(str(tmp_path))
+    stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    bucket = s3.Bucket(stack, "Bucket", encryption=s3.BucketEncryption.S3_MANAGED)
+    reason = "The bucket is the access log target itself, so it cannot log to itself."
+    acknowledge(bucket, "AwsSolutions-S1", reason)
+    acknowledge_each(
+        bucket.node.default_child, [("NIST.800.53.R5-S3BucketLoggingEnabled", reason), ("AwsSolutions-S10", reason)]
+    )
+    assembly = app.synth()
+    from_tree = acknowledgements(app)
+    (stack_metadata,) = (stack.metadata for stack in read_assembly(Path(assembly.directory)))
+    assert len(from_tree) == 3
+    assert sorted(synthesized_acknowledgements(stack_metadata)) == sorted(from_tree)
 
 
 @pytest.mark.parametrize(

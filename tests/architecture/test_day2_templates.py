@@ -28,7 +28,25 @@ SERVICE = "AWS::ECS::Service"
 READER = "Custom::LiveTraffic"
 
 
+_SYNTHS: dict[str, dict[str, Any]] = {}
+
+
 def prod_service(tmp_path: Path, config: Config, **changes: Any) -> dict[str, Any]:
+    """The prod service stack of ``config`` with ``changes`` to its prod environment.
+
+    Synthesized once per configuration and changes (a certificate is read by two tests), except
+    that ``fresh=True`` synthesizes it again: two synths of one configuration are what the
+    reader's nonce test compares.
+    """
+    if changes.pop("fresh", False):
+        return synthesize_prod_service(tmp_path / "fresh", config, **changes)
+    key = repr((config, sorted(changes.items())))
+    if key not in _SYNTHS:
+        _SYNTHS[key] = synthesize_prod_service(tmp_path, config, **changes)
+    return _SYNTHS[key]
+
+
+def synthesize_prod_service(tmp_path: Path, config: Config, **changes: Any) -> dict[str, Any]:
     environment: EnvironmentConfig = dataclasses.replace(config.environment("prod"), **changes)
     # Only the diff matters here; the session synth runs CloudFormation's template validation.
     app = new_app(str(tmp_path / ("-".join(sorted(changes)) or "base")), validate_templates=False)
@@ -37,19 +55,15 @@ def prod_service(tmp_path: Path, config: Config, **changes: Any) -> dict[str, An
     return dict(app.synth().get_stack_by_name("Service").template)
 
 
-_BASES: dict[str, dict[str, Any]] = {}
-
-
 def base(tmp_path: Path, config: Config) -> dict[str, Any]:
     """The unchanged prod service stack of ``config``, synthesized once per configuration."""
-    if config.source not in _BASES:
-        _BASES[config.source] = prod_service(tmp_path, config)
-    return _BASES[config.source]
+    return prod_service(tmp_path, config)
 
 
 def changed(tmp_path: Path, config: Config, **changes: Any) -> dict[str, str]:
     """Resource type → action (added / modified / replaced / removed) for one configuration change."""
-    before, after = base(tmp_path, config), prod_service(tmp_path, config, **changes)
+    before = base(tmp_path, config)
+    after = prod_service(tmp_path, config, **changes) if changes else prod_service(tmp_path, config, fresh=True)
     return {f"{change.resource_type} {change.logical_id}": change.action for change in diff_resources(before, after)}
 
 

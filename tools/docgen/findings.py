@@ -1,7 +1,7 @@
 """Tables of the acknowledged cdk-nag findings, the skipped checkov checks and the excepted
 Control Tower controls, per architecture.
 
-Nag acknowledgements come from the synthesized app (``components.compliance.nag.acknowledgements``),
+Nag acknowledgements come from the synthesized app (``components.compliance.nag.synthesized_acknowledgements``),
 checkov skips from each resource's template metadata (``{"checkov": {"skip": [{"id", "comment"}]}}``,
 the format checkov reads), Control Tower exceptions from the same shape under ``control-tower``
 (read by scanners/control_tower.py). Any number of each, including none, is fine.

@@ -1,7 +1,8 @@
 """A read-only view of one synthesized app: stacks, their accounts, resources and references.
 
 Resources are named by their construct path inside the stack (``Service/BlueTargetGroup``),
-read from the construct tree, because logical ids carry hashes that make poor labels.
+read from the construct metadata the synth writes into the assembly, because logical ids carry
+hashes that make poor labels.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from components.compliance.nag import acknowledgements
+from components.compliance.nag import synthesized_acknowledgements
 from config import Config, load_config
-from stacks.assembly import read_assembly
+from stacks.assembly import AssemblyStack, read_assembly
 from stacks.delivery_app import build_app
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+#: The construct metadata entry that gives a CloudFormation element's logical id.
+LOGICAL_ID_METADATA = "aws:cdk:logicalId"
 SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 
 
@@ -145,29 +148,34 @@ class AppModel:
                     yield from self._walk(stack, item)
 
 
-def _construct_paths(stack: cdk.Stack) -> dict[str, str]:
-    """Logical id -> construct path inside the stack, for every CloudFormation element of ``stack``."""
+def _construct_paths(stack: AssemblyStack) -> dict[str, str]:
+    """Logical id -> construct path inside the stack, for every CloudFormation element of ``stack``.
+
+    Read from the construct metadata CDK writes into the assembly (``aws:cdk:logicalId``, the id
+    as the template has it, overrides included), not from the construct tree: walking the tree
+    costs several calls to aws-cdk-lib per construct.
+    """
     paths = {}
-    prefix = stack.node.path + "/"
-    for construct in stack.node.find_all():
-        if isinstance(construct, cdk.CfnElement) and cdk.Stack.of(construct) is stack:
-            logical_id = stack.resolve(construct.logical_id)
-            path = construct.node.path.removeprefix(prefix)
-            for suffix in ("/Resource", "/Default"):
-                path = path.removesuffix(suffix)
-            paths[str(logical_id)] = path
+    prefix = f"/{stack.artifact_id}/"
+    for path, entries in stack.metadata.items():
+        for entry in entries:
+            if entry.get("type") == LOGICAL_ID_METADATA and isinstance(entry.get("data"), str):
+                inner = path.removeprefix(prefix)
+                for suffix in ("/Resource", "/Default"):
+                    inner = inner.removesuffix(suffix)
+                paths[entry["data"]] = inner
     return paths
 
 
 def build_model(app: cdk.App, assembly: cdk.cx_api.CloudAssembly, config: Config) -> AppModel:
     """The model of an app that ``stacks.delivery_app.build_app`` built and synthesized."""
     stacks: dict[str, Stack] = {}
+    acknowledged: list[tuple[str, str, str]] = []
     for synthesized in read_assembly(Path(assembly.directory)).deploy_order():
+        acknowledged.extend(synthesized_acknowledgements(synthesized.metadata))
         name = synthesized.stack_name
-        construct = app.node.find_child(synthesized.artifact_id)
-        assert isinstance(construct, cdk.Stack)
         template = json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(synthesized.template)))
-        paths = _construct_paths(construct)
+        paths = _construct_paths(synthesized)
         stack = Stack(
             name=name,
             account=synthesized.account,
@@ -186,7 +194,7 @@ def build_model(app: cdk.App, assembly: cdk.cx_api.CloudAssembly, config: Config
             )
         stacks[name] = stack
     acks = []
-    for path, rule_id, reason in acknowledgements(app):
+    for path, rule_id, reason in acknowledged:
         stack_name, _, inner = path.partition("/")
         for suffix in ("/Resource", "/Default"):
             inner = inner.removesuffix(suffix)
