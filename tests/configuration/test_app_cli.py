@@ -1,35 +1,72 @@
-"""What a user sees when app.py (the CDK app) gets a bad configuration: one line, no traceback."""
+"""What a user sees when app.py (the CDK app) gets a bad configuration: one line, no traceback.
+
+Each case is a real ``python app.py`` process. The processes of all cases start together (each
+pays the aws-cdk-lib import, and the machine's second core is otherwise idle at this point); each
+test then reads its own case's result.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.support import ROOT
 
 
-def run_app(tmp_path: Path, config_path: Path) -> subprocess.CompletedProcess[str]:
-    outdir = tmp_path / "cdk.out"
-    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": f'{{"config": "{config_path}"}}'}
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+@dataclass(frozen=True)
+class AppRun:
+    """One ``python app.py`` run: its folder (the cloud assembly would go to ``<folder>/cdk.out``)."""
+
+    folder: Path
+    config_path: Path
+    result: subprocess.CompletedProcess[str]
+
+
+def start_app(folder: Path, config_path: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "CDK_OUTDIR": str(folder / "cdk.out"), "CDK_CONTEXT_JSON": f'{{"config": "{config_path}"}}'}
+    return subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
-def test_bad_account_id_exits_non_zero_with_one_line(tmp_path: Path) -> None:
-    config_path = tmp_path / "x.toml"
-    config_path.write_text((ROOT / "config/sandbox.toml").read_text().replace('"222222222222"', '"22222222222"'))
-    result = run_app(tmp_path, config_path)
-    assert result.returncode == 2
-    assert result.stderr == f"{config_path}: accounts.dev: expected a 12-digit AWS account id, got '22222222222'\n"
-    assert "Traceback" not in result.stdout + result.stderr
-    assert not (tmp_path / "cdk.out").exists(), "a rejected configuration must not leave a half-written cloud assembly"
+def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def test_missing_file_exits_non_zero_with_one_line(tmp_path: Path) -> None:
-    config_path = tmp_path / "missing.toml"
-    result = run_app(tmp_path, config_path)
-    assert result.returncode == 2
-    assert result.stderr == f"{config_path}: cannot read the configuration file: no such file\n"
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, AppRun]:
+    bad_account = tmp_path_factory.mktemp("bad-account")
+    (bad_account / "x.toml").write_text(
+        (ROOT / "config/sandbox.toml").read_text().replace('"222222222222"', '"22222222222"')
+    )
+    cases = {
+        "bad-account": (bad_account, bad_account / "x.toml"),
+        "missing-file": (tmp_path_factory.mktemp("missing-file"), None),
+    }
+    paths = {name: (folder, config or folder / "missing.toml") for name, (folder, config) in cases.items()}
+    started = {name: start_app(folder, config) for name, (folder, config) in paths.items()}
+    return {name: AppRun(*paths[name], finish(process)) for name, process in started.items()}
+
+
+def test_bad_account_id_exits_non_zero_with_one_line(runs: dict[str, AppRun]) -> None:
+    run = runs["bad-account"]
+    assert run.result.returncode == 2
+    assert run.result.stderr == (
+        f"{run.config_path}: accounts.dev: expected a 12-digit AWS account id, got '22222222222'\n"
+    )
+    assert "Traceback" not in run.result.stdout + run.result.stderr
+    assert not (run.folder / "cdk.out").exists(), (
+        "a rejected configuration must not leave a half-written cloud assembly"
+    )
+
+
+def test_missing_file_exits_non_zero_with_one_line(runs: dict[str, AppRun]) -> None:
+    run = runs["missing-file"]
+    assert run.result.returncode == 2
+    assert run.result.stderr == f"{run.config_path}: cannot read the configuration file: no such file\n"
