@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -53,7 +54,23 @@ class ArtifactStore(Construct):
         reader_role_arns: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.key = kms.Key(
+        readers = [iam.AccountPrincipal(account) for account in reader_accounts]
+        reader_condition = {"ArnEquals": {"aws:PrincipalArn": list(reader_role_arns)}}
+        self.key = self._build_key(key_alias, readers, reader_condition)
+        self.access_log_bucket = self._build_access_log_bucket()
+        self.bucket = self._build_bucket(bucket_name, retention_days, readers, reader_condition)
+        self.pipeline_bucket = s3.Bucket.from_bucket_attributes(
+            self,
+            "PipelineView",
+            bucket_arn=self.bucket.bucket_arn,
+            bucket_name=self.bucket.bucket_name,
+            encryption_key=kms.Key.from_key_arn(self, "PipelineKeyView", self.key.key_arn),
+        )
+
+    def _build_key(
+        self, key_alias: str, readers: list[iam.AccountPrincipal], reader_condition: dict[str, Any]
+    ) -> kms.Key:
+        key = kms.Key(
             self,
             "Key",
             alias=key_alias,
@@ -61,11 +78,9 @@ class ArtifactStore(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        deny_grants_except_for_aws_resources(self.key)
-        readers = [iam.AccountPrincipal(account) for account in reader_accounts]
-        reader_condition = {"ArnEquals": {"aws:PrincipalArn": list(reader_role_arns)}}
+        deny_grants_except_for_aws_resources(key)
         if readers:
-            self.key.add_to_resource_policy(
+            key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="DecryptForTargetAccountDeployRoles",
                     principals=readers,
@@ -74,8 +89,10 @@ class ArtifactStore(Construct):
                     conditions=reader_condition,
                 )
             )
+        return key
 
-        self.access_log_bucket = s3.Bucket(
+    def _build_access_log_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
             self,
             "AccessLogBucket",
             # Server access logs can only be delivered to a bucket with SSE-S3 encryption.
@@ -99,41 +116,49 @@ class ArtifactStore(Construct):
             "would stop the delivery of every log."
         )
         exempt(
-            self.access_log_bucket,
+            bucket,
             sse_s3_only,
             nag=["NIST.800.53.R5-S3DefaultEncryptionKMS"],
             control_tower_controls=["CT.S3.PR.10"],
         )
         # No AwsSolutions-S1 finding here: cdk-nag recognises a bucket that receives access logs.
         exempt(
-            self.access_log_bucket,
+            bucket,
             "This bucket receives the artifact bucket's server access logs; logging its own requests would need "
             "a third bucket and would record only the log delivery service writing here.",
             checkov_checks=["CKV_AWS_18"],
             control_tower_controls=["CT.S3.PR.2"],
         )
         control_tower.skip(
-            self.access_log_bucket,
+            bucket,
             "CT.S3.PR.4",
             "No process reacts to a new access log: they are read when someone investigates, and an event "
             "notification would need CDK's notification custom resource, a Lambda function with its own role, "
             "to send events that nobody consumes.",
         )
         control_tower.skip(
-            self.access_log_bucket,
+            bucket,
             "CT.S3.PR.9",
             f"The logs expire after {ACCESS_LOG_DAYS} days by lifecycle rule and the bucket is versioned against "
             "overwrites; Object Lock, which can only be turned on when a bucket is created, would add a second "
             "retention that the lifecycle rule could not shorten.",
         )
         acknowledge(
-            self.access_log_bucket,
+            bucket,
             "NIST.800.53.R5-S3BucketReplicationEnabled",
             "These logs describe the artifact bucket of this region only and are versioned against deletion, "
             "so a replica in a second region would double their cost without a recovery need.",
         )
+        return bucket
 
-        self.bucket = s3.Bucket(
+    def _build_bucket(
+        self,
+        bucket_name: str,
+        retention_days: int,
+        readers: list[iam.AccountPrincipal],
+        reader_condition: dict[str, Any],
+    ) -> s3.Bucket:
+        bucket = s3.Bucket(
             self,
             "Bucket",
             bucket_name=bucket_name,
@@ -157,39 +182,33 @@ class ArtifactStore(Construct):
             ],
         )
         acknowledge(
-            self.bucket,
+            bucket,
             "NIST.800.53.R5-S3BucketReplicationEnabled",
             "Every artifact is rebuilt from the source repository by the next pipeline run and the bucket is "
             "versioned, so a replica in a second region would protect nothing that cannot be recreated.",
         )
         control_tower.skip(
-            self.bucket,
+            bucket,
             "CT.S3.PR.4",
             "CodePipeline writes and reads these artifacts itself and starts from the source connection, not "
             "from bucket events; an event notification would need CDK's notification custom resource, a "
             "Lambda function with its own role, to send events that nobody consumes.",
         )
         control_tower.skip(
-            self.bucket,
+            bucket,
             "CT.S3.PR.9",
             "Every artifact is rebuilt from the source repository by the next pipeline run and expires with "
             "artifact_retention_days; Object Lock would keep superseded artifacts that nobody may delete, and "
             "versioning already protects the current ones against overwrites.",
         )
         if readers:
-            self.bucket.add_to_resource_policy(
+            bucket.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="ReadForTargetAccountDeployRoles",
                     principals=readers,
                     actions=list(READ_ACTIONS),
-                    resources=[self.bucket.arn_for_objects("*")],
+                    resources=[bucket.arn_for_objects("*")],
                     conditions=reader_condition,
                 )
             )
-        self.pipeline_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "PipelineView",
-            bucket_arn=self.bucket.bucket_arn,
-            bucket_name=self.bucket.bucket_name,
-            encryption_key=kms.Key.from_key_arn(self, "PipelineKeyView", self.key.key_arn),
-        )
+        return bucket

@@ -100,7 +100,31 @@ class ReleasePipeline(Construct):
         super().__init__(scope, construct_id)
         # Created by Tools-PipelineRole and imported mutable: its grants become policies here.
         self.role = role
-        self.pipeline = codepipeline.Pipeline(
+        self.pipeline = self._build_pipeline(pipeline_name, artifact_store)
+        source_output, build_output, assembly = self._add_build_stages(
+            source,
+            build_project=build_project,
+            synth_project=synth_project,
+            scan_project=scan_project,
+            update_project=update_project,
+        )
+        for target in targets_in_order:
+            self._add_deploy_stages(target, source_output, assembly, build_output, topic)
+        self._acknowledge_grants(
+            artifact_store,
+            writers=[build_project, synth_project],
+            readers=[
+                scan_project,
+                update_project,
+                *(t.infrastructure_project for t in targets_in_order),
+                *(t.review_project for t in targets_in_order if t.review_project is not None),
+            ],
+        )
+
+        self.execution_rule, self.deploy_rule = self._build_outcome_rules(pipeline_name, topic)
+
+    def _build_pipeline(self, pipeline_name: str, artifact_store: ArtifactStore) -> codepipeline.Pipeline:
+        return codepipeline.Pipeline(
             self,
             "Pipeline",
             pipeline_name=pipeline_name,
@@ -125,6 +149,19 @@ class ReleasePipeline(Construct):
             restart_execution_on_update=True,
         )
 
+    def _add_build_stages(
+        self,
+        source: GithubSource,
+        *,
+        build_project: codebuild.PipelineProject,
+        synth_project: codebuild.PipelineProject,
+        scan_project: codebuild.PipelineProject,
+        update_project: codebuild.PipelineProject,
+    ) -> tuple[codepipeline.Artifact, codepipeline.Artifact, codepipeline.Artifact]:
+        """Source, Build (BuildImage and Synth side by side, then ScanGate) and UpdatePipeline.
+
+        Returns the source, the build's release folder and the cloud assembly.
+        """
         source_output = codepipeline.Artifact("Source")
         build_output = codepipeline.Artifact("Release")
         assembly = codepipeline.Artifact("Assembly")
@@ -174,34 +211,34 @@ class ReleasePipeline(Construct):
                 )
             ],
         )
+        return source_output, build_output, assembly
 
-        for target in targets_in_order:
-            if target.needs_approval:
-                self.pipeline.add_stage(
-                    stage_name=f"Approve-{target.title}",
-                    actions=self._approval_actions(target, source_output, assembly, topic),
-                )
-            safety = target.safety or StageSafety(rollback_on_failure=False)
+    def _add_deploy_stages(
+        self,
+        target: DeployTarget,
+        source_output: codepipeline.Artifact,
+        assembly: codepipeline.Artifact,
+        build_output: codepipeline.Artifact,
+        topic: sns.ITopic,
+    ) -> None:
+        """One target's stages: the approval (where needed), then ``Deploy-<Env>`` with its conditions."""
+        if target.needs_approval:
             self.pipeline.add_stage(
-                stage_name=target.stage_name,
-                actions=self._deploy_actions(target, source_output, assembly, build_output),
-                before_entry=before_entry(safety),
-                on_success=on_success(safety),
-                on_failure=on_failure(safety),
+                stage_name=f"Approve-{target.title}",
+                actions=self._approval_actions(target, source_output, assembly, topic),
             )
-
-        self._acknowledge_grants(
-            artifact_store,
-            writers=[build_project, synth_project],
-            readers=[
-                scan_project,
-                update_project,
-                *(t.infrastructure_project for t in targets_in_order),
-                *(t.review_project for t in targets_in_order if t.review_project is not None),
-            ],
+        safety = target.safety or StageSafety(rollback_on_failure=False)
+        self.pipeline.add_stage(
+            stage_name=target.stage_name,
+            actions=self._deploy_actions(target, source_output, assembly, build_output),
+            before_entry=before_entry(safety),
+            on_success=on_success(safety),
+            on_failure=on_failure(safety),
         )
 
-        self.execution_rule = events.Rule(
+    def _build_outcome_rules(self, pipeline_name: str, topic: sns.ITopic) -> tuple[events.Rule, events.Rule]:
+        """Execution outcomes and deploy action outcomes go to ``topic``."""
+        execution_rule = events.Rule(
             self,
             "ExecutionOutcomes",
             description=f"Release outcomes of {pipeline_name}",
@@ -221,7 +258,7 @@ class ReleasePipeline(Construct):
                 )
             ],
         )
-        self.deploy_rule = events.Rule(
+        deploy_rule = events.Rule(
             self,
             "DeployOutcomes",
             description=f"Infrastructure and release outcomes of {pipeline_name}'s deploy stages",
@@ -247,6 +284,7 @@ class ReleasePipeline(Construct):
                 )
             ],
         )
+        return execution_rule, deploy_rule
 
     def _source_role(self, connection_arn: str) -> iam.Role:
         """The Source action's role, allowed to use the connection under either service prefix.

@@ -8,9 +8,10 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from components.ecs_blue_green.service import ReleasedFargateService
+from components.ecs_blue_green.service_spec import ServiceNames, ServiceSettings
 from components.ecs_blue_green.task_spec import TaskSpec
 from components.log_retention import record_short_retention
-from components.naming import Names
+from components.naming import HEALTH_ALARM_COLOURS, Names
 from components.network import PrivateNetwork
 from config import Config, EnvironmentConfig
 from config.patterns import IMAGE_TAG
@@ -70,9 +71,9 @@ class ServiceStack(ProjectStack):
         self.service = ReleasedFargateService(
             self,
             "Service",
-            names=Names(config),
+            names=service_names(config, environment),
+            settings=service_settings(environment),
             spec=TaskSpec.build(config, environment),
-            environment=environment,
             secret_name=config.service.secret_name,
             task_policy_names=config.service.task_policy_names,
             image_tag=image_tag.value_as_string,
@@ -97,3 +98,49 @@ class ServiceStack(ProjectStack):
             self.service.live_traffic.log_group,
         ):
             record_short_retention(log_group, days=environment.log_retention_days, environment=environment.name)
+
+
+def service_names(config: Config, environment: EnvironmentConfig) -> ServiceNames:
+    """The names ``ReleasedFargateService`` gives its resources, all from components/naming.py."""
+    names = Names(config)
+    return ServiceNames(
+        owner=f"{config.project} {environment.name}",
+        service=config.service.name,
+        repository=names.ecr_repository,
+        repository_arn=names.ecr_repository_arn(),
+        cluster=names.ecs_cluster,
+        ecs_service=names.ecs_service,
+        execution_role=names.execution_role,
+        task_role=names.task_role,
+        hook_function=names.hook_function,
+        live_traffic_function=names.live_traffic_function,
+        codedeploy_application=names.codedeploy_application,
+        deployment_group=names.deployment_group,
+        health_alarms={
+            (alarm, colour): names.health_alarm(environment.name, alarm, colour)
+            for alarm in environment.alarms
+            for colour in HEALTH_ALARM_COLOURS
+        },
+        load_balancer_alarm=names.load_balancer_alarm(environment.name),
+    )
+
+
+def service_settings(environment: EnvironmentConfig) -> ServiceSettings:
+    """The settings of ``[environments.<env>]`` that ``ReleasedFargateService`` uses."""
+    return ServiceSettings(
+        release_controller=environment.release_controller,
+        ecs_release=environment.ecs_release,
+        desired_count=environment.desired_count,
+        max_count=environment.max_count,
+        log_retention_days=environment.log_retention_days,
+        vpc_cidr=environment.vpc_cidr,
+        alb_internet_facing=environment.alb_internet_facing,
+        certificate_arn=environment.certificate_arn,
+        test_listener_port=environment.test_listener_port,
+        test_listener_cidr=environment.test_listener_cidr,
+        deletion_protection=environment.is_production,
+        alarms=environment.alarms,
+        rollback_on_alarm=environment.rollback_on_alarm,
+        deployment_config=environment.deployment_config,
+        termination_wait_minutes=environment.termination_wait_minutes,
+    )

@@ -138,6 +138,34 @@ class ToolsPipelineStack(ProjectStack):
             log_retention=BUILD_LOG_RETENTION,
             parameters=[pip_index],
         )
+        self._add_deploy_projects(config, environments)
+        self.bakes = self._build_bakes(config, environments)
+        self.release = ReleasePipeline(
+            self,
+            "Release",
+            pipeline_name=names.pipeline,
+            role=iam.Role.from_role_arn(
+                self, "PipelineRole", names.role_arn(config.accounts.tools, names.pipeline_role), mutable=True
+            ),
+            artifact_store=self.artifacts,
+            source=GithubSource(
+                connection_arn=config.pipeline.connection_arn,
+                owner=config.github.owner,
+                repo=config.github.repo,
+                branch=config.github.branch,
+            ),
+            build_project=self.build.project,
+            synth_project=self.synth.project,
+            scan_project=self.scan_gate.project,
+            update_project=self.update_pipeline.project,
+            targets_in_order=[self._deploy_target(config, environment) for environment in environments],
+            topic=self.notifications.topic,
+        )
+        for bake in self.bakes.values():
+            bake.grant_invoke_to(self.release.role)
+
+    def _add_deploy_projects(self, config: Config, environments: list[EnvironmentConfig]) -> None:
+        """The CDK CLI projects: UpdatePipeline, and each environment's Infrastructure (and prod's Review)."""
         # Self-mutation deploys the tools account's stacks; each target account's stacks, its
         # <Env>-DeployRole included, are deployed by that environment's stage (after prod's approval).
         self.update_pipeline = self._cdk_cli_project(
@@ -179,8 +207,11 @@ class ToolsPipelineStack(ProjectStack):
             for environment in environments
             if environment.is_production
         }
+
+    def _build_bakes(self, config: Config, environments: list[EnvironmentConfig]) -> dict[str, HealthBake]:
+        names = Names(config)
         # One bake function per environment that bakes, reading that account's alarms (docs/deploy.md).
-        self.bakes = {
+        return {
             environment.name: HealthBake(
                 self,
                 f"{environment.title}Bake",
@@ -196,59 +227,34 @@ class ToolsPipelineStack(ProjectStack):
             for environment in environments
             if environment.bake_minutes
         }
-        self.release = ReleasePipeline(
-            self,
-            "Release",
-            pipeline_name=names.pipeline,
-            role=iam.Role.from_role_arn(
-                self, "PipelineRole", names.role_arn(config.accounts.tools, names.pipeline_role), mutable=True
+
+    def _deploy_target(self, config: Config, environment: EnvironmentConfig) -> DeployTarget:
+        """One environment's deploy stage: its account, controller, projects and conditions."""
+        names = Names(config)
+        return DeployTarget(
+            title=environment.title,
+            stage_name=Names.deploy_stage(environment),
+            account=environment.account,
+            region=config.region,
+            application_name=names.codedeploy_application,
+            deployment_group_name=names.deployment_group,
+            deployment_config=DEPLOYMENT_CONFIGS[environment.deployment_config],
+            deploy_role_arn=names.role_arn(environment.account, names.deploy_role),
+            release_folder=f"release/{environment.name}",
+            infrastructure_project=self.infrastructure[environment.name].project,
+            needs_approval=environment.is_production,
+            review_project=(self.reviews[environment.name].project if environment.name in self.reviews else None),
+            released_by_codedeploy=environment.release_controller == "codedeploy",
+            safety=StageSafety(
+                rollback_on_failure=environment.rollback_on_failure,
+                bake_function_name=(names.bake_function(environment.name) if environment.name in self.bakes else None),
+                window=(
+                    Window(cron=window.cron, time_zone=window.time_zone)
+                    if (window := environment.deployment_window)
+                    else None
+                ),
             ),
-            artifact_store=self.artifacts,
-            source=GithubSource(
-                connection_arn=config.pipeline.connection_arn,
-                owner=config.github.owner,
-                repo=config.github.repo,
-                branch=config.github.branch,
-            ),
-            build_project=self.build.project,
-            synth_project=self.synth.project,
-            scan_project=self.scan_gate.project,
-            update_project=self.update_pipeline.project,
-            targets_in_order=[
-                DeployTarget(
-                    title=environment.title,
-                    stage_name=Names.deploy_stage(environment),
-                    account=environment.account,
-                    region=config.region,
-                    application_name=names.codedeploy_application,
-                    deployment_group_name=names.deployment_group,
-                    deployment_config=DEPLOYMENT_CONFIGS[environment.deployment_config],
-                    deploy_role_arn=names.role_arn(environment.account, names.deploy_role),
-                    release_folder=f"release/{environment.name}",
-                    infrastructure_project=self.infrastructure[environment.name].project,
-                    needs_approval=environment.is_production,
-                    review_project=(
-                        self.reviews[environment.name].project if environment.name in self.reviews else None
-                    ),
-                    released_by_codedeploy=environment.release_controller == "codedeploy",
-                    safety=StageSafety(
-                        rollback_on_failure=environment.rollback_on_failure,
-                        bake_function_name=(
-                            names.bake_function(environment.name) if environment.name in self.bakes else None
-                        ),
-                        window=(
-                            Window(cron=window.cron, time_zone=window.time_zone)
-                            if (window := environment.deployment_window)
-                            else None
-                        ),
-                    ),
-                )
-                for environment in environments
-            ],
-            topic=self.notifications.topic,
         )
-        for bake in self.bakes.values():
-            bake.grant_invoke_to(self.release.role)
 
     def _cdk_cli_project(
         self,

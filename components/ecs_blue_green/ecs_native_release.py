@@ -102,61 +102,13 @@ class EcsNativeRelease(Construct):
         # AmazonECSInfrastructureRolePolicyForLoadBalancers and blue-green-permissions), and a
         # condition it does not meet would fail every release.
         ecs_principal = iam.ServicePrincipal("ecs.amazonaws.com")
-        self.infrastructure_role = iam.Role(
-            self,
-            "InfrastructureRole",
-            assumed_by=ecs_principal,
-            description="ECS blue/green: move targets between the two groups and shift the two listener rules",
+        self.infrastructure_role = self._build_infrastructure_role(
+            ecs_principal,
+            target_groups=(blue_target_group, green_target_group),
+            rules=(production_rule, test_rule),
+            listeners=(production_listener, test_listener),
         )
-        self.infrastructure_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadTheLoadBalancer",
-                actions=[
-                    "elasticloadbalancing:DescribeListeners",
-                    "elasticloadbalancing:DescribeRules",
-                    "elasticloadbalancing:DescribeTargetGroups",
-                    "elasticloadbalancing:DescribeTargetHealth",
-                ],
-                resources=["*"],
-            )
-        )
-        self.infrastructure_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="MoveTargetsOfTheTwoGroups",
-                actions=["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
-                resources=[blue_target_group.target_group_arn, green_target_group.target_group_arn],
-            )
-        )
-        self.infrastructure_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ShiftTheTwoRules",
-                actions=["elasticloadbalancing:ModifyRule", "elasticloadbalancing:ModifyListener"],
-                resources=[
-                    production_rule.listener_rule_arn,
-                    test_rule.listener_rule_arn,
-                    production_listener.listener_arn,
-                    test_listener.listener_arn,
-                ],
-            )
-        )
-        acknowledge(
-            self.infrastructure_role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "Elastic Load Balancing's Describe actions support no resource-level permission; every action that "
-            "changes something is limited to this service's two target groups, two listeners and two rules.",
-        )
-        acknowledge_inline_policies(self.infrastructure_role)
-
-        self.hook_invoke_role = iam.Role(
-            self,
-            "HookInvokeRole",
-            assumed_by=ecs_principal,
-            description="ECS blue/green: invoke the test-traffic lifecycle hook",
-        )
-        self.hook_invoke_role.add_to_policy(
-            iam.PolicyStatement(sid="InvokeTheHook", actions=["lambda:InvokeFunction"], resources=[hook.function_arn])
-        )
-        acknowledge_inline_policies(self.hook_invoke_role)
+        self.hook_invoke_role = self._build_hook_invoke_role(ecs_principal, hook)
         service.add_lifecycle_hook(
             ecs.DeploymentLifecycleLambdaTarget(
                 hook,
@@ -182,6 +134,76 @@ class EcsNativeRelease(Construct):
         # ECS assumes both roles when the service is created: their policies must exist by then.
         service.node.add_dependency(self.infrastructure_role, self.hook_invoke_role)
 
+        self._notify(service, topic)
+
+    def _build_infrastructure_role(
+        self,
+        ecs_principal: iam.IPrincipal,
+        *,
+        target_groups: tuple[elbv2.ApplicationTargetGroup, elbv2.ApplicationTargetGroup],
+        rules: tuple[elbv2.ApplicationListenerRule, elbv2.ApplicationListenerRule],
+        listeners: tuple[elbv2.ApplicationListener, elbv2.ApplicationListener],
+    ) -> iam.Role:
+        """ECS's role to move targets between the two groups and to shift the two listener rules."""
+        role = iam.Role(
+            self,
+            "InfrastructureRole",
+            assumed_by=ecs_principal,
+            description="ECS blue/green: move targets between the two groups and shift the two listener rules",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTheLoadBalancer",
+                actions=[
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeRules",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                ],
+                resources=["*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="MoveTargetsOfTheTwoGroups",
+                actions=["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                resources=[group.target_group_arn for group in target_groups],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ShiftTheTwoRules",
+                actions=["elasticloadbalancing:ModifyRule", "elasticloadbalancing:ModifyListener"],
+                resources=[
+                    *(rule.listener_rule_arn for rule in rules),
+                    *(listener.listener_arn for listener in listeners),
+                ],
+            )
+        )
+        acknowledge(
+            role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "Elastic Load Balancing's Describe actions support no resource-level permission; every action that "
+            "changes something is limited to this service's two target groups, two listeners and two rules.",
+        )
+        acknowledge_inline_policies(role)
+        return role
+
+    def _build_hook_invoke_role(self, ecs_principal: iam.IPrincipal, hook: lambda_.IFunction) -> iam.Role:
+        role = iam.Role(
+            self,
+            "HookInvokeRole",
+            assumed_by=ecs_principal,
+            description="ECS blue/green: invoke the test-traffic lifecycle hook",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(sid="InvokeTheHook", actions=["lambda:InvokeFunction"], resources=[hook.function_arn])
+        )
+        acknowledge_inline_policies(role)
+        return role
+
+    def _notify(self, service: ecs.FargateService, topic: sns.ITopic) -> None:
+        """Deployments of the service that complete or fail go to ``topic``."""
         events.Rule(
             self,
             "DeploymentStateChange",

@@ -86,9 +86,14 @@ class ServiceTaskDefinition(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
+        self.container = self._add_container(spec, repository, image_tag)
+        self._grant_and_acknowledge(spec, secret, key)
+
+    def _add_container(self, spec: TaskSpec, repository: ecr.IRepository, image_tag: str) -> ecs.ContainerDefinition:
+        """The one container: read-only, unprivileged, the secret injected by ECS, logs to ``Logs``."""
         # The task definition names the secret by its partial ARN, as the release template does.
         secret_reference = secretsmanager.Secret.from_secret_partial_arn(self, "AppSecretByName", spec.secret_arn)
-        self.container = self.task_definition.add_container(
+        return self.task_definition.add_container(
             "App",
             container_name=spec.container_name,
             image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
@@ -110,6 +115,10 @@ class ServiceTaskDefinition(Construct):
             ),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=spec.log_stream_prefix, log_group=self.log_group),
         )
+
+    def _grant_and_acknowledge(self, spec: TaskSpec, secret: secretsmanager.ISecret, key: kms.IKey) -> None:
+        """The literal role ARNs of the release template, the secret's decryption, and the acknowledged findings."""
+        stack = cdk.Stack.of(self)
         cfn_task_definition = self.task_definition.node.default_child
         assert isinstance(cfn_task_definition, ecs.CfnTaskDefinition)
         # Literal ARNs, as in the release template; the roles must exist first.

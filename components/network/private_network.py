@@ -217,6 +217,10 @@ class PrivateNetwork(Construct):
             )
         )
 
+        self._add_flow_log(flow_log_group_name, flow_log_retention)
+
+    def _add_flow_log(self, flow_log_group_name: str, flow_log_retention: logs.RetentionDays) -> None:
+        """Every packet's record in a log group of its own, encrypted with a key of its own."""
         self.flow_log_key = kms.Key(
             self,
             "FlowLogKey",
