@@ -47,7 +47,7 @@ def logical_id(element: Any) -> str:
     """The logical id of a CloudFormation element as the template has it.
 
     ``Stack.get_logical_id`` gives the id CDK allocates from the path; this also honours an
-    override, such as the ids components/logical_ids.py keeps for resources that moved.
+    override (none in this app: tests/architecture/test_logical_ids.py).
     """
     resolved = cdk.Stack.of(element).resolve(element.logical_id)
     assert isinstance(resolved, str)

@@ -43,19 +43,22 @@ def hand_task_definition_to_codedeploy(service: ecs.FargateService, task_definit
     cfn_service.node.add_dependency(task_definition)
 
 
-class CodeDeployRelease(Construct):
+class CodeDeployRelease:
     """A CodeDeploy ECS application and blue/green deployment group for one service.
 
     The deployment group shifts production traffic with ``deployment_config`` (canary or
     linear), rolls back on failure, on stop and (if ``rollback_on_alarm``) when an alarm
     fires, and keeps the original task set for ``termination_wait`` after a release.
     Deployment outcomes reach ``topic`` through EventBridge.
+
+    A part of ``ReleasedFargateService``, not a construct of its own: it builds into the scope it
+    is given (the service) and adds no path segment, so its resources keep the logical ids they
+    had before the service was split into files (docs/ecs-blue-green.md, "Logical ids").
     """
 
     def __init__(
         self,
         scope: Construct,
-        construct_id: str,
         *,
         application_name: str,
         deployment_group_name: str,
@@ -71,10 +74,10 @@ class CodeDeployRelease(Construct):
         hook: lambda_.IFunction,
         topic: sns.ITopic,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.application = codedeploy.EcsApplication(self, "Application", application_name=application_name)
+        self._scope = scope
+        self.application = codedeploy.EcsApplication(self._scope, "Application", application_name=application_name)
         self.deployment_group = codedeploy.EcsDeploymentGroup(
-            self,
+            self._scope,
             "DeploymentGroup",
             application=self.application,
             deployment_group_name=deployment_group_name,
@@ -110,7 +113,7 @@ class CodeDeployRelease(Construct):
         )
         acknowledge_inline_policies(self.deployment_group.role)
         events.Rule(
-            self,
+            self._scope,
             "DeploymentStateChange",
             description="CodeDeploy deployments of this service that fail, stop or succeed",
             event_pattern=events.EventPattern(

@@ -66,7 +66,7 @@ def service_options(release: EcsReleaseConfig, alarm_names: Sequence[str], rollb
     return options
 
 
-class EcsNativeRelease(Construct):
+class EcsNativeRelease:
     """Wires an ECS-controlled service to its two target groups, its listener rules and its hook.
 
     * ``InfrastructureRole``: what ECS may do to the load balancer during a release, and no
@@ -75,12 +75,15 @@ class EcsNativeRelease(Construct):
       on every listener, rule and target group of the account.
     * ``HookInvokeRole``: lets ECS invoke the test-traffic hook, that one function only.
     * Deployment state changes reach ``topic`` through EventBridge.
+
+    A part of ``ReleasedFargateService``, not a construct of its own: it builds into the scope it
+    is given (the service) and adds no path segment, so its resources keep the logical ids they
+    had before the service was split into files (docs/ecs-blue-green.md, "Logical ids").
     """
 
     def __init__(
         self,
         scope: Construct,
-        construct_id: str,
         *,
         service: ecs.FargateService,
         container_name: str,
@@ -96,7 +99,7 @@ class EcsNativeRelease(Construct):
         primary_target_group_arn: str,
         alternate_target_group_arn: str,
     ) -> None:
-        super().__init__(scope, construct_id)
+        self._scope = scope
         # The trust AWS documents for both roles, without a source condition: AWS does not say that
         # ECS sends aws:SourceAccount when it assumes them (ECS developer guide,
         # AmazonECSInfrastructureRolePolicyForLoadBalancers and blue-green-permissions), and a
@@ -146,7 +149,7 @@ class EcsNativeRelease(Construct):
     ) -> iam.Role:
         """ECS's role to move targets between the two groups and to shift the two listener rules."""
         role = iam.Role(
-            self,
+            self._scope,
             "InfrastructureRole",
             assumed_by=ecs_principal,
             description="ECS blue/green: move targets between the two groups and shift the two listener rules",
@@ -191,7 +194,7 @@ class EcsNativeRelease(Construct):
 
     def _build_hook_invoke_role(self, ecs_principal: iam.IPrincipal, hook: lambda_.IFunction) -> iam.Role:
         role = iam.Role(
-            self,
+            self._scope,
             "HookInvokeRole",
             assumed_by=ecs_principal,
             description="ECS blue/green: invoke the test-traffic lifecycle hook",
@@ -205,7 +208,7 @@ class EcsNativeRelease(Construct):
     def _notify(self, service: ecs.FargateService, topic: sns.ITopic) -> None:
         """Deployments of the service that complete or fail go to ``topic``."""
         events.Rule(
-            self,
+            self._scope,
             "DeploymentStateChange",
             description="ECS deployments of this service that complete or fail (a failed one is rolled back)",
             event_pattern=events.EventPattern(

@@ -36,7 +36,7 @@ LOAD_BALANCER_5XX_THRESHOLD = 5
 LOAD_BALANCER_5XX_PERIOD = cdk.Duration.minutes(1)
 
 
-class HealthAlarms(Construct):
+class HealthAlarms:
     """One CloudWatch alarm per configured alarm and target group, and one on the load balancer's own 5xx.
 
     Both controllers swap the roles of the two target groups on every release: the new
@@ -50,12 +50,15 @@ class HealthAlarms(Construct):
     balancer can: it answers 503 itself and counts it in ``HTTPCode_ELB_5XX_Count`` with the
     ``LoadBalancer`` dimension, whichever group the listener forwards to (docs/ecs-blue-green.md, "The alarms"). It
     needs no knowledge of which group is live, which only the release controller knows.
+
+    A part of ``ReleasedFargateService``, not a construct of its own: it builds into the scope it
+    is given (the service) and adds no path segment, so its resources keep the logical ids they
+    had before the service was split into files (docs/ecs-blue-green.md, "Logical ids").
     """
 
     def __init__(
         self,
         scope: Construct,
-        construct_id: str,
         *,
         alarms: Sequence[str],
         load_balancer: elbv2.ApplicationLoadBalancer,
@@ -64,7 +67,7 @@ class HealthAlarms(Construct):
         load_balancer_alarm_name: str,
         rolled_back_by: str,
     ) -> None:
-        super().__init__(scope, construct_id)
+        self._scope = scope
         self.alarms: list[cloudwatch.Alarm] = []
         self.load_balancer_5xx = self._load_balancer_5xx(load_balancer, load_balancer_alarm_name, rolled_back_by)
         for name in alarms:
@@ -83,7 +86,7 @@ class HealthAlarms(Construct):
                     period=cdk.Duration.minutes(1),
                 )
                 alarm = cloudwatch.Alarm(
-                    self,
+                    self._scope,
                     "Alarm" + "".join(part.capitalize() for part in name.split("_")) + colour,
                     alarm_name=alarm_name(name, colour.lower()),
                     metric=metric,
@@ -115,7 +118,7 @@ class HealthAlarms(Construct):
             elbv2.HttpCodeElb.ELB_5XX_COUNT, statistic="Sum", period=LOAD_BALANCER_5XX_PERIOD
         )
         return cloudwatch.Alarm(
-            self,
+            self._scope,
             "AlarmLoadBalancer5xx",
             alarm_name=alarm_name,
             metric=metric,

@@ -42,7 +42,7 @@ class _ForwardsLive:
         return ["forward_live was never called: every listener would forward to Blue whatever is live"]
 
 
-class ServiceLoadBalancer(Construct):
+class ServiceLoadBalancer:
     """An ALB that drops invalid headers, logs to a locked bucket, and has two listeners.
 
     * The production listener serves users: HTTPS with TLS 1.2+ when a certificate is
@@ -58,13 +58,16 @@ class ServiceLoadBalancer(Construct):
       (aws/aws-cdk#36649), so the weights must be what is live *now*: the service passes the
       ``LiveTraffic`` reader's answer (live_traffic_reader.py), never a stored value. The
       load balancer is built first and the weights given after, because the reader names the
-      listeners and rules this construct creates.
+      listeners and rules built here.
+
+    A part of ``ReleasedFargateService``, not a construct of its own: it builds into the scope it
+    is given (the service) and adds no path segment, so its resources keep the logical ids they
+    had before the service was split into files (docs/ecs-blue-green.md, "Logical ids").
     """
 
     def __init__(
         self,
         scope: Construct,
-        construct_id: str,
         *,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
@@ -79,19 +82,19 @@ class ServiceLoadBalancer(Construct):
         forward_with_rules: bool,
         deletion_protection: bool,
     ) -> None:
-        super().__init__(scope, construct_id)
+        self._scope = scope
         self._forward_with_rules = forward_with_rules
         self._forwarding_live = False
         self.access_logs = self._access_log_bucket(log_retention_days)
         self.security_group = ec2.SecurityGroup(
-            self,
+            self._scope,
             "LoadBalancerSecurityGroup",
             vpc=vpc,
             description="Load balancer: production listener for users, test listener from inside the VPC",
             allow_all_outbound=False,
         )
         self.load_balancer = elbv2.ApplicationLoadBalancer(
-            self,
+            self._scope,
             "LoadBalancer",
             vpc=vpc,
             vpc_subnets=subnets,
@@ -148,7 +151,7 @@ class ServiceLoadBalancer(Construct):
         )
         self.production_rule = self._forward_rule(self.production_listener, "ProductionRule")
         self.test_rule = self._forward_rule(self.test_listener, "TestRule")
-        self.node.add_validation(_ForwardsLive(self))
+        self._scope.node.add_validation(_ForwardsLive(self))
 
     def forward_live(self, *, production: ForwardWeights, test: ForwardWeights) -> None:
         """Write every forward with these weights: the listeners' default actions and (ECS) the rules.
@@ -179,7 +182,7 @@ class ServiceLoadBalancer(Construct):
         self, vpc: ec2.IVpc, colour: str, container_port: int, health_check_path: str
     ) -> elbv2.ApplicationTargetGroup:
         target_group = elbv2.ApplicationTargetGroup(
-            self,
+            self._scope,
             f"{colour}TargetGroup",
             vpc=vpc,
             target_type=elbv2.TargetType.IP,
@@ -217,7 +220,7 @@ class ServiceLoadBalancer(Construct):
         if not self._forward_with_rules:
             return None
         return elbv2.ApplicationListenerRule(
-            self,
+            self._scope,
             rule_id,
             listener=listener,
             priority=FORWARD_RULE_PRIORITY,
@@ -227,7 +230,7 @@ class ServiceLoadBalancer(Construct):
 
     def _access_log_bucket(self, log_retention_days: int) -> s3.Bucket:
         bucket = s3.Bucket(
-            self,
+            self._scope,
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,  # ALB access logs support SSE-S3 only
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,

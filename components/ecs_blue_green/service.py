@@ -24,7 +24,6 @@ from components.ecs_blue_green.task_definition import ServiceTaskDefinition
 from components.ecs_blue_green.task_spec import SECRET_VARIABLE, TaskSpec
 from components.kms_policies import allow_cloudwatch_logs, deny_grants_except_for_aws_resources
 from components.log_retention import retention
-from components.logical_ids import FoldedIds
 from config.settings import EcsReleaseConfig
 
 #: Tasks scale on CPU between desired_count and max_count.
@@ -36,20 +35,26 @@ HOOK_CHECK_PATH = "/secret-check"
 class ReleasedFargateService(Construct):
     """The application of one target account and everything a release touches.
 
-    It reads like the diagram in docs/ecs-blue-green.md:
+    It reads like the diagram in docs/ecs-blue-green.md; each ``_build_*`` method builds one part:
 
-    * ``Tasks``: the task definition from ``TaskSpec`` with its two roles and log group;
-    * ``LoadBalancing``: the ALB, both target groups, the production and test listeners;
+    * the task definition from ``TaskSpec`` with its two roles and log group
+      (``ServiceTaskDefinition``, task_definition.py);
+    * the ALB, both target groups, the production and test listeners (``ServiceLoadBalancer``,
+      load_balancer.py);
     * ``Service``: the Fargate service in the isolated task subnets, scaled by Application
       Auto Scaling between ``desired_count`` and ``max_count``;
     * ``TestTrafficHook``: the Lambda that probes the new revision through the test listener;
-    * ``Alarms``: the health alarms on both target groups and on the load balancer's own 5xx;
+    * the health alarms on both target groups and on the load balancer's own 5xx
+      (``HealthAlarms``, health_alarms.py);
     * ``LiveTraffic``: the reader whose answer every forward, and under ECS the service's
       primary target group, is written from (live_traffic_reader.py);
-    * ``Release``: the release controller, ``CodeDeployRelease`` or ``EcsNativeRelease``.
+    * the release controller, ``CodeDeployRelease`` or ``EcsNativeRelease``.
 
-    The child constructs keep the logical ids their resources had before the split
-    (components/logical_ids.py), so deployed stacks update in place.
+    It takes the few values it uses: ``ServiceNames`` and ``ServiceSettings`` (service_spec.py),
+    built by ``ServiceStack``. The task definition, load balancer, alarms and release are parts,
+    not constructs of their own: they build into this construct's scope, so their resources keep
+    the logical ids they had before the service was split into files, without any override
+    (docs/ecs-blue-green.md, "Logical ids").
     """
 
     def __init__(
@@ -83,7 +88,6 @@ class ReleasedFargateService(Construct):
         self.hook = self._build_hook(vpc, task_subnets)
         self.release = self._build_release(spec)
         self._guard_with_live_traffic()
-        cdk.Aspects.of(self).add(FoldedIds(self.tasks, self.load_balancing, self.alarms, self.release))
 
     # ----------------------------------------------------------------------------------
     def _build_key(self) -> kms.Key:
@@ -116,7 +120,6 @@ class ReleasedFargateService(Construct):
         )
         return ServiceTaskDefinition(
             self,
-            "Tasks",
             spec=spec,
             repository=repository,
             image_tag=image_tag,
@@ -132,7 +135,6 @@ class ReleasedFargateService(Construct):
         settings = self._settings
         return ServiceLoadBalancer(
             self,
-            "LoadBalancing",
             vpc=vpc,
             subnets=subnets,
             internet_facing=settings.alb_internet_facing,
@@ -152,7 +154,6 @@ class ReleasedFargateService(Construct):
         health_alarms = self._names.health_alarms
         return HealthAlarms(
             self,
-            "Alarms",
             alarms=self._settings.alarms,
             load_balancer=lb.load_balancer,
             target_groups=lb.target_groups,
@@ -294,7 +295,6 @@ class ReleasedFargateService(Construct):
             hand_task_definition_to_codedeploy(self.service, self.tasks.task_definition)
             return CodeDeployRelease(
                 self,
-                "Release",
                 application_name=self._names.codedeploy_application,
                 deployment_group_name=self._names.deployment_group,
                 service=self.service,
@@ -312,7 +312,6 @@ class ReleasedFargateService(Construct):
         assert lb.production_rule is not None and lb.test_rule is not None
         return EcsNativeRelease(
             self,
-            "Release",
             service=self.service,
             container_name=spec.container_name,
             container_port=spec.container_port,

@@ -17,7 +17,7 @@ from components.compliance import acknowledge, acknowledge_inline_policies
 from components.ecs_blue_green.task_spec import CONTAINER_USER, SECRET_VARIABLE, TaskSpec
 
 
-class ServiceTaskDefinition(Construct):
+class ServiceTaskDefinition:
     """Task definition, container, execution and task roles, and the container log group.
 
     * The task role (what the application may call) is separate from the execution role
@@ -28,12 +28,15 @@ class ServiceTaskDefinition(Construct):
       parameter, which the pre-deploy guard sets to the tag the live service runs, so a new
       revision registered by ``cdk deploy`` never brings back an older image than the pipeline
       released (docs/ecs-blue-green.md, "Day 2").
+
+    A part of ``ReleasedFargateService``, not a construct of its own: it builds into the scope it
+    is given (the service) and adds no path segment, so its resources keep the logical ids they
+    had before the service was split into files (docs/ecs-blue-green.md, "Logical ids").
     """
 
     def __init__(
         self,
         scope: Construct,
-        construct_id: str,
         *,
         spec: TaskSpec,
         repository: ecr.IRepository,
@@ -45,28 +48,28 @@ class ServiceTaskDefinition(Construct):
         key: kms.IKey,
         log_retention: logs.RetentionDays,
     ) -> None:
-        super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
+        self._scope = scope
+        stack = cdk.Stack.of(self._scope)
         self.execution_role = iam.Role(
-            self,
+            self._scope,
             "ExecutionRole",
             role_name=execution_role_name,
             assumed_by=ecs_tasks_principal(stack),
             description="ECS agent: pull the image from the tools account, write logs, read the app secret",
         )
         self.task_role = iam.Role(
-            self,
+            self._scope,
             "TaskRole",
             role_name=task_role_name,
             assumed_by=ecs_tasks_principal(stack),
             description="The application's own AWS permissions: none unless configured",
             managed_policies=[
-                iam.ManagedPolicy.from_managed_policy_name(self, f"TaskPolicy{index}", name)
+                iam.ManagedPolicy.from_managed_policy_name(self._scope, f"TaskPolicy{index}", name)
                 for index, name in enumerate(task_policy_names)
             ],
         )
         self.log_group = logs.LogGroup(
-            self,
+            self._scope,
             "Logs",
             log_group_name=spec.log_group_name,
             encryption_key=key,
@@ -74,7 +77,7 @@ class ServiceTaskDefinition(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         self.task_definition = ecs.FargateTaskDefinition(
-            self,
+            self._scope,
             "TaskDefinition",
             family=spec.family,
             cpu=spec.cpu,
@@ -92,7 +95,9 @@ class ServiceTaskDefinition(Construct):
     def _add_container(self, spec: TaskSpec, repository: ecr.IRepository, image_tag: str) -> ecs.ContainerDefinition:
         """The one container: read-only, unprivileged, the secret injected by ECS, logs to ``Logs``."""
         # The task definition names the secret by its partial ARN, as the release template does.
-        secret_reference = secretsmanager.Secret.from_secret_partial_arn(self, "AppSecretByName", spec.secret_arn)
+        secret_reference = secretsmanager.Secret.from_secret_partial_arn(
+            self._scope, "AppSecretByName", spec.secret_arn
+        )
         return self.task_definition.add_container(
             "App",
             container_name=spec.container_name,
@@ -118,7 +123,7 @@ class ServiceTaskDefinition(Construct):
 
     def _grant_and_acknowledge(self, spec: TaskSpec, secret: secretsmanager.ISecret, key: kms.IKey) -> None:
         """The literal role ARNs of the release template, the secret's decryption, and the acknowledged findings."""
-        stack = cdk.Stack.of(self)
+        stack = cdk.Stack.of(self._scope)
         cfn_task_definition = self.task_definition.node.default_child
         assert isinstance(cfn_task_definition, ecs.CfnTaskDefinition)
         # Literal ARNs, as in the release template; the roles must exist first.

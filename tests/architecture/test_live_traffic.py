@@ -13,6 +13,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from constructs import Construct
 
 from components.ecs_blue_green.load_balancer import ServiceLoadBalancer
 from components.naming import Names
@@ -261,8 +262,7 @@ def test_a_load_balancer_nobody_gives_live_weights_fails_the_synth(tmp_path: Pat
     stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="111111111111", region="eu-west-1"))
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
     ServiceLoadBalancer(
-        stack,
-        "LoadBalancing",
+        Construct(stack, "Service"),
         vpc=vpc,
         subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
         internet_facing=False,

@@ -36,10 +36,10 @@ EXPECTED_CHECKOV_SKIPS: dict[str, dict[str, set[str]]] = {
         "Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"},
     },
     "Service": {
-        "Service/LoadBalancing/AccessLogs/Resource": {"CKV_AWS_18"},
-        "Service/LoadBalancing/LoadBalancerSecurityGroup/Resource": {"CKV_AWS_260"},
-        "Service/LoadBalancing/LoadBalancer/ProductionListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
-        "Service/LoadBalancing/LoadBalancer/TestListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
+        "Service/AccessLogs/Resource": {"CKV_AWS_18"},
+        "Service/LoadBalancerSecurityGroup/Resource": {"CKV_AWS_260"},
+        "Service/LoadBalancer/ProductionListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
+        "Service/LoadBalancer/TestListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
         "Service/TestTrafficHook/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
         "Service/TestTrafficHook/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_173"},
         # The LiveTraffic reader (components/ecs_blue_green/live_traffic_reader.py): no VPC, no environment.
@@ -57,19 +57,19 @@ EXPECTED_CHECKOV_SKIPS: dict[str, dict[str, set[str]]] = {
 }
 #: Every Control Tower control excepted on a resource, by stack: dev and staging differ from prod.
 _CT_SERVICE = {
-    "Service/LoadBalancing/AccessLogs/Resource": {"CT.S3.PR.10", "CT.S3.PR.2", "CT.S3.PR.4", "CT.S3.PR.9"},
-    "Service/LoadBalancing/LoadBalancer/ProductionListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
-    "Service/LoadBalancing/LoadBalancer/TestListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
+    "Service/AccessLogs/Resource": {"CT.S3.PR.10", "CT.S3.PR.2", "CT.S3.PR.4", "CT.S3.PR.9"},
+    "Service/LoadBalancer/ProductionListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
+    "Service/LoadBalancer/TestListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
     "Service/TestTrafficHook/Function/Resource": {"CT.LAMBDA.PR.3"},
     "Service/LiveTraffic/Function/Resource": {"CT.LAMBDA.PR.3"},
 }
 #: Kept shorter than a year, and torn down with cdk destroy: dev and staging only.
 _CT_NON_PROD_SERVICE = {
     **_CT_SERVICE,
-    "Service/Tasks/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
+    "Service/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
     "Service/TestTrafficHook/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
     "Service/LiveTraffic/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
-    "Service/LoadBalancing/LoadBalancer/Resource": {"CT.ELASTICLOADBALANCING.PR.5"},
+    "Service/LoadBalancer/Resource": {"CT.ELASTICLOADBALANCING.PR.5"},
 }
 _CT_NETWORK = {"Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler": {"CT.LAMBDA.PR.3"}}
 _CT_NON_PROD_NETWORK = {**_CT_NETWORK, "Network/FlowLogGroup/Resource": {"CT.CLOUDWATCH.PR.2"}}

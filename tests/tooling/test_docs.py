@@ -93,15 +93,12 @@ def test_service_diagram_wires_listeners_target_groups_and_alarms(model: AppMode
     text = diagrams.ecs_blue_green(model)
     for listener in ("ProductionListener<br/>HTTP :80", "TestListener<br/>HTTP :9000"):
         assert listener in text
-    assert "Prod_Service_Service_Release_DeploymentGroup --> Prod_Service_RollbackAlarms" in text
-    assert (
-        "Prod_Service_Service_Alarms_AlarmTarget5xxGreen --> Prod_Service_Service_LoadBalancing_GreenTargetGroup"
-        in text
-    )
-    assert '-->|"family"| Prod_Service_Service_Tasks_TaskDefinition' in text
+    assert "Prod_Service_Service_DeploymentGroup --> Prod_Service_RollbackAlarms" in text
+    assert "Prod_Service_Service_AlarmTarget5xxGreen --> Prod_Service_Service_GreenTargetGroup" in text
+    assert '-->|"family"| Prod_Service_Service_TaskDefinition' in text
     assert "desired 3, controller CODE_DEPLOY" in text
     assert (
-        "Prod_Service_Service_Release_DeploymentGroup_ServiceRole "
+        "Prod_Service_Service_DeploymentGroup_ServiceRole "
         '-.->|"IAM policy"| Prod_Service_Service_TestTrafficHook_Function' in text
     )
 
@@ -120,7 +117,7 @@ def test_pipeline_diagram_follows_the_stages_and_the_assumed_roles(model: AppMod
     for env in ("Dev", "Staging", "Prod"):
         assert f'Tools_Pipeline_Stage_Deploy_{env} -->|"assumes"| {env}_DeployRole_DeployRole_Role' in text
         assert f'Tools_PipelineRole_PipelineRole -.->|"sts:AssumeRole"| {env}_DeployRole_DeployRole_Role' in text
-        assert f'{env}_Service_Service_Tasks_ExecutionRole -->|"pulls"| Tools_Pipeline_Images_Repository' in text
+        assert f'{env}_Service_Service_ExecutionRole -->|"pulls"| Tools_Pipeline_Images_Repository' in text
 
 
 def test_oidc_diagram_shows_each_trusted_subject_and_its_role(model: AppModel, config: Config) -> None:
