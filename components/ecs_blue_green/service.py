@@ -77,12 +77,13 @@ class ReleasedFargateService(Construct):
         self._settings = settings
         self._log_retention = retention(settings.log_retention_days)
         self.key = self._build_key()
-        self.secret = self._secret(secret_name, names.service)
+        self.secret = self._build_secret(secret_name, names.service)
         self.cluster = self._build_cluster(vpc)
         self.tasks = self._build_tasks(spec, image_tag, task_policy_names)
         self.load_balancing = self._build_load_balancing(spec, vpc, load_balancer_subnets)
         self.alarms = self._build_alarms()
-        self.service = self._build_service(spec, vpc, task_subnets)
+        self.service_security_group = self._build_service_security_group(vpc)
+        self.service = self._build_service(spec, task_subnets)
         self.live_traffic = self._build_live_traffic()
         self.topic = self._build_topic()
         self.hook = self._build_hook(vpc, task_subnets)
@@ -162,10 +163,8 @@ class ReleasedFargateService(Construct):
             rolled_back_by="CodeDeploy" if self._settings.codedeploy_controls else "Amazon ECS",
         )
 
-    def _build_service(self, spec: TaskSpec, vpc: ec2.IVpc, task_subnets: ec2.SubnetSelection) -> ecs.FargateService:
-        settings = self._settings
-        codedeploy_controls = settings.codedeploy_controls
-        self.service_security_group = ec2.SecurityGroup(
+    def _build_service_security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+        security_group = ec2.SecurityGroup(
             self,
             "ServiceSecurityGroup",
             vpc=vpc,
@@ -175,9 +174,14 @@ class ReleasedFargateService(Construct):
         # HTTPS out to anywhere is safe here: the isolated subnets route only to the VPC, so
         # this reaches the interface endpoints and the S3 gateway endpoint (image layers), whose
         # addresses come from a managed prefix list rather than the VPC CIDR.
-        self.service_security_group.add_egress_rule(
+        security_group.add_egress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "VPC interface endpoints and the S3 gateway endpoint"
         )
+        return security_group
+
+    def _build_service(self, spec: TaskSpec, task_subnets: ec2.SubnetSelection) -> ecs.FargateService:
+        settings = self._settings
+        codedeploy_controls = settings.codedeploy_controls
         controller_options = (
             {"deployment_controller": ecs.DeploymentController(type=ecs.DeploymentControllerType.CODE_DEPLOY)}
             if codedeploy_controls
@@ -342,7 +346,7 @@ class ReleasedFargateService(Construct):
             self.live_traffic.guard(self.tasks.task_definition)
 
     # ----------------------------------------------------------------------------------
-    def _secret(self, secret_name: str, service_name: str) -> secretsmanager.Secret:
+    def _build_secret(self, secret_name: str, service_name: str) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(
             self,
             "AppSecret",

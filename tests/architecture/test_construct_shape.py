@@ -9,6 +9,7 @@ module of ``components/`` or ``pipelines/`` that builds constructs never imports
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,8 +29,13 @@ FORBIDDEN_IMPORTS = {
 }
 
 
+@functools.cache
+def _parse(source: str) -> ast.Module:
+    return ast.parse(source)
+
+
 def long_constructors(path: Path, source: str) -> Iterator[str]:
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(_parse(source)):
         if isinstance(node, ast.ClassDef):
             for item in node.body:
                 if isinstance(item, ast.FunctionDef) and item.name == "__init__":
@@ -42,8 +48,7 @@ def long_constructors(path: Path, source: str) -> Iterator[str]:
 
 
 def forbidden_imports(path: Path, source: str) -> Iterator[str]:
-    tree = ast.parse(source)
-    imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+    imports = [node for node in ast.walk(_parse(source)) if isinstance(node, ast.Import | ast.ImportFrom)]
     builds_constructs = any(
         (isinstance(node, ast.ImportFrom) and node.module == "constructs")
         or (isinstance(node, ast.Import) and any(alias.name == "constructs" for alias in node.names))
