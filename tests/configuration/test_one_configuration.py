@@ -85,3 +85,23 @@ def test_the_checked_files_include_every_workflow_and_buildspec() -> None:
         "pipelines/synth_buildspec.yml",
         "pipelines/infrastructure_buildspec.yml",
     } <= names
+
+
+def code_lines(path: Path) -> list[str]:
+    """The lines a shell, make or CodeBuild runs: comments left out."""
+    return [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize("path", CHECKED, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_a_configuration_file_is_named_only_as_the_fallback_of_delivery_config(path: Path) -> None:
+    """Workflows and make fall back to the sandbox when DELIVERY_CONFIG is unset; nothing else names a file.
+
+    The pipeline's builds read the file they were built from (CONFIG_FILE, set on the CodeBuild project),
+    CI globs config/*.toml.
+    """
+    named = [line.strip() for line in code_lines(path) if re.search(r"config/[\w.-]+\.toml", line)]
+    fallbacks = {
+        "CONFIG ?= $(or $(DELIVERY_CONFIG),config/sandbox.toml)",
+        "DELIVERY_CONFIG: ${{ vars.DELIVERY_CONFIG || 'config/sandbox.toml' }}",
+    }
+    assert set(named) <= fallbacks, f"{path.relative_to(ROOT)}: {named}"
