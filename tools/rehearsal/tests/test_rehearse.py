@@ -469,8 +469,10 @@ def test_the_cli_talks_to_moto_only_with_the_given_account_and_no_local_profile(
 
 
 def make_dry_run(*args: str) -> str:
+    """What make would run by default: a DELIVERY_CONFIG or CONFIG exported in the shell is left out."""
+    env = {name: value for name, value in os.environ.items() if name not in ("DELIVERY_CONFIG", "CONFIG")}
     return subprocess.run(
-        ["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        ["make", "--dry-run", "--always-make", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     ).stdout
 
 
