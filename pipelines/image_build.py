@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from components.compliance import acknowledge, control_tower
@@ -26,8 +25,8 @@ class ImageBuild(Construct):
 
     Privileged mode is on because the build runs the Docker daemon; Docker layers are cached
     on the build host (local ``DOCKER_LAYER`` cache). Build-time settings come from the
-    ``parameters`` (Parameter Store) through the buildspec's ``env`` section, never from
-    plaintext in the project. Artifacts, logs and the test report are encrypted with ``key``.
+    ``parameters`` (Parameter Store), as build variables of type ``PARAMETER_STORE`` named by
+    their keys, never from plaintext in the project. Artifacts, logs and the test report are encrypted with ``key``.
     """
 
     def __init__(
@@ -41,7 +40,7 @@ class ImageBuild(Construct):
         key: kms.IKey,
         log_key: kms.IKey,
         log_retention: logs.RetentionDays,
-        parameters: Sequence[ssm.IStringParameter],
+        parameters: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.project, self.log_group = logged_project(
@@ -68,6 +67,7 @@ class ImageBuild(Construct):
             log_retention=log_retention,
             timeout=cdk.Duration.minutes(30),
             what="the image build",
+            parameters=parameters,
         )
         control_tower.skip(
             self.project,
@@ -96,5 +96,3 @@ class ImageBuild(Construct):
         # buildspec.yml asks whether the release tag is already there before pushing (a retried
         # release of the same commit), because tags are immutable and a second push would fail.
         repository.grant(self.project, "ecr:DescribeImages")
-        for parameter in parameters:
-            parameter.grant_read(self.project)

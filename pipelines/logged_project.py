@@ -27,12 +27,22 @@ def logged_project(
     timeout: cdk.Duration,
     what: str,
     cache: codebuild.Cache | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> tuple[codebuild.PipelineProject, logs.LogGroup]:
     """A ``PipelineProject`` (id ``Project``) reading ``buildspec`` from the source, logging to ``Logs``.
 
     Artifacts are encrypted with ``key`` and the retained log group with ``log_key``; the
     default grants CDK gives every project are acknowledged for it (``what`` names it).
+    ``parameters`` (variable name to Parameter Store name) become environment variables of type
+    ``PARAMETER_STORE``: the project holds the parameter's name, which the stack derives from the
+    configuration, and CodeBuild substitutes the value when a build starts (CodeBuild API reference,
+    [EnvironmentVariable](https://docs.aws.amazon.com/codebuild/latest/APIReference/API_EnvironmentVariable.html)),
+    so no buildspec names a project-specific parameter. CDK grants the project ``ssm:GetParameters``
+    on exactly those parameters; the name is given as a string, not the parameter's ``Ref``, because
+    CDK can strip the leading ``/`` of a name only when it knows it at synth time (else the ARN it
+    grants would read ``parameter//...`` and match nothing).
     """
+    parameters = parameters or {}
     log_group = logs.LogGroup(
         scope, "Logs", encryption_key=log_key, retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
     )
@@ -44,7 +54,13 @@ def logged_project(
         build_spec=codebuild.BuildSpec.from_source_filename(buildspec),
         environment=build_environment,
         environment_variables={
-            name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()
+            **{name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()},
+            **{
+                name: codebuild.BuildEnvironmentVariable(
+                    value=parameter_name, type=codebuild.BuildEnvironmentVariableType.PARAMETER_STORE
+                )
+                for name, parameter_name in parameters.items()
+            },
         },
         cache=cache,
         encryption_key=key,

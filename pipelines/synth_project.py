@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from pipelines.logged_project import logged_project
@@ -34,7 +33,7 @@ class SynthProject(Construct):
         key: kms.IKey,
         log_key: kms.IKey,
         log_retention: logs.RetentionDays,
-        parameters: Sequence[ssm.IStringParameter],
+        parameters: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.project, self.log_group = logged_project(
@@ -51,6 +50,5 @@ class SynthProject(Construct):
             log_retention=log_retention,
             timeout=cdk.Duration.minutes(60),
             what="the synth",
+            parameters=parameters,
         )
-        for parameter in parameters:
-            parameter.grant_read(self.project)

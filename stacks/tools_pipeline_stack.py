@@ -47,8 +47,12 @@ def infrastructure_timeout_minutes(environment: EnvironmentConfig) -> int:
     return INFRASTRUCTURE_DEPLOY_MINUTES + (release.longest_minutes if release else 0)
 
 
+#: The build variable the pip index URL arrives in (type PARAMETER_STORE; pip reads it by this name).
+PIP_INDEX_VARIABLE = "PIP_INDEX_URL"
+
+
 def build_parameter_name(config: Config) -> str:
-    """The Parameter Store name that pipelines/buildspec.yml reads for the pip index (see docs/deploy.md)."""
+    """The Parameter Store name of the pip index the image build and the synth read (see docs/deploy.md)."""
     return f"/{config.project}/build/pip-index-url"
 
 
@@ -100,13 +104,16 @@ class ToolsPipelineStack(ProjectStack):
             key_alias=f"alias/{config.project}-release-notifications",
             email=config.pipeline.approval_email,
         )
-        pip_index = ssm.StringParameter(
+        self.pip_index = ssm.StringParameter(
             self,
             "PipIndexUrl",
             parameter_name=build_parameter_name(config),
             string_value="https://pypi.org/simple",
             description="Python package index the build installs test dependencies from",
         )
+        # The image build and the synth get it as a build variable (type PARAMETER_STORE) by this name,
+        # which the configuration's project gives: no buildspec names the project.
+        build_parameters = {PIP_INDEX_VARIABLE: build_parameter_name(config)}
         self.build = ImageBuild(
             self,
             "ImageBuild",
@@ -116,7 +123,7 @@ class ToolsPipelineStack(ProjectStack):
             key=self.artifacts.key,
             log_key=self.notifications.key,
             log_retention=BUILD_LOG_RETENTION,
-            parameters=[pip_index],
+            parameters=build_parameters,
         )
         self.scan_gate = ScanGateProject(
             self,
@@ -136,7 +143,7 @@ class ToolsPipelineStack(ProjectStack):
             key=self.artifacts.key,
             log_key=self.notifications.key,
             log_retention=BUILD_LOG_RETENTION,
-            parameters=[pip_index],
+            parameters=build_parameters,
         )
         self._add_deploy_projects(config, environments)
         self.bakes = self._build_bakes(config, environments)

@@ -25,6 +25,7 @@ from components.github_oidc import (
 )
 from config import Config
 from config.oidc import PRESETS
+from config.workflow_env import workflow_env
 from stacks.github_oidc_stack import GithubOidcStack, role_construct_id
 from tests.support import ROOT, SynthesizedApp
 
@@ -285,8 +286,37 @@ def workflow(name: str) -> str:
     return (WORKFLOWS / name).read_text()
 
 
-def role_arn(config: Config, name: str) -> str:
-    return f"arn:aws:iam::{config.accounts.tools}:role/{name}"
+def created_role_arn(synthesized: SynthesizedApp, config: Config, name: str) -> str:
+    """The ARN of the role Tools-GithubOidc creates, path included (IAM's default ``/`` when none is set)."""
+    properties = role_properties(synthesized, name)
+    return f"arn:aws:iam::{config.accounts.tools}:role{properties.get('Path', '/')}{properties['RoleName']}"
+
+
+def workflow_env_step(text: str) -> str:
+    """The one step that writes AWS_REGION and AWS_ROLE_ARN from the configuration to $GITHUB_ENV."""
+    (command,) = re.findall(r"run: (\.venv/bin/python -m config\.workflow_env .*)$", text, re.M)
+    return str(command)
+
+
+@pytest.mark.parametrize(("name", "role"), [("deploy.yml", "github-deploy"), ("diff.yml", "github-diff")])
+def test_aws_workflows_take_region_and_role_from_the_delivery_config_variable(
+    synthesized: SynthesizedApp, config: Config, name: str, role: str
+) -> None:
+    """No account id and no region in the workflow: the repository variable DELIVERY_CONFIG names the file."""
+    text = workflow(name)
+    assert "  DELIVERY_CONFIG: ${{ vars.DELIVERY_CONFIG || 'config/sandbox.toml' }}\n" in text
+    assert "run: make synth\n" in text, "make reads DELIVERY_CONFIG as its CONFIG"
+    command = workflow_env_step(text)
+    assert (
+        command == f'.venv/bin/python -m config.workflow_env --config "$DELIVERY_CONFIG" --role {role} >> "$GITHUB_ENV"'
+    )
+    assert text.index("run: make synth") < text.index(command) < text.index("configure-aws-credentials@")
+    assert "aws-region: ${{ env.AWS_REGION }}" in text
+    assert not re.search(r"^\s+AWS_(REGION|ROLE_ARN):", text, re.M), "set from the configuration, not written here"
+    assert workflow_env(config, role) == {
+        "AWS_REGION": synthesized.stack(STACK).region,
+        "AWS_ROLE_ARN": created_role_arn(synthesized, config, role),
+    }
 
 
 @pytest.mark.parametrize("name", ["deploy.yml", "diff.yml"])
@@ -313,8 +343,7 @@ def test_deploy_workflow_runs_in_the_environment_the_deploy_role_trusts(config: 
     assert environment is not None
     expected_subject = f"repo:{config.github.owner}/{config.github.repo}:environment:{environment[1]}"
     assert expected_subject in deploy.subjects
-    assert f"AWS_ROLE_ARN: {role_arn(config, 'github-deploy')}" in text
-    assert f"AWS_REGION: {config.region}" in text
+    assert "--role github-deploy" in workflow_env_step(text)
 
 
 def deployed_stacks(text: str) -> list[str]:
@@ -377,7 +406,7 @@ def test_diff_workflow_runs_on_pull_requests_with_the_read_only_role_and_templat
     assert "environment:" not in text, "an environment would change the subject away from pull_request"
     assert f"repo:{config.github.owner}/{config.github.repo}:pull_request" in diff.subjects
     assert diff.preset == "diff"
-    assert f"AWS_ROLE_ARN: {role_arn(config, 'github-diff')}" in text
+    assert "--role github-diff" in workflow_env_step(text)
     assert "cdk diff --app cdk.out --all --method=template" in text, "the default method needs the deploy role"
 
 

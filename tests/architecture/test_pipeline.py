@@ -372,12 +372,31 @@ def test_buildspec_builds_from_the_service_dockerfile_and_writes_the_release_inp
     assert "- imageDetail.json" in artifacts and "- release/**/*" in artifacts
 
 
-def test_buildspec_reads_build_settings_from_parameter_store(template: Template, config: Config) -> None:
-    """The name in the repository's buildspec is the parameter the stack creates and the build may read."""
-    env = BUILDSPEC[BUILDSPEC.index("\nenv:") : BUILDSPEC.index("\nphases:")]
-    assert f"PIP_INDEX_URL: {build_parameter_name(config)}" in env
-    assert "parameter-store:" in env
-    template.has_resource_properties("AWS::SSM::Parameter", {"Name": build_parameter_name(config), "Type": "String"})
+@pytest.mark.parametrize("project", ["image-build", "synth"])
+def test_builds_read_the_pip_index_from_the_parameter_the_configuration_names(
+    raw: dict[str, Any], template: Template, config: Config, project: str
+) -> None:
+    """A build variable of type PARAMETER_STORE, set by the stack from the project name: no buildspec names it.
+
+    The project may read exactly that parameter (CDK's grant for the variable), nothing else of Parameter Store.
+    """
+    name = build_parameter_name(config)
+    template.has_resource_properties("AWS::SSM::Parameter", {"Name": name, "Type": "String"})
+    properties = only(raw, "AWS::CodeBuild::Project", Name=f"{config.project}-{project}")
+    variables = properties["Environment"]["EnvironmentVariables"]
+    assert {"Name": "PIP_INDEX_URL", "Type": "PARAMETER_STORE", "Value": name} in variables
+    role = properties["ServiceRole"]["Fn::GetAtt"][0]
+    policies = [p for p in resources(raw, "AWS::IAM::Policy").values() if {"Ref": role} in p["Roles"]]
+    ssm_statements = [
+        s for p in policies for s in p["PolicyDocument"]["Statement"] if "ssm:" in json.dumps(s["Action"])
+    ]
+    parameter_arn = f"arn:aws:ssm:{config.region}:{config.accounts.tools}:parameter{name}"
+    assert ssm_statements == [{"Action": "ssm:GetParameters", "Effect": "Allow", "Resource": parameter_arn}]
+
+
+def test_no_buildspec_names_a_parameter_of_its_own() -> None:
+    for path in sorted((ROOT / "pipelines").glob("*buildspec.yml")):
+        assert "parameter-store:" not in path.read_text(), path.name
 
 
 def test_buildspec_aborts_on_the_first_failed_phase() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,35 @@ def test_a_skipped_test_fails_the_run_with_its_count(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout
     assert "SKIPPED [1] test_probe.py:7: no tool here" in result.stdout
     assert "1 tests skipped: every collected test must run (see the skip reasons above)" in result.stdout
+
+
+def make_env(*args: str, **env: str) -> str:
+    """``make`` with only ``env`` added to a copy of the environment that has no DELIVERY_CONFIG or CONFIG."""
+    clean = {name: value for name, value in os.environ.items() if name not in ("DELIVERY_CONFIG", "CONFIG")}
+    result = subprocess.run(
+        ["make", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout
+
+
+def test_the_configuration_is_config_else_delivery_config_else_the_sandbox() -> None:
+    """DELIVERY_CONFIG is the name the GitHub workflows' repository variable has too: one name everywhere."""
+    assert "-c config=config/sandbox.toml" in make_env("--dry-run", "synth")
+    ecs = "config/ecs-native.toml"
+    assert f"-c config={ecs}" in make_env("--dry-run", "synth", DELIVERY_CONFIG=ecs)
+    explicit = make_env("--dry-run", "synth", "CONFIG=config/sandbox.toml", DELIVERY_CONFIG=ecs)
+    assert "-c config=config/sandbox.toml" in explicit
+
+
+def test_deploy_locks_guards_and_deploys_with_the_configuration_it_synthesized() -> None:
+    planned = make_env("--dry-run", "deploy", DELIVERY_CONFIG="config/ecs-native.toml")
+    assert "cdk synth --quiet -c config=config/ecs-native.toml" in planned
+    assert "release_guard.lock hold --config config/ecs-native.toml --assembly cdk.out" in planned
+    assert "sandbox" not in planned
+
+
+def test_lint_scans_every_committed_configuration_by_the_glob() -> None:
+    """A team's own config/<name>.toml is scanned without editing a list."""
+    scanned = re.findall(r"cdk synth --quiet -c config=(\S+)", make_env("--dry-run", "lint"))
+    assert scanned == sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "config").glob("*.toml"))
+    assert "ecs-native.toml" not in (ROOT / "Makefile").read_text(), "a configuration named instead of globbed"
