@@ -104,16 +104,7 @@ class ToolsPipelineStack(ProjectStack):
             key_alias=f"alias/{config.project}-release-notifications",
             email=config.pipeline.approval_email,
         )
-        self.pip_index = ssm.StringParameter(
-            self,
-            "PipIndexUrl",
-            parameter_name=build_parameter_name(config),
-            string_value="https://pypi.org/simple",
-            description="Python package index the build installs test dependencies from",
-        )
-        # The image build and the synth get it as a build variable (type PARAMETER_STORE) by this name,
-        # which the configuration's project gives: no buildspec names the project.
-        build_parameters = {PIP_INDEX_VARIABLE: build_parameter_name(config)}
+        build_parameters = self._build_pip_index(config)
         self.build = ImageBuild(
             self,
             "ImageBuild",
@@ -170,6 +161,21 @@ class ToolsPipelineStack(ProjectStack):
         )
         for bake in self.bakes.values():
             bake.grant_invoke_to(self.release.role)
+
+    def _build_pip_index(self, config: Config) -> dict[str, str]:
+        """The package index parameter, and the build variables (type PARAMETER_STORE) that read it.
+
+        The image build and the synth get it by this name, which the configuration's project gives:
+        no buildspec names the project.
+        """
+        self.pip_index = ssm.StringParameter(
+            self,
+            "PipIndexUrl",
+            parameter_name=build_parameter_name(config),
+            string_value="https://pypi.org/simple",
+            description="Python package index the build installs test dependencies from",
+        )
+        return {PIP_INDEX_VARIABLE: build_parameter_name(config)}
 
     def _add_deploy_projects(self, config: Config, environments: list[EnvironmentConfig]) -> None:
         """The CDK CLI projects: UpdatePipeline, and each environment's Infrastructure (and prod's Review)."""
