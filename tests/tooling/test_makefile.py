@@ -62,3 +62,34 @@ def test_a_skipped_test_fails_the_run_with_its_count(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout
     assert "SKIPPED [1] test_probe.py:7: no tool here" in result.stdout
     assert "1 tests skipped: every collected test must run (see the skip reasons above)" in result.stdout
+
+
+def test_synth_validates_the_configuration_before_cdk_runs_the_app() -> None:
+    """A fast step that loads no CDK: a bad file stops make synth before cdk prints lines of its own."""
+    planned = make("--dry-run", "synth").splitlines()
+    check = planned.index('python -m config "config/sandbox.toml"')
+    assert planned[check + 1] == 'cdk synth --quiet -c config="config/sandbox.toml"'
+
+
+def test_a_bad_configuration_at_a_path_with_a_space_is_one_line_then_makes_own(tmp_path: Path) -> None:
+    """The path reaches the check whole (CONFIG is quoted); what a user sees is the one line and make's line."""
+    folder = tmp_path / "my configs"
+    folder.mkdir()
+    path = folder / "team.toml"
+    path.write_text((ROOT / "config/sandbox.toml").read_text().replace('dev = "222222222222"', 'dev = "2222"'))
+    result = subprocess.run(["make", "synth", f"CONFIG={path}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    config_line, make_line = result.stderr.splitlines()
+    assert config_line == f"{path}: accounts.dev: expected a 12-digit AWS account id, got '2222'"
+    assert make_line.startswith("make: *** [Makefile:") and make_line.endswith(": synth] Error 2")
+
+
+def test_every_command_that_takes_the_configuration_quotes_it() -> None:
+    """A path with a space is one argument to the check, cdk synth, the rehearsal and the lock of make deploy."""
+    path = "config/my team.toml"
+    commands = {target: make("--dry-run", target, f"CONFIG={path}") for target in ("synth", "rehearse", "deploy")}
+    assert f'python -m config "{path}"' in commands["synth"]
+    assert f'cdk synth --quiet -c config="{path}"' in commands["synth"]
+    assert f'python -m tools.rehearsal --config "{path}" --assembly cdk.out' in commands["rehearse"]
+    assert f'python -m release_guard.lock hold --config "{path}" --assembly cdk.out' in commands["deploy"]

@@ -478,7 +478,7 @@ def test_only_the_rehearsal_targets_install_moto() -> None:
     assert "tools/rehearsal/requirements.txt" not in make_dry_run("synth") + make_dry_run("test")
     for target in ("rehearse", "test-rehearsal"):
         assert "-r tools/rehearsal/requirements.txt" in make_dry_run(target), target
-    assert "python -m tools.rehearsal --config config/sandbox.toml --assembly cdk.out" in make_dry_run("rehearse")
+    assert 'python -m tools.rehearsal --config "config/sandbox.toml" --assembly cdk.out' in make_dry_run("rehearse")
     assert "python -m pytest tools/rehearsal/tests" in make_dry_run("test-rehearsal")
 
 
@@ -499,7 +499,7 @@ def test_make_test_does_not_collect_the_rehearsal_tests() -> None:
 
 
 def test_rehearse_port_passes_the_port_and_its_absence_picks_a_free_one() -> None:
-    assert "python -m tools.rehearsal --config config/sandbox.toml --assembly cdk.out --port 45123" in make_dry_run(
+    assert 'python -m tools.rehearsal --config "config/sandbox.toml" --assembly cdk.out --port 45123' in make_dry_run(
         "rehearse", "REHEARSE_PORT=45123"
     )
     assert "--port" not in make_dry_run("rehearse")
@@ -510,8 +510,10 @@ def test_ci_runs_the_rehearsal_tests_and_rehearses_both_committed_configurations
     for ci_file in (ROOT / ".ci" / "run", ROOT / ".github" / "workflows" / "ci.yml"):
         commands = [line.strip().removeprefix("run: ") for line in ci_file.read_text().splitlines()]
         assert [c for c in commands if c in steps] == steps, ci_file
-    committed = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "config").glob("*.toml"))
-    assert committed == ["config/ecs-native.toml", "config/sandbox.toml"]
+    # The two reference configurations are rehearsed by CI; a team's own config/<name>.toml beside them is
+    # validated, synthesized and checked by make test (tests/configuration/test_committed_configurations.py).
+    committed = {path.relative_to(ROOT).as_posix() for path in (ROOT / "config").glob("*.toml")}
+    assert {"config/ecs-native.toml", "config/sandbox.toml"} <= committed
 
 
 def test_rehearsal_requirements_are_pinned_and_agree_with_the_dev_pins() -> None:
