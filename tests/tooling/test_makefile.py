@@ -77,7 +77,11 @@ def test_a_bad_configuration_at_a_path_with_a_space_is_one_line_then_makes_own(t
     folder.mkdir()
     path = folder / "team.toml"
     path.write_text((ROOT / "config/sandbox.toml").read_text().replace('dev = "222222222222"', 'dev = "2222"'))
-    result = subprocess.run(["make", "synth", f"CONFIG={path}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    # As a user runs it: not a sub-make of make test (which would print make[1] and its directory).
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    result = subprocess.run(
+        ["make", "synth", f"CONFIG={path}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     config_line, make_line = result.stderr.splitlines()
