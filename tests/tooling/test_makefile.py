@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import ROOT
 
 
@@ -71,12 +73,33 @@ def test_synth_validates_the_configuration_before_cdk_runs_the_app() -> None:
     assert planned[check + 1] == 'cdk synth --quiet -c config="config/sandbox.toml"'
 
 
-def test_a_bad_configuration_at_a_path_with_a_space_is_one_line_then_makes_own(tmp_path: Path) -> None:
+ZONES = 'availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]\n'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('dev = "222222222222"', 'dev = "2222"', "accounts.dev: expected a 12-digit AWS account id, got '2222'"),
+        (
+            # Without its zones the CDK would look them up in AWS: the check stops first, and cdk never runs.
+            ZONES,
+            "",
+            "environments.dev.availability_zones: expected the names of account 222222222222's availability zones "
+            'in eu-west-1, at least max_azs (2): add availability_zones = ["eu-west-1a", "eu-west-1b", ...] '
+            "(python -m config.availability_zones --config <file> prints them), got nothing (the key is missing)",
+        ),
+    ],
+    ids=["bad-account", "no-availability-zones"],
+)
+def test_a_bad_configuration_at_a_path_with_a_space_is_one_line_then_makes_own(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
     """The path reaches the check whole (CONFIG is quoted); what a user sees is the one line and make's line."""
     folder = tmp_path / "my configs"
     folder.mkdir()
     path = folder / "team.toml"
-    path.write_text((ROOT / "config/sandbox.toml").read_text().replace('dev = "222222222222"', 'dev = "2222"'))
+    path.write_text((ROOT / "config/sandbox.toml").read_text().replace(old, new))
+    context_file_before = (ROOT / "cdk.context.json").exists()
     # As a user runs it: not a sub-make of make test (which would print make[1] and its directory).
     env = {key: value for key, value in os.environ.items() if key not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     result = subprocess.run(
@@ -85,8 +108,9 @@ def test_a_bad_configuration_at_a_path_with_a_space_is_one_line_then_makes_own(t
     assert result.returncode == 2
     assert result.stdout == ""
     config_line, make_line = result.stderr.splitlines()
-    assert config_line == f"{path}: accounts.dev: expected a 12-digit AWS account id, got '2222'"
+    assert config_line == f"{path}: {expected.replace('<file>', str(path))}"
     assert make_line.startswith("make: *** [Makefile:") and make_line.endswith(": synth] Error 2")
+    assert (ROOT / "cdk.context.json").exists() == context_file_before, "no lookup, so no context cache written"
 
 
 def test_every_command_that_takes_the_configuration_quotes_it() -> None:
