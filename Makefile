@@ -41,8 +41,11 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The configuration is validated first, in a step that loads no CDK: a bad file stops the synth with its
+# one line (and make's own "make: *** [...] Error 2" after it), before cdk synth prints lines of its own.
 synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize every stack offline (CONFIG=path/to/file.toml to choose the configuration)
-	cdk synth --quiet -c config=$(CONFIG)
+	@python -m config "$(CONFIG)"
+	cdk synth --quiet -c config="$(CONFIG)"
 	@echo "synthesized $$(ls cdk.out/*.template.json | wc -l) stacks into cdk.out/ from $(CONFIG)"
 
 # Every test it collects runs: a skip fails the run (conftest.py).
@@ -106,7 +109,7 @@ test-rehearsal: $(REHEARSE_STAMP) $(NODE_STAMP) ## The rehearsal's own tests (to
 	python -m pytest tools/rehearsal/tests
 
 rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: deploy, day-2 scenarios, destroy in a local moto server (CONFIG=..., REHEARSE_PORT=n)
-	python -m tools.rehearsal --config $(CONFIG) --assembly cdk.out$(if $(REHEARSE_PORT), --port $(REHEARSE_PORT))
+	python -m tools.rehearsal --config "$(CONFIG)" --assembly cdk.out$(if $(REHEARSE_PORT), --port $(REHEARSE_PORT))
 
 # Break-glass deploy. release_guard.lock first takes the lock of each environment the stacks belong to:
 # the inbound transition of the pipeline's Deploy-<Env> stage, with the person's tools-account
@@ -115,7 +118,7 @@ rehearse: $(REHEARSE_STAMP) synth ## Offline deploy rehearsal: deploy, day-2 sce
 # or refuses with one line and exit 3; cdk deploy then deploys exactly the assembly the guard checked
 # (--app cdk.out: no second synth). The lock is given back whatever the deploy ends with.
 deploy: synth ## Break-glass: lock Deploy-<Env>, pre-deploy guard (release_guard), cdk deploy, unlock (STACKS="A B", default every stack)
-	@python -m release_guard.lock hold --config $(CONFIG) --assembly cdk.out $(or $(STACKS),--all) -- bash -c '\
+	@python -m release_guard.lock hold --config "$(CONFIG)" --assembly cdk.out $(or $(STACKS),--all) -- bash -c '\
 	parameters=$$(python -m release_guard --assembly cdk.out $(or $(STACKS),--all) $(GUARD_OPTIONS)) || exit $$?; \
 	cdk deploy --app cdk.out $(or $(STACKS),--all) --require-approval never $$parameters'
 

@@ -136,7 +136,22 @@ def read_accounts(role_table: TableReader, preset: str) -> tuple[str, ...]:
     return tuple(name for name in ACCOUNT_NAMES if name in accounts)
 
 
-def read_oidc(table: TableReader) -> OidcConfig:
+def subject_repository(subject: str) -> tuple[str, str] | None:
+    """The owner and repository names a well-formed subject names, or None for the numeric-id form."""
+    match = _DEFAULT_FORM.fullmatch(subject)
+    if match is None:
+        return None
+    return match["owner"].partition("@")[0], match["repo"].partition("@")[0]
+
+
+def read_oidc(table: TableReader, *, github_owner: str, github_repo: str) -> OidcConfig:
+    """``[oidc]``; every subject in ``repo:`` form must name the repository of ``[github]``.
+
+    The pipeline's source and the GitHub roles serve one repository: a subject of another one would
+    let that repository's workflows assume the role. GitHub's owner and repository names are not
+    case-sensitive, so neither is the comparison. The ``repository_owner_id`` form names ids, which
+    the configuration does not hold; it is not compared.
+    """
     audience = table.string(
         "audience", pattern=re.escape(GITHUB_AUDIENCE), expected=f"'{GITHUB_AUDIENCE}'", default=GITHUB_AUDIENCE
     )
@@ -152,6 +167,16 @@ def read_oidc(table: TableReader) -> OidcConfig:
             problem = subject_problem(subject, preset=preset)
             if problem is not None:
                 raise role_table.error(f"subjects[{index}]", problem, subject)
+            named = subject_repository(subject)
+            if named is not None and (named[0].lower(), named[1].lower()) != (
+                github_owner.lower(),
+                github_repo.lower(),
+            ):
+                raise role_table.error(
+                    f"subjects[{index}]",
+                    f"a subject of the repository in [github] (repo:{github_owner}/{github_repo}:...)",
+                    subject,
+                )
         accounts = read_accounts(role_table, preset)
         roles.append(OidcRoleConfig(name=name, preset=preset, subjects=subjects, accounts=accounts))
         role_table.done()

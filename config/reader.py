@@ -109,10 +109,18 @@ class TableReader:
         return value
 
     def string_list(
-        self, name: str, *, pattern: str, expected: str, default: Any = _MISSING, min_items: int = 0
+        self,
+        name: str,
+        *,
+        pattern: str,
+        expected: str,
+        default: Any = _MISSING,
+        min_items: int = 0,
+        missing: str | None = None,
     ) -> tuple[str, ...]:
+        """A list of strings; ``missing`` is what the error expects when a required list is left out."""
         list_expected = f"a list of {expected}"
-        value = self._get(name, default, list_expected)
+        value = self._get(name, default, missing or list_expected)
         if not isinstance(value, (list, tuple)) or len(value) < min_items:
             raise self.error(name, list_expected + (f" with at least {min_items} item(s)" if min_items else ""), value)
         for index, item in enumerate(value):

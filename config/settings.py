@@ -201,6 +201,9 @@ class EnvironmentConfig:
     account: str
     vpc_cidr: str
     max_azs: int
+    #: The account's availability zone names in the region, in the order the VPC takes them (the
+    #: first ``max_azs``). Names map to physical zones per account, and each environment is one account.
+    availability_zones: tuple[str, ...]
     desired_count: int
     cpu: int
     memory_mib: int
@@ -281,6 +284,22 @@ def aws_regions() -> frozenset[str]:
 
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
     """Read and validate one configuration file. Raises :class:`ConfigError` with one line."""
+    return parse_config(str(path), read_toml(path))
+
+
+def load_targets(path: str | Path) -> tuple[str, dict[str, str]]:
+    """Only the region and the target accounts by environment name, validated as :func:`load_config` does.
+
+    For ``python -m config.availability_zones``, which fills in the rest of a configuration being written.
+    """
+    top = TableReader(str(path), "", read_toml(path))
+    region = _read_region(top)
+    accounts = _read_accounts(top.table("accounts"))
+    return region, {name: accounts.target(name) for name in TARGET_ENVIRONMENTS}
+
+
+def read_toml(path: str | Path) -> dict[str, object]:
+    """The file's TOML document, or :class:`ConfigError` with one line."""
     source = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -289,12 +308,13 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
     except OSError as error:
         raise ConfigError(f"{source}: cannot read the configuration file: {error.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: a byte-order mark (Windows editors write one) is read as nothing, not as a key.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ConfigError(f"{source}: not valid TOML: the file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
-    return parse_config(source, data)
+    return data
 
 
 def parse_config(source: str, data: dict[str, object]) -> Config:
@@ -307,18 +327,13 @@ def parse_config(source: str, data: dict[str, object]) -> Config:
     owner = top.string(
         "owner", pattern=TAG_VALUE, expected="a tag value (1 to 256 letters, digits, spaces or _.:/=+-@)"
     )
-    region = top.string(
-        "region",
-        pattern=r"[a-z]{2}(?:-[a-z]+)+-\d",
-        expected="an AWS region name such as 'eu-west-1'",
-        check=lambda value: value in aws_regions(),
-    )
+    region = _read_region(top)
     accounts = _read_accounts(top.table("accounts"))
     github = _read_github(top.table("github"))
     service = _read_service(top.table("service"))
-    pipeline = _read_pipeline(top.table("pipeline"))
+    pipeline = _read_pipeline(top.table("pipeline"), accounts)
     environments = _read_environments(top.table("environments"), accounts, region)
-    oidc = read_oidc(top.table("oidc"))
+    oidc = read_oidc(top.table("oidc"), github_owner=github.owner, github_repo=github.repo)
     top.done()
     return Config(
         source=source,
@@ -331,6 +346,15 @@ def parse_config(source: str, data: dict[str, object]) -> Config:
         pipeline=pipeline,
         environments=environments,
         oidc=oidc,
+    )
+
+
+def _read_region(top: TableReader) -> str:
+    return top.string(
+        "region",
+        pattern=r"[a-z]{2}(?:-[a-z]+)+-\d",
+        expected="an AWS region name such as 'eu-west-1'",
+        check=lambda value: value in aws_regions(),
     )
 
 
@@ -388,13 +412,27 @@ def _read_service(table: TableReader) -> ServiceConfig:
     return service
 
 
-def _read_pipeline(table: TableReader) -> PipelineConfig:
-    pipeline = PipelineConfig(
-        connection_arn=table.string(
+def _read_pipeline(table: TableReader, accounts: AccountsConfig) -> PipelineConfig:
+    connection_arn = table.string(
+        "connection_arn",
+        pattern=CONNECTION_ARN,
+        expected="a CodeStar/CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID)",
+    )
+    # The pipeline runs in the tools account, and its Source action uses the connection of that account
+    # (docs/deploy.md, "Bootstrap"). The ARN's region is only where the connection was created: a connection
+    # is a global resource that any region can use (Developer Tools console user guide, "Global resources in
+    # AWS CodeConnections": https://docs.aws.amazon.com/dtconsole/latest/userguide/welcome-connections-how-it-works-global.html),
+    # so the region is not checked.
+    connection_account = connection_arn.split(":")[4]
+    if connection_account != accounts.tools:
+        raise table.error(
             "connection_arn",
-            pattern=CONNECTION_ARN,
-            expected="a CodeStar/CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID)",
-        ),
+            f"a connection of the tools account {accounts.tools} (accounts.tools), where the pipeline runs; "
+            f"this one is of account {connection_account}",
+            connection_arn,
+        )
+    pipeline = PipelineConfig(
+        connection_arn=connection_arn,
         approval_email=table.string("approval_email", pattern=EMAIL, expected="an email address"),
         scan_fail_severity=table.choice("scan_fail_severity", SCAN_SEVERITIES, default="CRITICAL"),
         release_images_to_keep=table.integer("release_images_to_keep", minimum=1, maximum=1000, default=30),
@@ -513,6 +551,7 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
         check=lambda value: _is_private_cidr(value, smallest=32, largest=8),
     )
     max_azs = table.integer("max_azs", minimum=2, maximum=3, default=2)
+    availability_zones = _read_availability_zones(table, account=account, region=region, max_azs=max_azs)
     desired_count = table.integer("desired_count", minimum=1, maximum=50, default=1)
     max_count = table.integer("max_count", minimum=1, maximum=50, default=desired_count)
     if max_count < desired_count:
@@ -559,6 +598,7 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
         account=account,
         vpc_cidr=vpc_cidr,
         max_azs=max_azs,
+        availability_zones=availability_zones,
         desired_count=desired_count,
         cpu=cpu,
         memory_mib=memory,
@@ -581,6 +621,30 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
     )
     table.done()
     return environment
+
+
+def _read_availability_zones(table: TableReader, *, account: str, region: str, max_azs: int) -> tuple[str, ...]:
+    """``availability_zones``: the names the VPC spreads over, written down so that a synth asks AWS nothing.
+
+    Without them the CDK would look the zones up at synth time with credentials of the account (its
+    ``availability-zones`` context). A name such as ``eu-west-1a`` maps to a physical zone per account
+    (https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html); an environment is one
+    account, so its own names are the right ones. ``python -m config.availability_zones`` looks them up.
+    """
+    example = ", ".join(f'"{region}{letter}"' for letter in "abc"[:max_azs])
+    zones = table.string_list(
+        "availability_zones",
+        pattern=rf"{re.escape(region)}[a-z]",
+        expected=f"availability zone names of {region} ({region} and a letter)",
+        missing=(
+            f"the names of account {account}'s availability zones in {region}, at least max_azs ({max_azs}): "
+            f"add availability_zones = [{example}, ...] (python -m config.availability_zones --config "
+            f"{table.source} prints them)"
+        ),
+    )
+    if len(zones) < max_azs:
+        raise table.error("availability_zones", f"at least max_azs ({max_azs}) availability zone names", list(zones))
+    return zones
 
 
 def _raw(table: TableReader, name: str) -> object:
@@ -626,11 +690,23 @@ def _read_ecs_release(table: TableReader, environment: str) -> EcsReleaseConfig:
     )
     # The CodeBuild limit (2160) is further than CloudFormation's plus start-up, the test hook and the
     # other stacks (1980 + 15 + 60), so CloudFormation's is the one a configuration can reach.
+    if release.strategy == "LINEAR" and release.shift_minutes > CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES:
+        # The steps alone pass the limit: the interval between them is what to shorten, whatever the bake.
+        # (A canary cannot: canary_bake_minutes stops at 1440.)
+        assert step is not None
+        steps = math.ceil(100 / step)
+        raise table.error(
+            "linear_interval_minutes",
+            f"at most {CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES // steps} minutes for {steps} steps of {step} %: "
+            "CloudFormation, which runs the release, rejects an ECS strategy longer than "
+            f"{CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES} minutes",
+            interval,
+        )
     if release.shift_minutes + release.bake_minutes > CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES:
         longest_bake = CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES - release.shift_minutes
         raise table.error(
             "bake_minutes",
-            f"at most {max(longest_bake, 0)} minutes: CloudFormation, which runs the release, rejects an ECS "
+            f"at most {longest_bake} minutes: CloudFormation, which runs the release, rejects an ECS "
             f"strategy longer than {CLOUDFORMATION_ECS_STRATEGY_LIMIT_MINUTES} minutes, and this release shifts "
             f"traffic for {release.shift_minutes} minutes",
             bake,

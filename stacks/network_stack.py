@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 from constructs import Construct
 
 from components.log_retention import record_short_retention, retention
@@ -11,6 +12,11 @@ from components.naming import Names
 from components.network import PrivateNetwork
 from config import Config, EnvironmentConfig
 from stacks.project_stack import ProjectStack
+
+#: aws-cdk-lib's own reason for W3010 when a stack reads its availability zones (Stack._silenceLiteralAzWarning).
+LITERAL_ZONES_REASON = (
+    "Literal AZs in template are the result of accessing stack.availabilityZones, this is expected and safe"
+)
 
 
 class NetworkStack(ProjectStack):
@@ -29,6 +35,9 @@ class NetworkStack(ProjectStack):
         environment: EnvironmentConfig,
         **kwargs: Any,
     ) -> None:
+        # Read by the VPC (the first max_azs) through the property below, from the configuration.
+        self._availability_zones = list(environment.availability_zones)
+        self._literal_zones_acknowledged = False
         super().__init__(
             scope,
             construct_id,
@@ -54,3 +63,24 @@ class NetworkStack(ProjectStack):
         record_short_retention(
             self.network.flow_log_group, days=environment.log_retention_days, environment=environment.name
         )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The environment's ``availability_zones`` from the configuration: no lookup, no AWS call at synth.
+
+        ``Stack.availability_zones`` would read the ``availability-zones`` context and, without it, ask the
+        CLI to look the zones up with credentials. The CDK's documented way to give them is to override
+        this getter in a Stack subclass
+        (https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk/Stack.html#aws_cdk.Stack.availability_zones);
+        in Python it must be a property, which jsii calls from the construct library
+        (a plain method has no effect: https://github.com/aws/aws-cdk/issues/9997).
+
+        The getter it replaces also acknowledges the template validation's W3010 (literal AZ names) on the
+        stack, with this reason; the override does the same, so the templates and their checks stay as they were.
+        """
+        if not self._literal_zones_acknowledged:
+            self._literal_zones_acknowledged = True
+            cdk.Validations.of(self).acknowledge(
+                cdk.Acknowledgment(id="CloudFormation-Validate::W3010", reason=LITERAL_ZONES_REASON)
+            )
+        return self._availability_zones

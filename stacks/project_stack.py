@@ -27,7 +27,8 @@ class ProjectStack(cdk.Stack):
     Its lookup role is the project's template reader of its account, not the CDK bootstrap
     lookup role: ``cdk diff --method=template`` reads the deployed template through the lookup
     role, and pull requests run it (components/github_oidc/template_reader.py). No stack does a
-    context lookup at synth time (the context is committed in cdk.json), so nothing else uses it.
+    context lookup at synth time (the availability zones come from the configuration:
+    ``NetworkStack.availability_zones``), so nothing else uses it.
 
     A stack of a target account gives every IAM role in it the permissions boundary its account's
     CloudFormation execution role carries (bootstrap/permissions_boundary.py): that role may create

@@ -55,7 +55,7 @@ def logical_id(element: Any) -> str:
 
 
 def cdk_json_context() -> dict[str, Any]:
-    """The context committed in cdk.json (feature flags, availability zones)."""
+    """The context committed in cdk.json (the feature flags)."""
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
 
 

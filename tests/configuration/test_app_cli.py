@@ -27,8 +27,11 @@ class AppRun:
     result: subprocess.CompletedProcess[str]
 
 
-def start_app(folder: Path, config_path: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "CDK_OUTDIR": str(folder / "cdk.out"), "CDK_CONTEXT_JSON": f'{{"config": "{config_path}"}}'}
+def start_app(folder: Path, config_path: Path, *, by_the_cli: bool = True) -> subprocess.Popen[str]:
+    """``python app.py`` as the CDK CLI runs it (CDK_OUTDIR, CDK_CONTEXT_JSON), or as a user would without it."""
+    env = {key: value for key, value in os.environ.items() if key not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON")}
+    if by_the_cli:
+        env |= {"CDK_OUTDIR": str(folder / "cdk.out"), "CDK_CONTEXT_JSON": f'{{"config": "{config_path}"}}'}
     return subprocess.Popen(
         [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -51,6 +54,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, AppRun]:
     }
     paths = {name: (folder, config or folder / "missing.toml") for name, (folder, config) in cases.items()}
     started = {name: start_app(folder, config) for name, (folder, config) in paths.items()}
+    # Without the CLI: it stops before it imports the CDK, so this case costs a Python start-up only.
+    paths["without-the-cli"] = (tmp_path_factory.mktemp("without-the-cli"), ROOT / "config/sandbox.toml")
+    started["without-the-cli"] = start_app(*paths["without-the-cli"], by_the_cli=False)
     return {name: AppRun(*paths[name], finish(process)) for name, process in started.items()}
 
 
@@ -70,3 +76,14 @@ def test_missing_file_exits_non_zero_with_one_line(runs: dict[str, AppRun]) -> N
     run = runs["missing-file"]
     assert run.result.returncode == 2
     assert run.result.stderr == f"{run.config_path}: cannot read the configuration file: no such file\n"
+
+
+def test_python_app_py_outside_the_cdk_cli_says_in_one_line_how_to_run_it(runs: dict[str, AppRun]) -> None:
+    """Outside the CLI, cdk.json's feature flags would not apply: the app says how to run it instead of a traceback."""
+    run = runs["without-the-cli"]
+    assert run.result.returncode == 2
+    assert run.result.stderr == (
+        "app.py is run by the CDK CLI, which applies cdk.json's feature flags: run make synth "
+        "(CONFIG=path/to/file.toml) or cdk synth -c config=path/to/file.toml\n"
+    )
+    assert run.result.stdout == ""

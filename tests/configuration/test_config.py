@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from tests.support import ROOT
 
 SANDBOX = (ROOT / "config" / "sandbox.toml").read_text()
 
+ZONES = 'availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]'
 PROD_CODEDEPLOY = (
     'release_controller = "codedeploy"\ndeployment_config = "CANARY_10PERCENT_5MINUTES"\ntermination_wait_minutes = 60'
 )
@@ -245,8 +247,8 @@ CASES = [
     (
         # /24 over 3 AZs leaves /27 task subnets: 19 addresses each besides endpoints and the hook.
         "desired-count-beyond-the-task-subnets",
-        'vpc_cidr = "10.30.0.0/20"\nmax_azs = 3\ndesired_count = 3',
-        'vpc_cidr = "10.30.0.0/24"\nmax_azs = 3\ndesired_count = 30',
+        f'vpc_cidr = "10.30.0.0/20"\nmax_azs = 3\n{ZONES}\ndesired_count = 3',
+        f'vpc_cidr = "10.30.0.0/24"\nmax_azs = 3\n{ZONES}\ndesired_count = 30',
         "environments.prod.desired_count: expected at most 27 tasks for vpc_cidr 10.30.0.0/24 over 3 AZs "
         "(a release runs the blue and green task sets side by side), got 30",
     ),
@@ -344,6 +346,60 @@ CASES = [
         "(arn:aws:codeconnections:REGION:ACCOUNT:connection/ID), got 'arn:aws:iam::111111111111:role/github'",
     ),
     (
+        # A synth without them would ask AWS (the CDK's availability-zones lookup) instead of failing here.
+        "availability-zones-missing",
+        f"{ZONES}\ndesired_count = 1",
+        "desired_count = 1",
+        "environments.dev.availability_zones: expected the names of account 222222222222's availability zones in "
+        'eu-west-1, at least max_azs (2): add availability_zones = ["eu-west-1a", "eu-west-1b", ...] '
+        "(python -m config.availability_zones --config <file> prints them), got nothing (the key is missing)",
+    ),
+    (
+        "availability-zone-of-another-region",
+        ZONES,
+        'availability_zones = ["us-east-2a", "us-east-2b"]',
+        "environments.dev.availability_zones[0]: expected availability zone names of eu-west-1 (eu-west-1 and a "
+        "letter), got 'us-east-2a'",
+    ),
+    (
+        "availability-zone-twice",
+        ZONES,
+        'availability_zones = ["eu-west-1a", "eu-west-1a"]',
+        "environments.dev.availability_zones: expected a list of availability zone names of eu-west-1 (eu-west-1 "
+        "and a letter) without duplicates, got ['eu-west-1a', 'eu-west-1a']",
+    ),
+    (
+        "fewer-availability-zones-than-max-azs",
+        f"max_azs = 3\n{ZONES}",
+        'max_azs = 3\navailability_zones = ["eu-west-1a", "eu-west-1b"]',
+        "environments.prod.availability_zones: expected at least max_azs (3) availability zone names, "
+        "got ['eu-west-1a', 'eu-west-1b']",
+    ),
+    (
+        "connection-of-another-account",
+        "arn:aws:codeconnections:eu-west-1:111111111111:",
+        "arn:aws:codeconnections:eu-west-1:222222222222:",
+        "pipeline.connection_arn: expected a connection of the tools account 111111111111 (accounts.tools), where "
+        "the pipeline runs; this one is of account 222222222222, got "
+        "'arn:aws:codeconnections:eu-west-1:222222222222:connection/6f1c2a0e-7b3d-4c59-9a1e-2d8f0b4c7e11'",
+    ),
+    (
+        "oidc-subject-of-another-repository",
+        'subjects = ["repo:example-org/delivery-reference:pull_request"]',
+        'subjects = ["repo:example-org/other-repo:pull_request"]',
+        "oidc.roles[1].subjects[0]: expected a subject of the repository in [github] "
+        "(repo:example-org/delivery-reference:...), got 'repo:example-org/other-repo:pull_request'",
+    ),
+    (
+        # The immutable form names the owner and the repository too, each followed by its numeric id.
+        "oidc-subject-of-another-owner",
+        'subjects = ["repo:example-org/delivery-reference:environment:tools"]',
+        'subjects = ["repo:fork-owner@1234/delivery-reference@5678:environment:tools"]',
+        "oidc.roles[0].subjects[0]: expected a subject of the repository in [github] "
+        "(repo:example-org/delivery-reference:...), "
+        "got 'repo:fork-owner@1234/delivery-reference@5678:environment:tools'",
+    ),
+    (
         "approval-email-invalid",
         'approval_email = "release-approvers@example.com"',
         'approval_email = "release-approvers.example.com"',
@@ -400,6 +456,14 @@ ECS_CASES = [
         "600 minutes, got 1400",
     ),
     (
+        # The steps alone (34 of 3 %, an hour apart) pass CloudFormation's limit: the interval is the key to change.
+        "linear-interval-longer-than-cloudformation-waits",
+        PROD_LINEAR,
+        "linear_step_percent = 3\nlinear_interval_minutes = 60\nbake_minutes = 20",
+        "environments.prod.ecs_release.linear_interval_minutes: expected at most 58 minutes for 34 steps of 3 %: "
+        "CloudFormation, which runs the release, rejects an ECS strategy longer than 1980 minutes, got 60",
+    ),
+    (
         "codedeploy-setting-under-ecs",
         'release_controller = "ecs"\nalb_internet_facing = true\ntest_listener_port = 9000\nlog_retention_days = 365',
         'release_controller = "ecs"\ntermination_wait_minutes = 60\nalb_internet_facing = true\n'
@@ -445,7 +509,7 @@ def test_bad_value_gives_one_exact_line(tmp_path: Path, old: str, new: str, expe
     path = write_config(tmp_path, old, new)
     with pytest.raises(ConfigError) as raised:
         load_config(path)
-    assert str(raised.value) == f"{path}: {expected}"
+    assert str(raised.value) == f"{path}: {expected.replace('<file>', str(path))}"
     assert "\n" not in str(raised.value)
 
 
@@ -503,3 +567,39 @@ def test_prod_gets_a_window_and_a_bake_when_the_file_names_none(tmp_path: Path) 
     prod = load_config(path).environment("prod")
     assert prod.bake_minutes == 14 and prod.rollback_on_failure
     assert prod.deployment_window is not None and prod.deployment_window.time_zone == "UTC"
+
+
+def test_a_byte_order_mark_is_read_as_nothing(tmp_path: Path) -> None:
+    """Windows editors may start a UTF-8 file with one; it is not a key, and the file reads as without it."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SANDBOX.encode())
+    assert dataclasses.replace(load_config(path), source="") == dataclasses.replace(
+        load_config(ROOT / "config" / "sandbox.toml"), source=""
+    )
+
+
+def test_a_connection_created_in_another_region_is_accepted(tmp_path: Path) -> None:
+    """A connection is global: the region in its ARN is where it was created, and any region may use it."""
+    path = write_config(
+        tmp_path, "arn:aws:codeconnections:eu-west-1:111111111111:", "arn:aws:codeconnections:us-east-1:111111111111:"
+    )
+    assert load_config(path).pipeline.connection_arn.split(":")[3] == "us-east-1"
+
+
+def test_oidc_subjects_name_the_github_repository_in_any_case(tmp_path: Path) -> None:
+    """GitHub's owner and repository names are not case-sensitive, so a subject may spell them as GitHub does."""
+    path = write_config(
+        tmp_path,
+        'subjects = ["repo:example-org/delivery-reference:pull_request"]',
+        'subjects = ["repo:Example-Org/Delivery-Reference:pull_request"]',
+    )
+    assert load_config(path).oidc.roles[1].subjects == ("repo:Example-Org/Delivery-Reference:pull_request",)
+
+
+def test_each_environment_reads_its_availability_zones(config) -> None:  # type: ignore[no-untyped-def]
+    zones = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+    assert {environment.name: environment.availability_zones for environment in config.environments} == {
+        "dev": zones,
+        "staging": zones,
+        "prod": zones,
+    }

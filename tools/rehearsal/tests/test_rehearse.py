@@ -480,7 +480,7 @@ def test_only_the_rehearsal_targets_install_moto() -> None:
     assert "tools/rehearsal/requirements.txt" not in make_dry_run("synth") + make_dry_run("test")
     for target in ("rehearse", "test-rehearsal"):
         assert "-r tools/rehearsal/requirements.txt" in make_dry_run(target), target
-    assert "python -m tools.rehearsal --config config/sandbox.toml --assembly cdk.out" in make_dry_run("rehearse")
+    assert 'python -m tools.rehearsal --config "config/sandbox.toml" --assembly cdk.out' in make_dry_run("rehearse")
     assert "python -m pytest tools/rehearsal/tests" in make_dry_run("test-rehearsal")
 
 
@@ -501,7 +501,7 @@ def test_make_test_does_not_collect_the_rehearsal_tests() -> None:
 
 
 def test_rehearse_port_passes_the_port_and_its_absence_picks_a_free_one() -> None:
-    assert "python -m tools.rehearsal --config config/sandbox.toml --assembly cdk.out --port 45123" in make_dry_run(
+    assert 'python -m tools.rehearsal --config "config/sandbox.toml" --assembly cdk.out --port 45123' in make_dry_run(
         "rehearse", "REHEARSE_PORT=45123"
     )
     assert "--port" not in make_dry_run("rehearse")
