@@ -159,7 +159,7 @@ def this_design(network: Inventory, prices: Prices, traffic: Traffic) -> Estimat
         # the transfer between zones that AWS waived for PrivateLink (docs/network.md).
         lines.append(
             Line(
-                "Cross-AZ transfer to the endpoints' zones (API, logs)",
+                "Cross-AZ to endpoint zones (API, logs)",
                 traffic.api_gb * network.other_zones_share,
                 "GB",
                 prices.interface_endpoint_cross_az_gb,
@@ -190,7 +190,7 @@ def nat_per_az_design(network: Inventory, prices: Prices, traffic: Traffic) -> E
         # Out of one zone and into the other: the regional transfer price is billed in each direction.
         lines.append(
             Line(
-                "Cross-AZ transfer to the NAT gateways' zones (both ways)",
+                "Cross-AZ to NAT zones (both ways)",
                 2 * gb * network.other_zones_share,
                 "GB",
                 prices.cross_az_gb,

@@ -68,7 +68,7 @@ def test_endpoint_hours_follow_endpoint_azs_and_the_other_zones_traffic_crosses_
 ) -> None:
     network = {line.item: line for line in lines(bill, environment, "VPC endpoints")}
     assert network["Interface endpoint ENI-hours"].quantity == 6 * endpoint_azs * USAGE.hours
-    crossing = network.get("Cross-AZ transfer to the endpoints' zones (API, logs)")
+    crossing = network.get("Cross-AZ to endpoint zones (API, logs)")
     if other_zones_share:
         assert crossing is not None and crossing.quantity == USAGE.api_gb * other_zones_share
         assert crossing.price_key == "interface_endpoint_cross_az_gb" and crossing.price == 0.0

@@ -103,7 +103,7 @@ def test_endpoints_in_one_of_two_zones_pay_half_the_eni_hours_and_no_cross_zone_
     assert [(line.item, line.quantity, round(line.cost, 4)) for line in estimate.lines] == [
         ("Interface endpoint ENI-hours", 200, 2.0),
         ("Interface endpoint data (API, logs)", 10, 0.1),
-        ("Cross-AZ transfer to the endpoints' zones (API, logs)", 5, 0.0),
+        ("Cross-AZ to endpoint zones (API, logs)", 5, 0.0),
         ("S3 gateway endpoint data (image layers)", 90, 0.0),
     ]
 

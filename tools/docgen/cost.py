@@ -279,7 +279,7 @@ def _network_price_key(item: str) -> str:
     for start, key in (
         ("Interface endpoint ENI", "interface_endpoint_hour"),
         ("Interface endpoint data", "interface_endpoint_gb"),
-        ("Cross-AZ transfer to the endpoints", "interface_endpoint_cross_az_gb"),
+        ("Cross-AZ to endpoint zones", "interface_endpoint_cross_az_gb"),
         ("S3 gateway endpoint", "gateway_endpoint_gb"),
         ("NAT gateway hours", "nat_gateway_hour"),
         ("Public IPv4", "public_ipv4_hour"),
