@@ -204,6 +204,8 @@ class EnvironmentConfig:
     #: The account's availability zone names in the region, in the order the VPC takes them (the
     #: first ``max_azs``). Names map to physical zones per account, and each environment is one account.
     availability_zones: tuple[str, ...]
+    #: The interface endpoints' zones: the first endpoint_azs of the max_azs (docs/network.md, "Endpoint zones").
+    endpoint_azs: int
     desired_count: int
     cpu: int
     memory_mib: int
@@ -552,6 +554,7 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
     )
     max_azs = table.integer("max_azs", minimum=2, maximum=3, default=2)
     availability_zones = _read_availability_zones(table, account=account, region=region, max_azs=max_azs)
+    endpoint_azs = _read_endpoint_azs(table, name, max_azs)
     desired_count = table.integer("desired_count", minimum=1, maximum=50, default=1)
     max_count = table.integer("max_count", minimum=1, maximum=50, default=desired_count)
     if max_count < desired_count:
@@ -599,6 +602,7 @@ def _read_environment(table: TableReader, name: str, account: str, region: str) 
         vpc_cidr=vpc_cidr,
         max_azs=max_azs,
         availability_zones=availability_zones,
+        endpoint_azs=endpoint_azs,
         desired_count=desired_count,
         cpu=cpu,
         memory_mib=memory,
@@ -645,6 +649,27 @@ def _read_availability_zones(table: TableReader, *, account: str, region: str, m
     if len(zones) < max_azs:
         raise table.error("availability_zones", f"at least max_azs ({max_azs}) availability zone names", list(zones))
     return zones
+
+
+def _read_endpoint_azs(table: TableReader, name: str, max_azs: int) -> int:
+    """How many zones the interface endpoints span: all max_azs unless the file says fewer; all in prod.
+
+    A task in a zone without an endpoint reaches it in another zone; if that zone fails, the task
+    loses ECR, logs and secrets until it returns. Prod keeps one endpoint per zone for that reason.
+    """
+    endpoint_azs = table.integer("endpoint_azs", minimum=1, maximum=3, default=max_azs)
+    if endpoint_azs > max_azs:
+        raise table.error(
+            "endpoint_azs", f"at most max_azs ({max_azs}): the endpoints sit in the VPC's zones", endpoint_azs
+        )
+    if name == "prod" and endpoint_azs != max_azs:
+        raise table.error(
+            "endpoint_azs",
+            f"max_azs ({max_azs}) in prod "
+            "(a zone failure must not cut the other zones' tasks off ECR, logs and secrets)",
+            endpoint_azs,
+        )
+    return endpoint_azs
 
 
 def _raw(table: TableReader, name: str) -> object:

@@ -9,7 +9,13 @@ from constructs import Construct
 
 from components.log_retention import record_short_retention, retention
 from components.naming import Names
-from components.network import PrivateNetwork
+from components.network import (
+    CODEDEPLOY,
+    DEFAULT_INTERFACE_ENDPOINTS,
+    EC2,
+    InterfaceEndpoint,
+    PrivateNetwork,
+)
 from config import Config, EnvironmentConfig
 from stacks.project_stack import ProjectStack
 
@@ -59,6 +65,8 @@ class NetworkStack(ProjectStack):
             flow_log_retention=retention(environment.log_retention_days),
             # Images are built once and pulled by every environment from the tools account.
             image_repository_arns=[names.ecr_repository_arn()],
+            interface_endpoints=interface_endpoints(environment),
+            endpoint_azs=environment.endpoint_azs,
         )
         record_short_retention(
             self.network.flow_log_group, days=environment.log_retention_days, environment=environment.name
@@ -84,3 +92,17 @@ class NetworkStack(ProjectStack):
                 cdk.Acknowledgment(id="CloudFormation-Validate::W3010", reason=LITERAL_ZONES_REASON)
             )
         return self._availability_zones
+
+
+def interface_endpoints(environment: EnvironmentConfig) -> tuple[InterfaceEndpoint, ...]:
+    """The interface endpoints something in this environment's task subnets calls (docs/network.md).
+
+    The test-traffic hook calls CodeDeploy only when CodeDeploy releases the service (under ECS it
+    answers with its return value), and EC2 only to find an internet-facing load balancer's private
+    addresses. The tasks' four (ECR API and Docker, Logs, Secrets Manager) are always there.
+    """
+    unused = [
+        *([CODEDEPLOY] if environment.release_controller != "codedeploy" else []),
+        *([EC2] if not environment.alb_internet_facing else []),
+    ]
+    return tuple(endpoint for endpoint in DEFAULT_INTERFACE_ENDPOINTS if endpoint not in unused)

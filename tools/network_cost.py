@@ -6,7 +6,9 @@ default, or ``--template``), counts what is billed by the hour (interface endpoi
 gateways, Elastic IPs) and prices it with the table in ``docs/prices/eu-west-1.json``. The
 comparison design is the usual one: the same VPC with PRIVATE_WITH_EGRESS subnets, one NAT
 gateway (with its public IPv4 address) per AZ and no VPC endpoint, so every byte to ECR, S3,
-CloudWatch Logs and the other APIs goes through a NAT gateway.
+CloudWatch Logs and the other APIs goes through a NAT gateway. When the interface endpoints span
+fewer zones than the VPC (``endpoint_azs``), the comparison puts NAT gateways in as many zones, the
+same resilience, and counts the traffic that crosses zones in each design.
 
 Usage: python -m tools.network_cost [--env Prod | --template PATH] [--prices PATH]
                                       [--api-gb 10] [--layer-gb 20] [--hours 730]
@@ -36,6 +38,10 @@ class Prices:
     nat_gateway_hour: float
     nat_gateway_gb: float
     public_ipv4_hour: float
+    #: Transfer between zones to an interface endpoint (0 since AWS waived it for PrivateLink).
+    interface_endpoint_cross_az_gb: float
+    #: Transfer between zones otherwise, billed in each direction (to a NAT gateway in another zone).
+    cross_az_gb: float
     recorded: str = ""
 
     @classmethod
@@ -47,6 +53,8 @@ class Prices:
             nat_gateway_hour=table["nat_gateway_hour"],
             nat_gateway_gb=table["nat_gateway_gb"],
             public_ipv4_hour=table["public_ipv4_hour"],
+            interface_endpoint_cross_az_gb=table["interface_endpoint_cross_az_gb"],
+            cross_az_gb=table["cross_az_gb"],
             recorded=f"{table.region}, list prices recorded {table.recorded}",
         )
 
@@ -73,6 +81,15 @@ class Inventory:
     gateway_endpoints: int
     nat_gateways: int
     elastic_ips: int
+    #: The zones that hold an interface endpoint ENI (``endpoint_azs``); every zone by default.
+    endpoint_zones: int = 0
+
+    @property
+    def other_zones_share(self) -> float:
+        """The share of the tasks (spread evenly over the zones) in a zone without an endpoint ENI."""
+        if not self.endpoint_zones or not self.availability_zones:
+            return 0.0
+        return (self.availability_zones - self.endpoint_zones) / self.availability_zones
 
 
 @dataclass(frozen=True)
@@ -103,11 +120,19 @@ def inventory(template: Mapping[str, Any]) -> Inventory:
     def of_type(kind: str) -> list[dict[str, Any]]:
         return [r for r in resources if r.get("Type") == kind]
 
-    zones = {
-        json.dumps(r.get("Properties", {}).get("AvailabilityZone"), sort_keys=True) for r in of_type("AWS::EC2::Subnet")
+    subnet_zones = {
+        name: json.dumps(r.get("Properties", {}).get("AvailabilityZone"), sort_keys=True)
+        for name, r in template.get("Resources", {}).items()
+        if r.get("Type") == "AWS::EC2::Subnet"
     }
+    zones = set(subnet_zones.values())
     endpoints = of_type("AWS::EC2::VPCEndpoint")
     interface = [e for e in endpoints if e.get("Properties", {}).get("VpcEndpointType") == "Interface"]
+    endpoint_zones = {
+        subnet_zones.get(ref.get("Ref") if isinstance(ref, dict) else None, json.dumps(ref, sort_keys=True))
+        for e in interface
+        for ref in e["Properties"].get("SubnetIds", [])
+    }
     return Inventory(
         availability_zones=len(zones),
         interface_endpoints=len(interface),
@@ -115,6 +140,7 @@ def inventory(template: Mapping[str, Any]) -> Inventory:
         gateway_endpoints=len(endpoints) - len(interface),
         nat_gateways=len(of_type("AWS::EC2::NatGateway")),
         elastic_ips=len(of_type("AWS::EC2::EIP")),
+        endpoint_zones=len(endpoint_zones),
     )
 
 
@@ -127,8 +153,19 @@ def this_design(network: Inventory, prices: Prices, traffic: Traffic) -> Estimat
             prices.interface_endpoint_hour,
         ),
         Line("Interface endpoint data (API, logs)", traffic.api_gb, "GB", prices.interface_endpoint_gb),
-        Line("S3 gateway endpoint data (image layers)", traffic.layer_gb, "GB", 0.0),
     ]
+    if network.other_zones_share:
+        # Tasks in a zone without an ENI reach one in another zone: data processing as above, and
+        # the transfer between zones that AWS waived for PrivateLink (docs/network.md).
+        lines.append(
+            Line(
+                "Cross-AZ to endpoint zones (API, logs)",
+                traffic.api_gb * network.other_zones_share,
+                "GB",
+                prices.interface_endpoint_cross_az_gb,
+            )
+        )
+    lines.append(Line("S3 gateway endpoint data (image layers)", traffic.layer_gb, "GB", 0.0))
     if network.nat_gateways:
         lines.append(Line("NAT gateway hours", network.nat_gateways * traffic.hours, "h", prices.nat_gateway_hour))
     if network.elastic_ips:
@@ -139,20 +176,27 @@ def this_design(network: Inventory, prices: Prices, traffic: Traffic) -> Estimat
 
 
 def nat_per_az_design(network: Inventory, prices: Prices, traffic: Traffic) -> Estimate:
-    nats = network.availability_zones
-    return Estimate(
-        f"One NAT gateway per AZ ({nats}), no endpoints",
-        (
-            Line("NAT gateway hours", nats * traffic.hours, "h", prices.nat_gateway_hour),
-            Line("Public IPv4 address hours (one EIP per NAT)", nats * traffic.hours, "h", prices.public_ipv4_hour),
+    """NAT gateways in as many zones as the interface endpoints span: the same resilience as this design."""
+    zones = network.availability_zones
+    nats = network.endpoint_zones or zones
+    gb = traffic.api_gb + traffic.layer_gb
+    where = f"per AZ ({nats})" if nats == zones else f"in {nats} of {zones} AZs, like the endpoints"
+    lines = [
+        Line("NAT gateway hours", nats * traffic.hours, "h", prices.nat_gateway_hour),
+        Line("Public IPv4 address hours (one EIP per NAT)", nats * traffic.hours, "h", prices.public_ipv4_hour),
+        Line("NAT data processed (API, logs, image layers)", gb, "GB", prices.nat_gateway_gb),
+    ]
+    if network.other_zones_share:
+        # Out of one zone and into the other: the regional transfer price is billed in each direction.
+        lines.append(
             Line(
-                "NAT data processed (API, logs, image layers)",
-                traffic.api_gb + traffic.layer_gb,
+                "Cross-AZ to NAT zones (both ways)",
+                2 * gb * network.other_zones_share,
                 "GB",
-                prices.nat_gateway_gb,
-            ),
-        ),
-    )
+                prices.cross_az_gb,
+            )
+        )
+    return Estimate(f"One NAT gateway {where}, no endpoints", tuple(lines))
 
 
 def break_even_gb(network: Inventory, prices: Prices, traffic: Traffic) -> float | None:
@@ -160,10 +204,14 @@ def break_even_gb(network: Inventory, prices: Prices, traffic: Traffic) -> float
     total = traffic.api_gb + traffic.layer_gb
     if total <= 0:
         return None
-    api_share = traffic.api_gb / total
     nothing = Traffic(api_gb=0.0, layer_gb=0.0, hours=traffic.hours)
-    fixed_difference = this_design(network, prices, nothing).total - nat_per_az_design(network, prices, nothing).total
-    per_gb_saving = prices.nat_gateway_gb - api_share * prices.interface_endpoint_gb
+    one_gb = Traffic(api_gb=traffic.api_gb / total, layer_gb=traffic.layer_gb / total, hours=traffic.hours)
+
+    def difference(used: Traffic) -> float:
+        return this_design(network, prices, used).total - nat_per_az_design(network, prices, used).total
+
+    fixed_difference = difference(nothing)
+    per_gb_saving = fixed_difference - difference(one_gb)
     if per_gb_saving <= 0:
         return None
     return max(fixed_difference, 0.0) / per_gb_saving
@@ -189,7 +237,7 @@ def render(name: str, network: Inventory, prices: Prices, traffic: Traffic) -> s
         out.append("")
     difference = ours.total - theirs.total
     verdict = "more" if difference > 0 else "less"
-    out.append(f"This design costs {abs(difference):.2f} USD per month {verdict} than one NAT gateway per AZ.")
+    out.append(f"This design costs {abs(difference):.2f} USD per month {verdict} than the NAT design.")
     even = break_even_gb(network, prices, traffic)
     if even is not None and even > 0:
         out.append(f"Break-even at about {even:,.0f} GB per month with the same mix; above it this design is cheaper.")

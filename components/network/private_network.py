@@ -123,8 +123,9 @@ class PrivateNetwork(Construct):
 
     - ``nat_gateways=0``: no NAT gateway, no Elastic IP; the isolated route tables have no
       default route at all.
-    - Interface endpoints (private DNS on) in the task subnets for ``interface_endpoints``,
-      behind one security group that accepts TCP 443 from the VPC CIDR only.
+    - Interface endpoints (private DNS on) for ``interface_endpoints`` in the task subnets of the
+      first ``endpoint_azs`` AZs (all of them by default), behind one security group that accepts
+      TCP 443 from the VPC CIDR only.
     - An S3 gateway endpoint on every isolated route table, limited to ``s3:GetObject`` on the
       region's ECR layer bucket.
     - VPC flow logs (all traffic) to a log group encrypted with a rotating KMS key.
@@ -142,10 +143,13 @@ class PrivateNetwork(Construct):
         flow_log_retention: logs.RetentionDays,
         image_repository_arns: Sequence[str],
         interface_endpoints: Sequence[InterfaceEndpoint] = DEFAULT_INTERFACE_ENDPOINTS,
+        endpoint_azs: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if max_azs < 2:
             raise ValueError(f"max_azs must be at least 2 for a highly available network, got {max_azs}")
+        if endpoint_azs is not None and not 1 <= endpoint_azs <= max_azs:
+            raise ValueError(f"endpoint_azs must be from 1 to max_azs ({max_azs}), got {endpoint_azs}")
         ids = [endpoint.construct_id for endpoint in interface_endpoints]
         if len(set(ids)) != len(ids):
             raise ValueError(f"interface endpoint construct ids must be unique, got {ids}")
@@ -189,12 +193,13 @@ class PrivateNetwork(Construct):
             ec2.Peer.ipv4(cidr), ec2.Port.tcp(HTTPS), "HTTPS from the VPC to the AWS API endpoints"
         )
 
+        self.endpoint_subnets = self._endpoint_subnets(endpoint_azs or max_azs)
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         for spec in interface_endpoints:
             endpoint = self.vpc.add_interface_endpoint(
                 spec.construct_id,
                 service=spec.service,
-                subnets=self.task_subnets,
+                subnets=self.endpoint_subnets,
                 private_dns_enabled=True,
                 security_groups=[self.endpoint_security_group],
                 open=False,
@@ -242,6 +247,20 @@ class PrivateNetwork(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
         acknowledge_inline_policies(self.flow_log.node.find_child("IAMRole"))
+
+    def _endpoint_subnets(self, zones: int) -> ec2.SubnetSelection:
+        """The task subnets of the VPC's first ``zones`` AZs: one endpoint ENI in each (one hourly charge each).
+
+        With private DNS, the service's regional name resolves to the endpoint's ENIs from every
+        subnet of the VPC (PrivateLink guide, privatelink-access-aws-services), so a task in a zone
+        without an ENI reaches one in another zone. An endpoint is resilient to a zone failure only
+        with ENIs in several zones (VPC user guide, vpce-interface); docs/network.md, "Endpoint zones".
+        """
+        if zones == len(self.vpc.availability_zones):
+            return self.task_subnets
+        return ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, availability_zones=self.vpc.availability_zones[:zones]
+        )
 
     @staticmethod
     def _skip_default_security_group_handler(stack: cdk.Stack) -> None:

@@ -21,6 +21,8 @@ ENVIRONMENTS = ["dev", "staging", "prod"]
 CONTROLLER_STACKS = [
     *(f"{env.capitalize()}-Service" for env in ENVIRONMENTS),
     *(f"{env.capitalize()}-DeployRole" for env in ENVIRONMENTS),
+    # No CodeDeploy endpoint: under ECS the test-traffic hook reports with its return value.
+    *(f"{env.capitalize()}-Network" for env in ENVIRONMENTS),
     "Tools-Pipeline",
 ]
 
@@ -310,6 +312,18 @@ def test_ecs_native_template_matches_snapshot(
     ecs_native: SynthesizedApp, stack_name: str, json_snapshot: SnapshotAssertion
 ) -> None:
     assert normalize_template(ecs_native.raw_template(stack_name)) == json_snapshot
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_codedeploy_endpoint_where_ecs_releases(ecs_native: SynthesizedApp, env: str) -> None:
+    template = ecs_native.template(f"{env.capitalize()}-Network")
+    interface = {"Properties": {"VpcEndpointType": "Interface"}}
+    services = sorted(
+        e["Properties"]["ServiceName"] for e in template.find_resources("AWS::EC2::VPCEndpoint", interface).values()
+    )
+    assert services == [
+        f"com.amazonaws.eu-west-1.{name}" for name in ("ec2", "ecr.api", "ecr.dkr", "logs", "secretsmanager")
+    ]
 
 
 def test_the_other_stacks_do_not_depend_on_the_controller(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from constructs import IConstruct
 from components.network import DEFAULT_INTERFACE_ENDPOINTS, EndpointPolicy, InterfaceEndpoint, PrivateNetwork
 from config import TARGET_ENVIRONMENTS, Config
 from config.settings import ADDRESSES_BESIDES_TASKS
-from stacks.network_stack import NetworkStack
+from stacks.network_stack import NetworkStack, interface_endpoints
 from tests.support import SynthesizedApp, new_app
 
 ENVIRONMENTS = [name.capitalize() for name in TARGET_ENVIRONMENTS]
@@ -89,9 +90,20 @@ def test_load_balancer_subnets_do_not_hand_out_public_addresses(synthesized: Syn
     assert all(subnet["Properties"]["MapPublicIpOnLaunch"] is False for subnet in subnets.values())
 
 
+#: Subnets (one ENI, one hourly charge each) of every interface endpoint: one zone in the sandbox's dev
+#: and staging (endpoint_azs = 1), every zone in prod, whose resilience does not depend on one zone.
+ENDPOINT_SUBNETS = {"Dev": 1, "Staging": 1, "Prod": 3}
+
+
+def endpoint_subnet_refs(stack: NetworkStack, zones: int) -> list[dict[str, str]]:
+    """The task subnets of the VPC's first ``zones`` AZs."""
+    first = stack.network.vpc.availability_zones[:zones]
+    return refs(stack, [s for s in stack.network.vpc.isolated_subnets if s.availability_zone in first])
+
+
 @pytest.mark.parametrize("title", ENVIRONMENTS)
 @pytest.mark.parametrize("service", REQUIRED_ENDPOINTS)
-def test_required_interface_endpoint_has_private_dns_in_the_task_subnets(
+def test_required_interface_endpoint_has_private_dns_in_the_task_subnets_of_its_zones(
     synthesized: SynthesizedApp, title: str, service: str
 ) -> None:
     stack = network_stack(synthesized, title)
@@ -102,9 +114,45 @@ def test_required_interface_endpoint_has_private_dns_in_the_task_subnets(
     properties = endpoint["Properties"]
     assert properties["VpcEndpointType"] == "Interface"
     assert properties["PrivateDnsEnabled"] is True
-    assert sorted(properties["SubnetIds"], key=lambda ref: ref["Ref"]) == task_subnet_refs(stack)
+    subnets = sorted(properties["SubnetIds"], key=lambda ref: ref["Ref"])
+    assert len(subnets) == ENDPOINT_SUBNETS[title]
+    assert subnets == endpoint_subnet_refs(stack, ENDPOINT_SUBNETS[title])
     sg_id = logical_id(stack, stack.network.endpoint_security_group)
     assert properties["SecurityGroupIds"] == [{"Fn::GetAtt": [sg_id, "GroupId"]}]
+
+
+@pytest.mark.parametrize("title", ENVIRONMENTS)
+def test_endpoint_zones_follow_endpoint_azs_and_prod_keeps_one_endpoint_per_zone(
+    synthesized: SynthesizedApp, config: Config, title: str
+) -> None:
+    environment = config.environment(title.lower())
+    assert environment.endpoint_azs == ENDPOINT_SUBNETS[title]
+    template = synthesized.template(f"{title}-Network")
+    subnets = template.find_resources("AWS::EC2::Subnet")
+    for endpoint in template.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}):
+        ids = [ref["Ref"] for ref in template.to_json()["Resources"][endpoint]["Properties"]["SubnetIds"]]
+        zones = sorted(subnets[i]["Properties"]["AvailabilityZone"] for i in ids)
+        assert zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"][: environment.endpoint_azs], endpoint
+    if title == "Prod":
+        assert environment.endpoint_azs == environment.max_azs
+
+
+@pytest.mark.parametrize(
+    ("changes", "left_out"),
+    [
+        ({}, set()),
+        ({"release_controller": "ecs"}, {"codedeploy"}),
+        ({"alb_internet_facing": False}, {"ec2"}),
+        ({"release_controller": "ecs", "alb_internet_facing": False}, {"codedeploy", "ec2"}),
+    ],
+)
+def test_an_environment_gets_only_the_endpoints_its_callers_use(
+    config: Config, changes: dict[str, Any], left_out: set[str]
+) -> None:
+    """The hook calls CodeDeploy only under CodeDeploy, and EC2 only for an internet-facing load balancer."""
+    environment = dataclasses.replace(config.environment("dev"), **changes)
+    services = {spec.service.short_name for spec in interface_endpoints(environment)}
+    assert services == set(REQUIRED_ENDPOINTS) - left_out
 
 
 def test_default_endpoint_list_is_exactly_the_required_set() -> None:
@@ -358,6 +406,8 @@ def test_interface_endpoints_are_a_typed_argument(tmp_path: Path) -> None:
     ("overrides", "message"),
     [
         ({"max_azs": 1}, "max_azs must be at least 2"),
+        ({"endpoint_azs": 0}, r"endpoint_azs must be from 1 to max_azs \(2\), got 0"),
+        ({"endpoint_azs": 3}, r"endpoint_azs must be from 1 to max_azs \(2\), got 3"),
         ({"image_repository_arns": []}, "needs at least one repository ARN"),
         ({"interface_endpoints": (DEFAULT_INTERFACE_ENDPOINTS[0],) * 2}, "construct ids must be unique"),
     ],

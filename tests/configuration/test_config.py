@@ -253,6 +253,25 @@ CASES = [
         "(a release runs the blue and green task sets side by side), got 30",
     ),
     (
+        "endpoint-zones-beyond-the-vpc-zones",
+        "endpoint_azs = 1\ndesired_count = 1",
+        "endpoint_azs = 3\ndesired_count = 1",
+        "environments.dev.endpoint_azs: expected at most max_azs (2): the endpoints sit in the VPC's zones, got 3",
+    ),
+    (
+        "no-endpoint-zone",
+        "endpoint_azs = 1\ndesired_count = 1",
+        "endpoint_azs = 0\ndesired_count = 1",
+        "environments.dev.endpoint_azs: expected a whole number from 1 to 3, got 0",
+    ),
+    (
+        "fewer-endpoint-zones-in-prod",
+        'vpc_cidr = "10.30.0.0/20"\nmax_azs = 3\n',
+        'vpc_cidr = "10.30.0.0/20"\nmax_azs = 3\nendpoint_azs = 2\n',
+        "environments.prod.endpoint_azs: expected max_azs (3) in prod (a zone failure must not cut the other "
+        "zones' tasks off ECR, logs and secrets), got 2",
+    ),
+    (
         "test-listener-on-production-port",
         "test_listener_port = 9000\nlog_retention_days = 30",
         "test_listener_port = 80\nlog_retention_days = 30",
@@ -348,8 +367,8 @@ CASES = [
     (
         # A synth without them would ask AWS (the CDK's availability-zones lookup) instead of failing here.
         "availability-zones-missing",
-        f"{ZONES}\ndesired_count = 1",
-        "desired_count = 1",
+        f"{ZONES}\n# How many zones",
+        "# How many zones",
         "environments.dev.availability_zones: expected the names of account 222222222222's availability zones in "
         'eu-west-1, at least max_azs (2): add availability_zones = ["eu-west-1a", "eu-west-1b", ...] '
         "(python -m config.availability_zones --config <file> prints them), got nothing (the key is missing)",
@@ -532,6 +551,19 @@ def test_sandbox_configuration_is_valid_and_complete(config) -> None:  # type: i
     assert config.accounts.all == ("111111111111", "222222222222", "333333333333", "444444444444")
     assert [environment.name for environment in config.environments] == ["dev", "staging", "prod"]
     assert config.environment("prod").termination_wait_minutes == 60
+
+
+def test_endpoint_zones_default_to_every_zone_and_the_sandbox_keeps_one_in_dev_and_staging(
+    config,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    assert {e.name: (e.endpoint_azs, e.max_azs) for e in config.environments} == {
+        "dev": (1, 2),
+        "staging": (1, 2),
+        "prod": (3, 3),
+    }
+    without = load_config(write_config(tmp_path, "endpoint_azs = 1\ndesired_count = 1", "desired_count = 1"))
+    assert without.environment("dev").endpoint_azs == 2, "a file without the key keeps one endpoint per zone"
 
 
 def test_a_valid_key_read_later_is_not_taken_for_a_typo_of_an_optional_one(tmp_path: Path) -> None:

@@ -60,6 +60,28 @@ def test_the_network_lines_are_the_network_cost_script_s(model: AppModel, bill: 
     assert not lines(bill, "tools", "VPC endpoints")
 
 
+@pytest.mark.parametrize(
+    ("environment", "endpoint_azs", "other_zones_share"), [("dev", 1, 0.5), ("staging", 1, 0.5), ("prod", 3, 0)]
+)
+def test_endpoint_hours_follow_endpoint_azs_and_the_other_zones_traffic_crosses_zones_without_charge(
+    bill: cost.Bill, environment: str, endpoint_azs: int, other_zones_share: float
+) -> None:
+    network = {line.item: line for line in lines(bill, environment, "VPC endpoints")}
+    assert network["Interface endpoint ENI-hours"].quantity == 6 * endpoint_azs * USAGE.hours
+    crossing = network.get("Cross-AZ to endpoint zones (API, logs)")
+    if other_zones_share:
+        assert crossing is not None and crossing.quantity == USAGE.api_gb * other_zones_share
+        assert crossing.price_key == "interface_endpoint_cross_az_gb" and crossing.price == 0.0
+    else:
+        assert crossing is None
+
+
+def test_the_nat_comparison_puts_nat_gateways_in_the_endpoints_zones(model: AppModel) -> None:
+    text = cost.page(model)
+    assert "| dev | 2 | 1 | 48.28 | 40.43 | +7.85 |" in text
+    assert "| prod | 3 | 3 | 144.64 | 117.51 | +27.13 |" in text
+
+
 def test_pipeline_minutes_count_each_deploy_with_its_termination_wait_and_not_the_approval(bill: cost.Bill) -> None:
     (pipeline,) = lines(bill, "tools", "CodePipeline")
     per_release = (

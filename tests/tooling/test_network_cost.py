@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -26,6 +27,8 @@ PRICES = Prices(
     nat_gateway_hour=0.05,
     nat_gateway_gb=0.05,
     public_ipv4_hour=0.005,
+    interface_endpoint_cross_az_gb=0.0,
+    cross_az_gb=0.01,
 )
 TRAFFIC = Traffic(api_gb=10, layer_gb=90, hours=100)
 
@@ -63,6 +66,7 @@ def test_inventory_counts_azs_endpoint_enis_and_nat() -> None:
         gateway_endpoints=1,
         nat_gateways=0,
         elastic_ips=0,
+        endpoint_zones=2,
     )
 
 
@@ -78,6 +82,48 @@ def test_nat_design_pays_one_nat_and_one_public_ipv4_per_az_and_every_gb() -> No
     # 2 NAT x 100 h x 0.05 = 10.00; 2 EIP x 100 h x 0.005 = 1.00; 100 GB x 0.05 = 5.00
     assert [round(line.cost, 4) for line in estimate.lines] == [10.0, 1.0, 5.0]
     assert estimate.total == pytest.approx(16.0)
+
+
+#: The same VPC with the endpoints in the first zone only (endpoint_azs = 1).
+ONE_ZONE = {
+    "Resources": {
+        **TEMPLATE["Resources"],
+        "Ecr": interface_endpoint("TasksA"),
+        "Logs": interface_endpoint("TasksA"),
+    }
+}
+
+
+def test_endpoints_in_one_of_two_zones_pay_half_the_eni_hours_and_no_cross_zone_transfer() -> None:
+    network = inventory(ONE_ZONE)
+    assert (network.availability_zones, network.endpoint_zones, network.interface_endpoint_enis) == (2, 1, 2)
+    assert network.other_zones_share == 0.5
+    estimate = this_design(network, PRICES, TRAFFIC)
+    # 2 ENIs x 100 h x 0.01 = 2.00; 10 GB x 0.01 = 0.10; half of it from the other zone, transfer waived
+    assert [(line.item, line.quantity, round(line.cost, 4)) for line in estimate.lines] == [
+        ("Interface endpoint ENI-hours", 200, 2.0),
+        ("Interface endpoint data (API, logs)", 10, 0.1),
+        ("Cross-AZ to endpoint zones (API, logs)", 5, 0.0),
+        ("S3 gateway endpoint data (image layers)", 90, 0.0),
+    ]
+
+
+def test_the_nat_design_gets_as_many_zones_as_the_endpoints_and_pays_the_cross_zone_transfer() -> None:
+    estimate = nat_per_az_design(inventory(ONE_ZONE), PRICES, TRAFFIC)
+    assert estimate.design == "One NAT gateway in 1 of 2 AZs, like the endpoints, no endpoints"
+    # 1 NAT x 100 h x 0.05 = 5.00; 1 EIP x 100 h x 0.005 = 0.50; 100 GB x 0.05 = 5.00;
+    # half of the 100 GB crosses zones, billed out of one and into the other: 100 GB x 0.01 = 1.00
+    assert [round(line.cost, 4) for line in estimate.lines] == [5.0, 0.5, 5.0, 1.0]
+
+
+def test_break_even_counts_the_cross_zone_transfer_of_both_designs() -> None:
+    network, prices = inventory(ONE_ZONE), dataclasses.replace(PRICES, interface_endpoint_hour=0.1)
+    # fixed: 2 x 100 x 0.1 = 20 here, 100 x (0.05 + 0.005) = 5.5 there; gap 14.5. Per GB with 10 % API
+    # traffic: 0.05 + 2 x 0.5 x 0.01 there against 0.1 x 0.01 here, 0.059 saved; 14.5 / 0.059 = 245.8 GB
+    even = break_even_gb(network, prices, TRAFFIC)
+    assert even is not None and even == pytest.approx(14.5 / 0.059)
+    at = Traffic(api_gb=even * 0.1, layer_gb=even * 0.9, hours=100)
+    assert this_design(network, prices, at).total == pytest.approx(nat_per_az_design(network, prices, at).total)
 
 
 def test_nat_and_eip_left_in_the_template_are_charged_to_this_design() -> None:
@@ -99,6 +145,8 @@ def test_break_even_is_where_the_fixed_cost_gap_is_paid_back_by_cheaper_gb() -> 
         nat_gateway_hour=0.05,
         nat_gateway_gb=0.05,
         public_ipv4_hour=0.005,
+        interface_endpoint_cross_az_gb=0.0,
+        cross_az_gb=0.01,
     )
     network = inventory(TEMPLATE)
     # fixed: 4 x 100 x 0.1 = 40 here, 2 x 100 x (0.05 + 0.005) = 11 there; gap 29

@@ -279,6 +279,7 @@ def _network_price_key(item: str) -> str:
     for start, key in (
         ("Interface endpoint ENI", "interface_endpoint_hour"),
         ("Interface endpoint data", "interface_endpoint_gb"),
+        ("Cross-AZ to endpoint zones", "interface_endpoint_cross_az_gb"),
         ("S3 gateway endpoint", "gateway_endpoint_gb"),
         ("NAT gateway hours", "nat_gateway_hour"),
         ("Public IPv4", "public_ipv4_hour"),
@@ -435,11 +436,12 @@ def _nat_section(model: AppModel, prices: PriceTable, usage: Usage) -> list[str]
         "### The NAT-based alternative",
         "",
         "The same VPCs with PRIVATE_WITH_EGRESS subnets, one NAT gateway (and its public IPv4 address)",
-        "per AZ and no VPC endpoint, so ECR, S3, CloudWatch Logs and the other APIs are reached through",
-        "the NAT gateways (`tools/network_cost.py`, docs/network.md). Everything else is the same.",
+        "in each zone the interface endpoints span (the same resilience) and no VPC endpoint, so ECR, S3,",
+        "CloudWatch Logs and the other APIs are reached through the NAT gateways, across zones from the",
+        "other zones (`tools/network_cost.py`, docs/network.md). Everything else is the same.",
         "",
-        "| Environment | AZs | Endpoints (this design) | NAT per AZ | Difference |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| Environment | AZs | Endpoint AZs | Endpoints (this design) | NAT in the same AZs | Difference |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     ours_total = theirs_total = 0.0
     for stack in model.stacks.values():
@@ -450,9 +452,10 @@ def _nat_section(model: AppModel, prices: PriceTable, usage: Usage) -> list[str]
         theirs = nat_per_az_design(network, network_prices, traffic).total
         ours_total, theirs_total = ours_total + ours, theirs_total + theirs
         out.append(
-            f"| {model.environment_of(stack.account)} | {network.availability_zones} | {_money(ours)} "
+            f"| {model.environment_of(stack.account)} | {network.availability_zones} | {network.endpoint_zones} "
+            f"| {_money(ours)} "
             f"| {_money(theirs)} | {ours - theirs:+,.2f} |"
         )
     difference = ours_total - theirs_total
-    out.append(f"| **total** | | **{_money(ours_total)}** | **{_money(theirs_total)}** | **{difference:+,.2f}** |")
+    out.append(f"| **total** | | | **{_money(ours_total)}** | **{_money(theirs_total)}** | **{difference:+,.2f}** |")
     return out
