@@ -20,11 +20,18 @@ account>`` lets the tools account assume; the CodeBuild project that runs this m
 account's roles and no others (pipelines/environment_deploy_project.py). ``tools`` is the tools
 account's own stacks, which the pipeline's ``UpdatePipeline`` stage deploys (no image tag).
 
-``--method`` is passed to ``cdk deploy --method``: ``change-set`` (the CLI's default, and what the
-pipeline runs) creates and executes a CloudFormation change set, ``direct`` calls CreateStack or
-UpdateStack without one (CDK CLI reference, https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html,
-and ``cdk deploy --help`` of the pinned CLI). Only the offline rehearsal uses ``direct``
-(docs/rehearsal.md): its emulator's change sets are not reliable enough. A CI run asks for no
+``--method change-set`` (the default, and what the pipeline runs) deploys one stack at a time, in
+the deploy order, in three steps: ``cdk deploy <stack> --method=prepare-change-set`` creates the
+stack's change set without executing it; :mod:`release_guard.change_set` reads it with
+DescribeChangeSet (through the account's read-only lookup role) and prints CloudFormation's own
+report of each resource change, ``Replacement`` included; then ``cdk deploy <stack>
+--method=execute-change-set`` executes exactly that change set, unless it replaces or removes a
+target group, listener, rule or service, which a release controller holds by ARN (exit 3, one
+line, the change set left for review). A change set with no changes is not executed. ``--method
+direct`` calls CreateStack or UpdateStack without a change set, in one ``cdk deploy`` (CDK CLI
+reference, https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html, and ``cdk deploy
+--help`` of the pinned CLI). Only the offline rehearsal uses ``direct`` (docs/rehearsal.md): its
+emulator's change sets report no ``Replacement`` and are not reliable enough. A CI run asks for no
 notices and sends no telemetry: ``--no-notices`` skips fetching the CLI's notices feed
 (https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-notices.html), which nobody reads in a
 build log, and ``--no-version-reporting`` opts out of CLI telemetry (an alias of ``--no-telemetry``
@@ -37,8 +44,14 @@ through the account's lookup role (read only), and writes ``REPLACEMENTS``, ``BR
 judgement: ``cdk diff --security-only --fail`` exits 1 when a change widens IAM or security-group
 permissions, the check CDK Pipelines' ``ConfirmPermissionsBroadening`` runs. Replacements are the
 resources the diff marks ``replace`` or ``may be replaced`` (cloudformation-diff's formatter).
+The review computes the diff from the templates (``cdk diff --method=template``), not from a change
+set: creating a change set takes the account's deploy role, which may also execute it, and the
+review runs before the approval with the lookup role alone; cloudformation-diff then marks
+replacements from the CloudFormation resource specification, and the change set that the approved
+deploy prepares reports them again, from CloudFormation itself, before anything executes.
 
-Exit status: 0 done; 2 bad input, one line on stderr; otherwise the CDK CLI's own status.
+Exit status: 0 done; 2 bad input, one line on stderr; 3 a change set refused (above); otherwise the
+CDK CLI's own status.
 """
 
 from __future__ import annotations
@@ -50,16 +63,21 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from config import TARGET_ENVIRONMENTS
+from release_guard.change_set import ChangeSetError, describe, lines, release_held_refusal
+from release_guard.live import AwsCallError, session_for
+from release_guard.plan import GuardError
 from stacks import names
 from stacks.assembly import AssemblyError, AssemblyStack, CloudAssembly, read_assembly
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT, EXIT_REFUSED = 2, 3
 TOOLS = "tools"
-#: ``cdk deploy --method`` values this command passes on; the first is the CLI's default.
+#: The ``--method`` values of this command; the first is the default (see the module docstring).
 METHODS = ("change-set", "direct")
+#: The change set each stack's deploy prepares, reads and executes (one stack at a time).
+CHANGE_SET_NAME = "environment-deploy"
 #: A CI run: no notices feed, no CLI telemetry (see the module docstring).
 CI_FLAGS = ("--no-notices", "--no-version-reporting")
 #: The service stack's parameter that says which image the task definition runs (stacks/service_stack.py).
@@ -71,6 +89,8 @@ _REPLACED = re.compile(r"^\s*\[[~+-]\]\s+AWS::\S+\s+.*\b(replace|may be replaced
 
 #: (command) -> the finished process; subprocess.run in production, a fake in the tests.
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+#: (account, region) -> a CloudFormation client there; the lookup role in production, a Stubber in the tests.
+CloudFormationClients = Callable[[str, str], Any]
 
 
 class DeployInputError(Exception):
@@ -86,6 +106,8 @@ class Plan:
     service_stack: str | None
     image_tag: str | None
     method: str = METHODS[0]
+    #: (account, region) of each stack, in the order of ``stacks``.
+    locations: tuple[tuple[str, str], ...] = ()
 
 
 def environment_stacks(assembly: CloudAssembly, environment: str) -> list[AssemblyStack]:
@@ -115,7 +137,7 @@ def plan_deploy(assembly: CloudAssembly, environment: str, image_tag: str | None
     if environment == TOOLS:
         if image_tag is not None:
             raise DeployInputError("--image-tag: expected none for the tools account's stacks, which run no image")
-        return Plan(environment, tuple(s.stack_name for s in stacks), None, None, method)
+        return Plan(environment, tuple(s.stack_name for s in stacks), None, None, method, _locations(stacks))
     if image_tag is None or not _IMAGE_TAG.fullmatch(image_tag):
         raise DeployInputError(f"--image-tag: expected a Docker image tag ([A-Za-z0-9_.-], 1-128), got {image_tag!r}")
     services = [s for s in stacks if names.kind_of(s.stack_name) is names.StackKind.SERVICE]
@@ -126,22 +148,23 @@ def plan_deploy(assembly: CloudAssembly, environment: str, image_tag: str | None
     (service,) = services
     if IMAGE_TAG_PARAMETER not in (service.template.get("Parameters") or {}):
         raise DeployInputError(f"{service.stack_name}: expected a parameter {IMAGE_TAG_PARAMETER} in its template")
-    return Plan(environment, tuple(s.stack_name for s in stacks), service.stack_name, image_tag, method)
+    return Plan(
+        environment, tuple(s.stack_name for s in stacks), service.stack_name, image_tag, method, _locations(stacks)
+    )
 
 
-def _parameters(plan: Plan) -> list[str]:
-    if plan.service_stack is None:
+def _locations(stacks: Sequence[AssemblyStack]) -> tuple[tuple[str, str], ...]:
+    return tuple((s.account, s.region) for s in stacks)
+
+
+def _parameters(plan: Plan, stacks: Sequence[str] | None = None) -> list[str]:
+    if plan.service_stack is None or plan.service_stack not in (plan.stacks if stacks is None else stacks):
         return []
     return ["--parameters", f"{plan.service_stack}:{IMAGE_TAG_PARAMETER}={plan.image_tag}"]
 
 
-def _method(plan: Plan) -> list[str]:
-    # The CLI's default goes unsaid, so that the pipeline runs the command it always ran.
-    return [] if plan.method == METHODS[0] else [f"--method={plan.method}"]
-
-
 def deploy_command(assembly_dir: Path, plan: Plan) -> list[str]:
-    """``cdk deploy`` of exactly the plan's stacks from the synthesized assembly (no second synth)."""
+    """``--method direct``: one ``cdk deploy`` of the plan's stacks from the synthesized assembly (no second synth)."""
     return [
         "cdk",
         "deploy",
@@ -151,10 +174,45 @@ def deploy_command(assembly_dir: Path, plan: Plan) -> list[str]:
         "--exclusively",
         "--require-approval",
         "never",
-        *_method(plan),
+        f"--method={plan.method}",
         *CI_FLAGS,
         *_parameters(plan),
     ]
+
+
+def change_set_commands(assembly_dir: Path, plan: Plan, stack: str) -> tuple[list[str], list[str]]:
+    """``--method change-set``, for one stack: prepare its change set (no execution), then execute that change set."""
+    common = ["cdk", "deploy", "--app", str(assembly_dir), stack, "--exclusively", "--require-approval", "never"]
+    named = ["--change-set-name", CHANGE_SET_NAME, *CI_FLAGS]
+    prepare = [*common, "--method=prepare-change-set", *named, *_parameters(plan, (stack,))]
+    return prepare, [*common, "--method=execute-change-set", *named]
+
+
+def deploy_with_change_sets(assembly_dir: Path, plan: Plan, run: Runner, clients: CloudFormationClients) -> int:
+    """Each stack in order: prepare its change set, print CloudFormation's report, refuse or execute it."""
+    for stack, (account, region) in zip(plan.stacks, plan.locations, strict=True):
+        prepare, execute = change_set_commands(assembly_dir, plan, stack)
+        print(" ".join(prepare), file=sys.stderr)
+        prepared = run(prepare).returncode
+        if prepared != 0:
+            return prepared
+        try:
+            change_set = describe(clients(account, region), stack, CHANGE_SET_NAME)
+        except (ChangeSetError, GuardError, AwsCallError) as error:
+            print(error, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print("\n".join(lines(change_set)), file=sys.stderr)
+        if change_set.empty:
+            continue
+        refusal = release_held_refusal(change_set)
+        if refusal is not None:
+            print(refusal, file=sys.stderr)
+            return EXIT_REFUSED
+        print(" ".join(execute), file=sys.stderr)
+        executed = run(execute).returncode
+        if executed != 0:
+            return executed
+    return 0
 
 
 def review_commands(assembly_dir: Path, plan: Plan) -> tuple[list[str], list[str]]:
@@ -167,6 +225,7 @@ def review_commands(assembly_dir: Path, plan: Plan) -> tuple[list[str], list[str
         *plan.stacks,
         "--exclusively",
         "--no-color",
+        "--method=template",
         *CI_FLAGS,
         *_parameters(plan),
     ]
@@ -215,8 +274,20 @@ def _capture(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(command), check=False, text=True, capture_output=True)
 
 
-def main(argv: Sequence[str] | None = None, *, run: Runner = _run, capture: Runner = _capture) -> int:
-    """Deploy (or review) one environment; returns the exit status. ``run``/``capture`` replace the CLI in tests."""
+def _lookup_clients(account: str, region: str) -> Any:
+    """CloudFormation through the account's CDK lookup role (read only), which the deploy project may assume."""
+    return session_for(account, region, stack="environment_deploy").client("cloudformation", region_name=region)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    run: Runner = _run,
+    capture: Runner = _capture,
+    clients: CloudFormationClients = _lookup_clients,
+) -> int:
+    """Deploy (or review) one environment; returns the exit status. ``run``/``capture``/``clients`` replace the CLI
+    and CloudFormation in tests."""
     try:
         args = _parser().parse_args(argv)
         if args.review is not None and args.method is not None:
@@ -226,6 +297,8 @@ def main(argv: Sequence[str] | None = None, *, run: Runner = _run, capture: Runn
     except (DeployInputError, AssemblyError) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.review is None and plan.method == "change-set":
+        return deploy_with_change_sets(args.assembly, plan, run, clients)
     if args.review is None:
         command = deploy_command(args.assembly, plan)
         print(" ".join(command), file=sys.stderr)

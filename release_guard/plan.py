@@ -55,6 +55,12 @@ TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 ALARM = "AWS::CloudWatch::Alarm"
 CODE_DEPLOY = "CODE_DEPLOY"
 
+# Why a table here and CloudFormation's own report elsewhere: the pipeline's deploy reads each
+# change set's Replacement (release_guard/change_set.py), but this guard decides the ImageTag that
+# make deploy's change sets are then created with, so it runs before any change set exists, and the
+# rehearsal runs it against moto, whose change sets carry no Replacement (moto 5.2.5's
+# cloudformation.models.Change holds only the action, logical id and type). The table lists only the
+# replacement properties of the five types the guard refuses on, each from its reference page.
 #: "Update requires: Replacement" on the AWS::ElasticLoadBalancingV2::TargetGroup reference page.
 TARGET_GROUP_REPLACEMENT_PROPERTIES = frozenset(
     {"Name", "Port", "Protocol", "ProtocolVersion", "TargetType", "VpcId", "IpAddressType"}

@@ -1,4 +1,4 @@
-"""The project's test suite (make test): the shared synths of tests/fixtures.py.
+"""The project's test suite (make test); its shared synths are the plugin tests/fixtures.py (see the root conftest.py).
 
 The suites by what they prove: tests/architecture (the stacks and constructs, from the synth),
 tests/configuration (the configuration files and their one-line errors), tests/handlers (the
@@ -10,17 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures import (
-    config,
-    ecs_native,
-    ecs_native_config,
-    start_unacknowledged,
-    stop_unacknowledged,
-    synthesized,
-    unacknowledged,
-)
-
-__all__ = ["config", "ecs_native", "ecs_native_config", "synthesized", "unacknowledged"]
+from tests.fixtures import start_unacknowledged, stop_unacknowledged
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -1,8 +1,9 @@
 """The session fixtures every suite of the project shares: the configurations and one synth of each.
 
-``tests/conftest.py`` and the rehearsal's ``tools/rehearsal/tests/conftest.py`` import them, so a
-test reads the same synth whichever suite it is in. The CDK is imported when a synth is first
-asked for: the handler tests (tests/handlers), which the release build also runs, never load it.
+The root ``conftest.py`` loads this module as a plugin (``pytest_plugins``), so a test reads the
+same synth whichever suite it is in (tests/ or the rehearsal's tools/rehearsal/tests). The CDK is
+imported when a synth is first asked for: the handler tests (tests/handlers), which the release
+build also runs, never load it.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ INFRASTRUCTURE_MINUTES = 4
 #: controllers. (config/settings.py's ECS_RELEASE_OVERHEAD_MINUTES, 15, is the ceiling the pipeline
 #: must wait for, with margin; this is the expected figure.)
 RELEASE_START_MINUTES = 3
-#: Review-Prod: creating and describing prod's change sets for the approver. An estimate.
+#: Review-Prod: the template diff of prod's stacks for the approver (cdk diff, twice). An estimate.
 REVIEW_MINUTES = 2
 
 _CANARY = re.compile(r"CANARY_(\d+)PERCENT_(\d+)MINUTES")
@@ -205,7 +205,7 @@ def push_to_prod(config: Config, *, application_change: bool) -> PushToProd:
     for environment in config.environments:
         stage = f"Deploy-{environment.title}"
         if environment.is_production:
-            steps.append(Step("Review-Prod", "prod's change sets for the approver (est.)", REVIEW_MINUTES))
+            steps.append(Step("Review-Prod", "prod's template diff for the approver (est.)", REVIEW_MINUTES))
             steps.append(Step("Approve-Prod", "the approval wait: not counted", 0))
         steps.append(Step(stage, "Infrastructure: CloudFormation update (est.)", INFRASTRUCTURE_MINUTES))
         steps.append(_release(environment, application_change))

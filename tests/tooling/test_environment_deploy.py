@@ -61,10 +61,77 @@ def assembly(tmp_path: Path) -> Path:
     return write_assembly(tmp_path)
 
 
-def test_deploys_exactly_the_environments_stacks_in_deploy_order_with_the_image_tag(assembly: Path) -> None:
-    cli = FakeCli()
-    assert main(["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG], run=cli) == 0
+class FakeCloudFormation:
+    """DescribeChangeSet by stack name: each answers ``answers[stack]`` (default: one resource modified in place)."""
+
+    def __init__(self, answers: dict[str, dict[str, Any]] | None = None) -> None:
+        self.answers = answers or {}
+        self.calls: list[tuple[str, str, str, str]] = []
+        self.where = ("", "")
+
+    def __call__(self, account: str, region: str) -> FakeCloudFormation:
+        self.where = (account, region)
+        return self
+
+    def describe_change_set(self, *, StackName: str, ChangeSetName: str) -> dict[str, Any]:
+        self.calls.append((*self.where, StackName, ChangeSetName))
+        return self.answers.get(StackName, changed(StackName, "Logs", "AWS::Logs::LogGroup", "False"))
+
+
+def changed(
+    stack: str, logical_id: str, resource_type: str, replacement: str, action: str = "Modify"
+) -> dict[str, Any]:
+    change = {"Action": action, "LogicalResourceId": logical_id, "ResourceType": resource_type, "Details": []}
+    if action == "Modify":
+        change["Replacement"] = replacement
+    return {
+        "StackName": stack,
+        "Status": "CREATE_COMPLETE",
+        "Changes": [{"Type": "Resource", "ResourceChange": change}],
+    }
+
+
+NO_CHANGES = {
+    "Status": "FAILED",
+    "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change "
+    "set.",
+}
+
+
+def change_set_commands(assembly: Path, stack: str, *parameters: str) -> list[list[str]]:
+    common = ["cdk", "deploy", "--app", str(assembly), stack, "--exclusively", "--require-approval", "never"]
+    named = ["--change-set-name", "environment-deploy", "--no-notices", "--no-version-reporting"]
+    return [
+        [*common, "--method=prepare-change-set", *named, *parameters],
+        [*common, "--method=execute-change-set", *named],
+    ]
+
+
+def test_deploys_each_stack_in_deploy_order_through_its_change_set_with_the_image_tag(assembly: Path) -> None:
+    """Prepare, read CloudFormation's report, execute: one stack after the other, the image tag on the service's."""
+    cli, cloudformation = FakeCli(), FakeCloudFormation()
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    assert main(argv, run=cli, clients=cloudformation) == 0
     assert cli.commands == [
+        *change_set_commands(assembly, "Dev-DeployRole"),
+        *change_set_commands(assembly, "Dev-Network"),
+        *change_set_commands(assembly, "Dev-Service", "--parameters", f"Dev-Service:ImageTag={TAG}"),
+    ]
+    assert cloudformation.calls == [
+        (DEV, "eu-west-1", stack, "environment-deploy") for stack in ("Dev-DeployRole", "Dev-Network", "Dev-Service")
+    ]
+
+
+def test_the_change_set_method_is_the_default_and_direct_is_one_cdk_deploy(assembly: Path) -> None:
+    """The rehearsal's one difference from the pipeline: ``--method direct``, no change set (see the module)."""
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    default, change_set, direct = FakeCli(), FakeCli(), FakeCli()
+    assert main(argv, run=default, clients=FakeCloudFormation()) == 0
+    assert main([*argv, "--method", "change-set"], run=change_set, clients=FakeCloudFormation()) == 0
+    untouched = FakeCloudFormation()
+    assert main([*argv, "--method", "direct"], run=direct, clients=untouched) == 0
+    assert change_set.commands == default.commands
+    assert direct.commands == [
         [
             "cdk",
             "deploy",
@@ -76,55 +143,98 @@ def test_deploys_exactly_the_environments_stacks_in_deploy_order_with_the_image_
             "--exclusively",
             "--require-approval",
             "never",
+            "--method=direct",
             "--no-notices",
             "--no-version-reporting",
             "--parameters",
             f"Dev-Service:ImageTag={TAG}",
         ]
     ]
-
-
-def test_direct_method_is_passed_to_cdk_deploy_and_the_default_leaves_the_cli_default(assembly: Path) -> None:
-    """The rehearsal's one difference from the pipeline: the pipeline's command says no method (change-set)."""
-    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
-    default, change_set, direct = FakeCli(), FakeCli(), FakeCli()
-    assert main(argv, run=default) == 0
-    assert main([*argv, "--method", "change-set"], run=change_set) == 0
-    assert main([*argv, "--method", "direct"], run=direct) == 0
-    assert not any(token.startswith("--method") for token in default.commands[0])
-    assert change_set.commands == default.commands
-    (command,) = direct.commands
-    assert [token for token in command if token != "--method=direct"] == default.commands[0]
-    assert command.index("--method=direct") < command.index("--parameters")
+    assert untouched.calls == []
 
 
 def test_a_ci_run_asks_for_no_notices_and_no_telemetry_in_deploy_and_review(assembly: Path, tmp_path: Path) -> None:
-    deploy, review = FakeCli(), FakeCli((0, ""), (0, ""))
+    deploy, direct, review = FakeCli(), FakeCli(), FakeCli((0, ""), (0, ""))
     argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
-    assert main(argv, run=deploy) == 0
+    assert main(argv, run=deploy, clients=FakeCloudFormation()) == 0
+    assert main([*argv, "--method", "direct"], run=direct) == 0
     assert main([*argv, "--review", str(tmp_path / "review.env")], capture=review) == 0
-    for command in [*deploy.commands, *review.commands]:
+    for command in [*deploy.commands, *direct.commands, *review.commands]:
         assert {"--no-notices", "--no-version-reporting"} <= set(command), command
 
 
 def test_tools_deploys_the_tools_accounts_stacks_without_parameters(assembly: Path) -> None:
-    cli = FakeCli()
-    assert main(["--assembly", str(assembly), "--environment", "tools"], run=cli) == 0
-    (command,) = cli.commands
-    assert command[4:] == [
-        "Tools-GithubOidc",
-        "Tools-PipelineRole",
-        "Tools-Pipeline",
-        "--exclusively",
-        "--require-approval",
-        "never",
-        "--no-notices",
-        "--no-version-reporting",
+    cli, cloudformation = FakeCli(), FakeCloudFormation()
+    assert main(["--assembly", str(assembly), "--environment", "tools"], run=cli, clients=cloudformation) == 0
+    assert cli.commands == [
+        command
+        for stack in ("Tools-GithubOidc", "Tools-PipelineRole", "Tools-Pipeline")
+        for command in change_set_commands(assembly, stack)
     ]
+    assert {call[:2] for call in cloudformation.calls} == {(TOOLS, "eu-west-1")}
 
 
-def test_a_failed_cdk_deploy_fails_the_command_with_its_status(assembly: Path) -> None:
-    assert main(["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG], run=FakeCli((1, ""))) == 1
+def test_a_change_set_without_changes_is_not_executed(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cli = FakeCli()
+    cloudformation = FakeCloudFormation({"Dev-Network": {"StackName": "Dev-Network", **NO_CHANGES}})
+    assert (
+        main(["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG], run=cli, clients=cloudformation)
+        == 0
+    )
+    network = change_set_commands(assembly, "Dev-Network")
+    assert network[0] in cli.commands and network[1] not in cli.commands
+    assert "Dev-Network: change set environment-deploy: no changes" in capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("answer", "refused"),
+    [
+        (changed("Dev-Service", "BlueTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "True"), True),
+        (changed("Dev-Service", "ProdListener", "AWS::ElasticLoadBalancingV2::Listener", "Conditional"), True),
+        (changed("Dev-Service", "Service", "AWS::ECS::Service", "True"), True),
+        (changed("Dev-Service", "GreenTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "", action="Remove"), True),
+        (changed("Dev-Service", "TaskDefinition", "AWS::ECS::TaskDefinition", "True"), False),
+        (changed("Dev-Service", "BlueTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "False"), False),
+    ],
+)
+def test_a_change_set_that_replaces_what_a_release_controller_holds_is_refused_and_not_executed(
+    assembly: Path, capsys: pytest.CaptureFixture[str], answer: dict[str, Any], refused: bool
+) -> None:
+    """CloudFormation's Replacement (True or Conditional) decides, not a table of properties."""
+    cli = FakeCli()
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    status = main(argv, run=cli, clients=FakeCloudFormation({"Dev-Service": answer}))
+    prepare, execute = change_set_commands(assembly, "Dev-Service", "--parameters", f"Dev-Service:ImageTag={TAG}")
+    assert prepare in cli.commands
+    assert (status, execute in cli.commands) == ((3, False) if refused else (0, True))
+    if refused:
+        line = capsys.readouterr().err.splitlines()[-1]
+        assert line.startswith("Dev-Service: change set environment-deploy ")
+        assert "the release controller holds the deployed one by ARN or name" in line
+
+
+def test_a_failed_prepare_or_execute_fails_the_command_with_its_status(assembly: Path) -> None:
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    prepare_failed = FakeCli((1, ""))
+    assert main(argv, run=prepare_failed, clients=FakeCloudFormation()) == 1
+    assert len(prepare_failed.commands) == 1
+    execute_failed = FakeCli((0, ""), (4, ""))
+    assert main(argv, run=execute_failed, clients=FakeCloudFormation()) == 4
+    assert len(execute_failed.commands) == 2
+    assert main([*argv, "--method", "direct"], run=FakeCli((1, ""))) == 1
+
+
+def test_a_change_set_that_cannot_be_read_is_one_line_and_exit_2(
+    assembly: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed = {"StackName": "Dev-DeployRole", "Status": "FAILED", "StatusReason": "Template error: bad\nthing"}
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    cli = FakeCli()
+    assert main(argv, run=cli, clients=FakeCloudFormation({"Dev-DeployRole": failed})) == EXIT_BAD_INPUT
+    assert len(cli.commands) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "Dev-DeployRole: change set environment-deploy is FAILED: Template error: bad thing"
+    )
 
 
 DIFF = """Stack Dev-Service
@@ -146,6 +256,8 @@ def test_review_writes_replacements_broadening_and_a_one_line_summary(
     assert main(argv, capture=cli, run=FakeCli((9, "never deploys"))) == 0
     diff, security = cli.commands
     assert diff[:2] == ["cdk", "diff"] and "deploy" not in diff
+    # From the templates, through the lookup role: a change set would take the deploy role before the approval.
+    assert "--method=template" in diff
     assert security == [*diff, "--security-only", "--fail"]
     assert f"Dev-Service:ImageTag={TAG}" in diff
     lines = dict(line.split("=", 1) for line in out.read_text().splitlines())

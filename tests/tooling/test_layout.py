@@ -79,7 +79,12 @@ def test_the_reference_and_its_architecture_tests_import_no_tooling() -> None:
     """The app, its tests by kind (but the tooling's) and the guard stand without tools/ (the rehearsal, docgen)."""
     reference = ["bootstrap", "config", "stacks", "components", "pipelines", "release_guard", "service_app"]
     tests = ["tests/architecture", "tests/configuration", "tests/handlers"]
-    entry_points = [ROOT / "app.py", ROOT / "tests" / "conftest.py", ROOT / "tests" / "fixtures.py"]
+    entry_points = [
+        ROOT / "app.py",
+        ROOT / "conftest.py",
+        ROOT / "tests" / "conftest.py",
+        ROOT / "tests" / "fixtures.py",
+    ]
     for path in [*entry_points, *python_files(*reference, *tests)]:
         tooling = {module for module in imported_modules(path) if module == "tools" or module.startswith("tools.")}
         assert not tooling, f"{path.relative_to(ROOT)} imports {sorted(tooling)}"

@@ -58,6 +58,11 @@ so that the rehearsal can say, per stack, what was modelled and what was only ac
 ``POST /rehearsal/hooks`` arms what the day-2 phase cannot do through an AWS API (:class:`Hooks`): a
 failure of the next update of a stack, a release that starts while it updates, and its end.
 
+Six of them (4, 5, 6, 7, 9, 10) work around moto bugs: each has an upstream report with a
+reproduction in tools/rehearsal/upstream/ (tools/rehearsal/tests/test_upstream.py fails, naming the
+extension to drop, once moto is fixed). The others simulate what moto does not model (2, 3, 8, 11)
+or an intrinsic it does not know yet (1): they are not bugs, and their comments say so.
+
 The extensions are written against one moto version (``MOTO_VERSION``, the pin of
 tools/rehearsal/requirements.txt); any other version stops the server with one line and exit code 1.
 """
@@ -313,6 +318,8 @@ def install() -> None:
         return entry
 
     # -- 1. Fn::GetStackOutput ------------------------------------------------------------------
+    # Not a moto bug: Fn::GetStackOutput is an intrinsic moto does not know yet (a feature request at most),
+    # so there is no upstream report.
 
     def get_stack_output(arguments: Any, resources_map: Any) -> str:
         arguments = original_clean_json(arguments, resources_map)
@@ -343,6 +350,7 @@ def install() -> None:
         return original_clean_json(resource_json, resources_map)
 
     # -- 2. placeholders for the types moto does not model ---------------------------------------
+    # Not a moto bug: a simulation. moto does not model these types; a placeholder lets the stack deploy.
 
     class Placeholder(CloudFormationModel):  # type: ignore[valid-type,misc]
         """A resource of a type moto does not model: accepted, given ids, created nowhere."""
@@ -398,6 +406,7 @@ def install() -> None:
         return Placeholder
 
     # -- 3. custom resources answered without their Lambda function ------------------------------
+    # Not a moto bug: a simulation. moto would run each custom resource's Lambda function in Docker.
 
     def create_custom_resource(
         cls: type[Any],
@@ -498,6 +507,7 @@ def install() -> None:
         LEDGER.mark_deleted(self.rehearsal_stack_id, self.logical_id)
 
     # -- 4. the target group attributes moto's model does not answer ------------------------------
+    # A moto bug, reported in tools/rehearsal/upstream/04-target-group-getatt.md.
 
     FakeTargetGroup = moto_module("elbv2.models").FakeTargetGroup
 
@@ -517,6 +527,7 @@ def install() -> None:
     FakeTargetGroup.get_cfn_attribute = target_group_attribute
 
     # -- 5. stack deletion of the modelled types moto never deletes --------------------------------
+    # A moto bug, reported in tools/rehearsal/upstream/05-stack-deletion-leaves-resources.md.
 
     DependencyViolationError = moto_module("ec2.exceptions").DependencyViolationError
     ec2_backends = moto_module("ec2.models").ec2_backends
@@ -572,6 +583,7 @@ def install() -> None:
         model.delete = delete
 
     # -- 6. a listener's weighted forward default action ---------------------------------------------
+    # A moto bug, reported in tools/rehearsal/upstream/06-listener-weighted-forward.md.
 
     ELBv2Backend = moto_module("elbv2.models").ELBv2Backend
     original_listener_actions: Callable[[Any, dict[str, Any]], list[dict[str, Any]]] = (
@@ -598,6 +610,7 @@ def install() -> None:
     ELBv2Backend.convert_and_validate_properties = listener_actions
 
     # -- 7. the deployment controller of a service created by CloudFormation -------------------------
+    # A moto bug, reported in tools/rehearsal/upstream/07-ecs-service-deployment-controller.md.
 
     EcsService = ecs_models.Service
     create_service_from_cloudformation = EcsService.create_from_cloudformation_json.__func__
@@ -624,6 +637,7 @@ def install() -> None:
     EcsService.create_from_cloudformation_json = classmethod(service_with_controller)
 
     # -- 8. a finished ECS deployment of the new task definition -------------------------------------
+    # Not a moto bug: a simulation. moto models no ECS deployments; this writes the state a finished one leaves.
 
     EcsBackend = ecs_models.EC2ContainerServiceBackend
     original_update_service: Callable[[Any, dict[str, Any]], Any] = EcsBackend.update_service
@@ -651,6 +665,7 @@ def install() -> None:
     EcsBackend.update_service = update_service
 
     # -- 9. UsePreviousValue of a parameter that was never given ------------------------------------
+    # A moto bug, reported in tools/rehearsal/upstream/09-use-previous-value-of-a-default.md.
 
     CloudFormationBackend = moto_module("cloudformation.models").CloudFormationBackend
     original_update_parameters = CloudFormationBackend._resolve_update_parameters
@@ -667,6 +682,7 @@ def install() -> None:
     CloudFormationBackend._resolve_update_parameters = update_parameters
 
     # -- 10. an update of a resource moto cannot update keeps it ---------------------------------------
+    # A moto bug, reported in tools/rehearsal/upstream/10-update-drops-resources-without-update.md.
 
     original_update_resource: Callable[..., Any] = parsing.parse_and_update_resource
 
@@ -692,6 +708,7 @@ def install() -> None:
     parsing.parse_and_update_resource = update_resource
 
     # -- 11. a failed stack update rolls back --------------------------------------------------------
+    # Not a moto bug: a simulation. moto does not model CloudFormation's rollback of a failed update.
 
     cloudformation_models = moto_module("cloudformation.models")
     Stack, Event = cloudformation_models.Stack, cloudformation_models.Event

@@ -1,14 +1,14 @@
-"""The rehearsal's own tests (make test-rehearsal): the shared synths, and moto or one line saying how."""
+"""The rehearsal's own tests (make test-rehearsal): moto, or one line saying how to get it.
+
+The shared synths (``config``, ``synthesized``, ``ecs_native``) come from the plugin tests/fixtures.py,
+which the root conftest.py loads for every suite.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 
 import pytest
-
-from tests.fixtures import config, ecs_native, ecs_native_config, synthesized
-
-__all__ = ["config", "ecs_native", "ecs_native_config", "synthesized"]
 
 if importlib.util.find_spec("moto") is None:
     raise pytest.UsageError(

@@ -186,7 +186,14 @@ def test_the_pipeline_deploys_tools_then_each_environment_after_the_first_creati
 def test_each_environment_runs_the_pipelines_command_and_differs_only_by_the_direct_method(
     config: Config, assembly: CloudAssembly
 ) -> None:
+    """The same stacks, order, parameters and flags; the pipeline deploys each through its change set instead."""
     plan = pipeline_plan(config, assembly, deploy_plan(config, assembly))
+    changed = {"Status": "CREATE_COMPLETE", "Changes": []}
+
+    class CloudFormation:
+        def describe_change_set(self, **_: str) -> dict[str, object]:
+            return changed
+
     for environment in plan.environments:
         args = environment.deploy_args(assembly.directory)
         assert args[:3] == [sys.executable, "-m", "release_guard.environment_deploy"]
@@ -199,10 +206,22 @@ def test_each_environment_runs_the_pipelines_command_and_differs_only_by_the_dir
 
         # What the rehearsal runs, and the same without --method direct: the pipeline's command line.
         assert environment_deploy.main(args[3:], run=record(rehearsed)) == 0
-        assert environment_deploy.main(args[3:-2], run=record(pipeline)) == 0
-        (cdk,), (pipelines_cdk,) = rehearsed, pipeline
-        assert [token for token in cdk if token != "--method=direct"] == pipelines_cdk
-        assert "--method=direct" in cdk
+        clients = lambda account, region: CloudFormation()  # noqa: E731
+        assert environment_deploy.main(args[3:-2], run=record(pipeline), clients=clients) == 0
+        (cdk,) = rehearsed
+        stacks = [step.name for step in environment.stacks]
+        assert cdk[4 : 4 + len(stacks)] == stacks and "--method=direct" in cdk
+        assert all(c[:4] == cdk[:4] for c in pipeline)  # cdk deploy --app <the same assembly>
+        prepares, executes = pipeline[0::2], pipeline[1::2]
+        assert [c[4] for c in prepares] == [c[4] for c in executes] == stacks
+        assert all("--method=prepare-change-set" in c for c in prepares)
+        assert all("--method=execute-change-set" in c for c in executes)
+        flags = {token for token in cdk[4 + len(stacks) :] if token != "--method=direct"}
+        for prepare in prepares:
+            named = {"--method=prepare-change-set", "--change-set-name", environment_deploy.CHANGE_SET_NAME}
+            assert {token for token in prepare[5:] if token not in named} <= flags
+        parameters = [token for c in prepares for token in c if ":ImageTag=" in token]
+        assert parameters == [token for token in cdk if ":ImageTag=" in token]
     makefile = (ROOT / "Makefile").read_text()
     assert "python -m release_guard.environment_deploy --assembly " in makefile
 
