@@ -1,1 +1,1 @@
-"""ECS Fargate service deployed blue/green by CodeDeploy behind an Application Load Balancer."""
+"""ECS Fargate service released blue/green, by CodeDeploy or by ECS itself, behind an Application Load Balancer."""
