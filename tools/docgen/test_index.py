@@ -1,13 +1,17 @@
 """The tests that prove an architecture, listed from the test files themselves.
 
 Test names in this project say what they prove (``test_no_nat_gateway_...``), so the list
-is the names, with the first line of the docstring where there is one. Read with ``ast``:
-nothing is imported or run.
+is the names, with the first line of the docstring where there is one, under the first line of
+each file's own docstring (what the file proves). Read with ``ast``: nothing is imported or run.
+This is the one list of a page's tests: the page's "What | Where" table names the same files
+(``tests/tooling/test_docs_layout.py``).
 """
 
 from __future__ import annotations
 
 import ast
+import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -36,13 +40,21 @@ def tests_in(path: str) -> list[TestCase]:
     return found
 
 
+def purpose(path: str) -> str:
+    """The first line of the file's docstring, as HTML (it goes inside ``<summary>``, where Markdown is not read)."""
+    doc = ast.get_docstring(ast.parse((ROOT / path).read_text(), filename=path)) or ""
+    first = doc.strip().splitlines()[0] if doc.strip() else ""
+    return re.sub(r"``?([^`]+)``?", r"<code>\1</code>", html.escape(first, quote=False))
+
+
 def index(paths: Iterable[str]) -> str:
     lines = []
     for path in paths:
         cases = tests_in(path)
+        about = purpose(path)
         lines += [
             "<details>",
-            f"<summary><code>{path}</code>: {len(cases)} tests</summary>",
+            f"<summary><code>{path}</code>: {len(cases)} tests" + (f". {about}" if about else "") + "</summary>",
             "",
         ]
         for case in cases:
