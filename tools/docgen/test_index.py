@@ -1,8 +1,8 @@
 """The tests that prove an architecture, listed from the test files themselves.
 
 Test names in this project say what they prove (``test_no_nat_gateway_...``), so the list
-is the names, with the first line of the docstring where there is one, under the first line of
-each file's own docstring (what the file proves). Read with ``ast``: nothing is imported or run.
+is the names, with the first line of the docstring where there is one, under the first paragraph
+of each file's own docstring (what the file proves). Read with ``ast``: nothing is imported or run.
 This is the one list of a page's tests: the page's "What | Where" table names the same files
 (``tests/tooling/test_docs_layout.py``).
 """
@@ -41,9 +41,9 @@ def tests_in(path: str) -> list[TestCase]:
 
 
 def purpose(path: str) -> str:
-    """The first line of the file's docstring, as HTML (it goes inside ``<summary>``, where Markdown is not read)."""
+    """The first paragraph of the file's docstring, as HTML (it goes inside ``<summary>``, where Markdown is not read)."""
     doc = ast.get_docstring(ast.parse((ROOT / path).read_text(), filename=path)) or ""
-    first = doc.strip().splitlines()[0] if doc.strip() else ""
+    first = " ".join(doc.strip().split("\n\n", 1)[0].split())
     return re.sub(r"``?([^`]+)``?", r"<code>\1</code>", html.escape(first, quote=False))
 
 
