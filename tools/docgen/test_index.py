@@ -41,7 +41,7 @@ def tests_in(path: str) -> list[TestCase]:
 
 
 def purpose(path: str) -> str:
-    """The first paragraph of the file's docstring, as HTML (it goes inside ``<summary>``, where Markdown is not read)."""
+    """The first paragraph of the file's docstring, as HTML (for ``<summary>``, where Markdown is not read)."""
     doc = ast.get_docstring(ast.parse((ROOT / path).read_text(), filename=path)) or ""
     first = " ".join(doc.strip().split("\n\n", 1)[0].split())
     return re.sub(r"``?([^`]+)``?", r"<code>\1</code>", html.escape(first, quote=False))
