@@ -10,11 +10,14 @@ cdk-nag rule id, a sentence, is prose and is left alone):
 - **a command**: ``make <target>`` names a target of the Makefile, ``python -m <module>`` a module of
   the repository; a path in a command is checked as a path.
 - **a code name**: an identifier or a dotted name (``release_guard.lock``, ``Names.bake_alarms``,
-  ``build_app()``). It must be defined in the repository's Python (a module, class, function, method,
-  attribute, argument or constant, read with ``ast``), or be a string the code uses (a CloudFormation
-  property such as ``DesiredCount``, an event name such as ``AfterAllowTestTraffic``: docstrings do not
-  count), a key of a committed configuration (``config/*.toml``), a target or variable of the
-  Makefile, an input or key of the workflows, or one of the few names of ``EXTERNAL_NAMES``.
+  ``build_app()``; every part of a dotted name). The repository's Python must spell it in its code,
+  not only in a docstring or a comment: a module, class, function, attribute, argument, constant, a
+  word of a one-line string (a CloudFormation property such as ``DesiredCount``, an event such as
+  ``AfterAllowTestTraffic``) or a name an f-string builds (``BlueGreen{target.title}``). Or it is a
+  key of a committed configuration (``config/*.toml``; a table in brackets must be one of theirs), a
+  target or variable of the Makefile, a key of the workflows, an AWS API name of the botocore models
+  of ``AWS_SERVICES``, a parameter of the pinned CDK CLI's bootstrap template, a camelCase name of
+  the pinned CDK CLI's bundle, or one of the few ``EXTERNAL_NAMES``.
 
 Generated blocks and fenced code blocks are skipped: the generator writes the one from the code (and
 ``test_docs.py`` proves it current), the other is an example to copy, not a reference.
