@@ -14,6 +14,7 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from tools.docgen.model import ROOT
 
@@ -24,9 +25,19 @@ class TestCase:
     summary: str
 
 
+@cache
+def _parsed(path: str, text: str) -> ast.Module:
+    return ast.parse(text, filename=path)
+
+
+def _tree(path: str) -> ast.Module:
+    """The file's syntax tree, parsed once per content (a page's index and its check read it twice)."""
+    return _parsed(path, (ROOT / path).read_text())
+
+
 def tests_in(path: str) -> list[TestCase]:
     """Test functions of one file (top level and in ``Test*`` classes), in file order."""
-    tree = ast.parse((ROOT / path).read_text(), filename=path)
+    tree = _tree(path)
     found = []
     for node in tree.body:
         candidates: Iterable[ast.stmt] = [node]
@@ -42,7 +53,7 @@ def tests_in(path: str) -> list[TestCase]:
 
 def purpose(path: str) -> str:
     """The first paragraph of the file's docstring, as HTML (for ``<summary>``, where Markdown is not read)."""
-    doc = ast.get_docstring(ast.parse((ROOT / path).read_text(), filename=path)) or ""
+    doc = ast.get_docstring(_tree(path)) or ""
     first = " ".join(doc.strip().split("\n\n", 1)[0].split())
     return re.sub(r"``?([^`]+)``?", r"<code>\1</code>", html.escape(first, quote=False))
 
