@@ -8,7 +8,8 @@ cdk-nag rule id, a sentence, is prose and is left alone):
   file must match. A bare file name (``handler.py``) must be the name of some file of the repository,
   or one of the files a run writes (``GENERATED_FILES``).
 - **a command**: ``make <target>`` names a target of the Makefile, ``python -m <module>`` a module of
-  the repository; a path in a command is checked as a path.
+  the repository; a path in a command is checked as a path. ``day-2 <scenario>`` names a scenario of
+  the rehearsal (a string of ``tools/rehearsal/day2.py``).
 - **a code name**: an identifier or a dotted name (``release_guard.lock``, ``Names.bake_alarms``,
   ``build_app()``; every part of a dotted name). The repository's Python must spell it in its code,
   not only in a docstring or a comment: a module, class, function, attribute, argument, constant, a
@@ -168,6 +169,7 @@ class Repository:
     modules: frozenset[str]  # dotted module names
     names: frozenset[str]  # every name the Python defines or uses as a string
     patterns: tuple[re.Pattern[str], ...]  # the names f-strings build (f"BlueGreen{target.title}")
+    strings: frozenset[str]  # every one-line string of the code, whole ("desired-count")
     make_targets: frozenset[str]
     toml_keys: frozenset[str]  # the dotted keys of config/*.toml: environments.dev.alarms
     root_entries: frozenset[str]
@@ -190,7 +192,7 @@ PYTHON_PROSE = re.compile(
 PYTHON_NAME = re.compile(r"[A-Za-z_]\w*(?:[.:][A-Za-z_]\w*)*")
 
 
-def _python_names(source: str, names: set[str], patterns: set[str]) -> None:
+def _python_names(source: str, names: set[str], patterns: set[str], strings: set[str]) -> None:
     """Every name the code (not its docstrings or comments) spells, and the names its f-strings build.
 
     A regular expression rather than ``ast``: parsing the repository's 1.4 MB of Python takes about
@@ -200,6 +202,7 @@ def _python_names(source: str, names: set[str], patterns: set[str]) -> None:
     def keep(match: re.Match[str]) -> str:
         if match.group("prose"):
             return " "
+        strings.add(match.group("string")[1:-1])
         if match.group("f"):
             parts = re.split(r"\{[^{}]*\}", match.group("string")[1:-1])
             if len("".join(parts)) >= 4 and all(re.fullmatch(r"\w*", part) for part in parts):
@@ -243,6 +246,7 @@ def repository() -> Repository:
     names: set[str] = set(EXTERNAL_NAMES)
     patterns: set[str] = set()
     toml_keys: set[str] = set()
+    strings: set[str] = set()
     modules: set[str] = set()
     for path in files:
         if not path.endswith(".py") or path == THIS_FILE:  # its cases name missing things on purpose
@@ -250,7 +254,7 @@ def repository() -> Repository:
         module = path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
         modules.add(module)
         modules.update(module.rsplit(".", n)[0] for n in range(1, module.count(".") + 1))
-        _python_names((ROOT / path).read_text(), names, patterns)
+        _python_names((ROOT / path).read_text(), names, patterns, strings)
     _aws_names(names)
     names.update(re.findall(r"^  (\w+):", CDK_BOOTSTRAP_TEMPLATE.read_text(), re.M))
     for path in files:
@@ -270,6 +274,7 @@ def repository() -> Repository:
         modules=frozenset(modules),
         names=frozenset(names),
         patterns=tuple(re.compile(pattern) for pattern in sorted(patterns)),
+        strings=frozenset(strings),
         make_targets=targets,
         toml_keys=frozenset(toml_keys),
         root_entries=frozenset(path.split("/", 1)[0] for path in files),
@@ -352,6 +357,8 @@ def _is_code_name(text: str) -> bool:
 def problems_of(span: Span, repo: Repository) -> list[str]:
     """What ``span`` names that the repository does not have: one phrase per missing name."""
     words = span.text.split()
+    if len(words) == 2 and words[0] == "day-2" and not words[1].startswith("<"):  # a rehearsal scenario
+        return [] if words[1] in repo.strings else [f"no day-2 scenario {words[1]}"]
     if len(words) > 1:
         if words[0] not in COMMANDS:
             return []  # prose, an error message, a key = value
@@ -428,6 +435,8 @@ CASES = [
     ("`make synth CONFIG=config/nothing.toml`", ["no path config/nothing.toml"]),
     ("`python -m release_guard.lock hold`", []),
     ("`python -m release_guard.unlock`", ["no module release_guard.unlock"]),
+    ("`day-2 desired-count`", []),
+    ("`day-2 desired-counts`", ["no day-2 scenario desired-counts"]),
     ("`ECS`", []),
     ("`--previous-parameters`", []),
     ("`AwsSolutions-IAM5`", []),
