@@ -93,7 +93,7 @@ class Names:
 
     @property
     def hook_function(self) -> str:
-        """The AfterAllowTestTraffic lifecycle hook Lambda that the appspec names."""
+        """The test-traffic hook Lambda: the appspec's AfterAllowTestTraffic, or ECS's POST_TEST_TRAFFIC_SHIFT hook."""
         return f"{self.config.project}-{self.config.service.name}-release-hook"
 
     @property

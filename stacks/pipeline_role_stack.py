@@ -1,9 +1,10 @@
 """Tools-PipelineRole: the release pipeline's role, on its own so that it can exist first.
 
-The deploy role in each target account trusts this role by ARN, and IAM refuses a trust
-policy that names a role which does not exist yet. CodePipeline, for its part, checks when
-the pipeline is created that this role can assume every cross-account action role. So the
-order is: this role, then the three deploy roles, then ``Tools-Pipeline`` (docs/deploy.md).
+The deploy role of each target account that CodeDeploy releases trusts this role by ARN, and
+IAM refuses a trust policy that names a role which does not exist yet. CodePipeline, for its
+part, checks when the pipeline is created that this role can assume every cross-account action
+role. So the order is: this role, then those deploy roles (none where ECS releases every
+environment), then ``Tools-Pipeline`` (docs/deploy.md).
 """
 
 from __future__ import annotations

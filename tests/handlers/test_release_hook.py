@@ -1,4 +1,4 @@
-"""The AfterAllowTestTraffic hook against a local stand-in for the test listener, with stubbed AWS clients.
+"""The test-traffic hook, for CodeDeploy and for ECS, against a local stand-in for the test listener, stubbed AWS.
 
 No AWS account and no network: the listener is an http.server on 127.0.0.1, the CodeDeploy and EC2
 clients are botocore clients under a Stubber, and a guard fails any test that resolves another host.

@@ -54,18 +54,29 @@ def _all(stack: str) -> bool:
     return True
 
 
-#: The test files that prove each architecture, listed on its page.
+#: The test files that prove each architecture, listed on its page (the page's one list of its tests).
 TEST_FILES = {
-    "docs/network.md": ("tests/architecture/test_network.py", "tests/tooling/test_network_cost.py"),
+    "docs/network.md": (
+        "tests/architecture/test_network.py",
+        "tests/tooling/test_network_cost.py",
+        "tests/configuration/test_availability_zones.py",
+    ),
     "docs/ecs-blue-green.md": (
         "tests/architecture/test_ecs_service.py",
+        "tests/architecture/test_ecs_native.py",
+        "tests/architecture/test_day2_templates.py",
+        "tests/architecture/test_live_traffic.py",
+        "tests/architecture/test_load_balancer_alarm.py",
+        "tests/architecture/test_logical_ids.py",
         "tests/architecture/test_access_log_buckets.py",
         "tests/handlers/test_release_hook.py",
+        "tests/handlers/test_live_traffic.py",
+        "tests/tooling/test_release_guard.py",
+        "tests/tooling/test_release_guard_lock.py",
         "tests/tooling/test_release_inputs_cli.py",
-        "tests/handlers/test_service_app.py",
-        "tests/handlers/test_service_app_image.py",
     ),
     "docs/deploy.md": (
+        "tests/architecture/test_one_pipeline.py",
         "tests/architecture/test_pipeline.py",
         "tests/architecture/test_stage_conditions.py",
         "tests/handlers/test_bake_check.py",
@@ -74,9 +85,24 @@ TEST_FILES = {
         "tests/architecture/test_scan_gate.py",
         "tests/architecture/test_stack_order.py",
         "tests/architecture/test_permissions_boundary.py",
+        "tests/tooling/test_environment_deploy.py",
+        "tests/tooling/test_change_set.py",
+        "tests/configuration/test_committed_configurations.py",
+        "tests/tooling/test_app_digest.py",
         "tests/tooling/test_bootstrap_doc.py",
     ),
-    "docs/github-oidc.md": ("tests/architecture/test_github_oidc.py", "tests/configuration/test_github_oidc_config.py"),
+    "docs/github-oidc.md": (
+        "tests/architecture/test_github_oidc.py",
+        "tests/architecture/test_pull_request_exposure.py",
+        "tests/configuration/test_github_oidc_config.py",
+        "tests/configuration/test_workflow_env.py",
+        "tests/configuration/test_one_configuration.py",
+    ),
+    "docs/sample-app.md": (
+        "tests/handlers/test_service_app.py",
+        "tests/handlers/test_service_app_image.py",
+        "tests/handlers/test_release_hook.py",
+    ),
 }
 
 
@@ -99,6 +125,7 @@ def blocks() -> list[Block]:
         *_blocks_of("docs/ecs-blue-green.md", diagrams.ecs_blue_green, _service),
         *_blocks_of("docs/deploy.md", diagrams.deploy, _deploy),
         *_blocks_of("docs/github-oidc.md", diagrams.github_oidc, _oidc),
+        Block("docs/sample-app.md", "tests", lambda model: test_index.index(TEST_FILES["docs/sample-app.md"])),
         Block("README.md", "overview diagram", diagrams.overview),
         Block("docs/cost.md", "cost", cost.page),
         Block("docs/security.md", "gates", security.gates),

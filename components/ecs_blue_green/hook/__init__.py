@@ -1,1 +1,1 @@
-"""CodeDeploy lifecycle hook Lambda code (deployed from this folder; handler.py needs only boto3)."""
+"""The test-traffic hook's Lambda code, for CodeDeploy and ECS (deployed from here; handler.py needs only boto3)."""
