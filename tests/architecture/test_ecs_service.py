@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
@@ -19,6 +19,9 @@ from stacks.service_stack import ServiceStack
 from tests.support import SynthesizedApp, logical_id, new_app
 
 ENVIRONMENTS = ["dev", "staging", "prod"]
+
+if TYPE_CHECKING:
+    from tests.architecture.conftest import CertificateApp
 
 
 def service_template(synthesized: SynthesizedApp, config: Config, name: str) -> Template:
@@ -245,11 +248,12 @@ def test_production_listener_is_https_with_a_tls12_policy_when_a_certificate_is_
     template.has_resource_properties("AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internal"})
 
 
-def test_with_a_certificate_port_80_only_redirects_to_https(tmp_path: Path, config: Config) -> None:
+def test_with_a_certificate_port_80_only_redirects_to_https(
+    config: Config, dev_with_a_certificate: CertificateApp
+) -> None:
     """Users who type http:// reach HTTPS, and no plain-HTTP request reaches a task."""
-    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-    environment = dataclasses.replace(config.environment("dev"), certificate_arn=certificate)
-    template = Template.from_json(build_service_stack(tmp_path, config, environment))
+    environment = config.environment("dev")
+    template = Template.from_json(dev_with_a_certificate.template)
     listeners = template.find_resources("AWS::ElasticLoadBalancingV2::Listener", {"Properties": {"Port": 80}})
     assert len(listeners) == 1
     (redirect,) = listeners.values()

@@ -8,25 +8,21 @@ resource, fails here until it is added below.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
-from components.compliance import checkov, control_tower, exempt, register_checks, skip
+from components.compliance import checkov, control_tower, exempt, skip
 from components.compliance.cfn_lint import check_ignore, ignore
 from components.compliance.nag import acknowledgements, findings
-from config import Config
 from release_guard.plan import references
 from scanners import control_tower as control_tower_gate
-from stacks.network_stack import NetworkStack
-from stacks.service_stack import ServiceStack
 from tests.support import ROOT, SynthesizedApp, new_app
 
 #: Every checkov check skipped on a resource: stack (without its environment) -> construct path -> checks.
@@ -93,17 +89,15 @@ EXPECTED_CFN_LINT_IGNORES: dict[str, dict[str, set[str]]] = {
     "Pipeline": {"Release/SourceRole/DefaultPolicy/Resource": {"I3510"}},
 }
 
+if TYPE_CHECKING:
+    from tests.architecture.conftest import CertificateApp
+
 
 def resource_metadata(synthesized: SynthesizedApp, key: str) -> list[tuple[str, str, Any]]:
     """(stack name, construct path inside the stack, Metadata[key]) of every resource that has it."""
     found = []
     for name in synthesized.stack_names:
-        stack = synthesized.stack(name)
-        paths = {
-            stack.resolve(element.logical_id): element.node.path.removeprefix(f"{name}/")
-            for element in stack.node.find_all()
-            if isinstance(element, cdk.CfnElement)
-        }
+        paths = synthesized.resource_paths[name]
         for logical_id, resource in synthesized.raw_template(name)["Resources"].items():
             if key in resource.get("Metadata", {}):
                 found.append((name, paths[logical_id], resource["Metadata"][key]))
@@ -443,16 +437,10 @@ def test_vague_control_tower_skips_are_refused(control_id: str, reason: str, mes
         control_tower.check_skip(control_id, reason)
 
 
-def test_with_a_certificate_the_production_listener_needs_no_exception(tmp_path: Path, config: Config) -> None:
+def test_with_a_certificate_the_production_listener_needs_no_exception(dev_with_a_certificate: CertificateApp) -> None:
     """The plain-HTTP exceptions are made only when no certificate is configured, and are not needed otherwise."""
-    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-    environment = dataclasses.replace(config.environment("dev"), certificate_arn=certificate)
-    app = new_app(str(tmp_path))
-    network = NetworkStack(app, "Network", config=config, environment=environment)
-    service = ServiceStack(app, "Service", config=config, environment=environment, network=network.network)
-    packs = register_checks(app)
-    assert findings(packs, app) == set()
-    template = app.synth().get_stack_by_name("Service").template
+    app, service, template = dev_with_a_certificate.app, dev_with_a_certificate.service, dev_with_a_certificate.template
+    assert findings(dev_with_a_certificate.packs, app) == set()
     production = service.service.load_balancing.production_listener.node.default_child
     security_group = service.service.load_balancing.security_group.node.default_child
     resources = {
