@@ -10,9 +10,10 @@ from constructs import Construct
 from components.log_retention import record_short_retention, retention
 from components.naming import Names
 from components.network import (
-    CODEDEPLOY,
-    DEFAULT_INTERFACE_ENDPOINTS,
-    EC2,
+    ECR_API,
+    ECR_DOCKER,
+    LOGS,
+    SECRETS_MANAGER,
     InterfaceEndpoint,
     PrivateNetwork,
 )
@@ -97,12 +98,11 @@ class NetworkStack(ProjectStack):
 def interface_endpoints(environment: EnvironmentConfig) -> tuple[InterfaceEndpoint, ...]:
     """The interface endpoints something in this environment's task subnets calls (docs/network.md).
 
-    The test-traffic hook calls CodeDeploy only when CodeDeploy releases the service (under ECS it
-    answers with its return value), and EC2 only to find an internet-facing load balancer's private
-    addresses. The tasks' four (ECR API and Docker, Logs, Secrets Manager) are always there.
+    The tasks' four (ECR API and Docker, Logs, Secrets Manager), in every environment. The
+    test-traffic hook needs none: its invoker, outside the VPC, calls CodeDeploy and EC2 on their
+    public endpoints, and its prober in the task subnets only calls the test listener
+    (components/ecs_blue_green/lifecycle_hook.py). ``DEFAULT_INTERFACE_ENDPOINTS`` keeps CodeDeploy
+    and EC2 for a service whose hook runs in the VPC.
     """
-    unused = [
-        *([CODEDEPLOY] if environment.release_controller != "codedeploy" else []),
-        *([EC2] if not environment.alb_internet_facing else []),
-    ]
-    return tuple(endpoint for endpoint in DEFAULT_INTERFACE_ENDPOINTS if endpoint not in unused)
+    del environment  # the same four for every environment, release controller and load balancer
+    return (ECR_API, ECR_DOCKER, LOGS, SECRETS_MANAGER)

@@ -95,6 +95,7 @@ class ServiceStack(ProjectStack):
         for log_group in (
             self.service.tasks.log_group,
             self.service.hook.log_group,
+            self.service.hook.prober_log_group,
             self.service.live_traffic.log_group,
         ):
             record_short_retention(log_group, days=environment.log_retention_days, environment=environment.name)

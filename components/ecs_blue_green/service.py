@@ -270,7 +270,6 @@ class ReleasedFargateService(Construct):
             "TestTrafficHook",
             function_name=self._names.hook_function,
             vpc=vpc,
-            vpc_cidr=settings.vpc_cidr,
             subnets=task_subnets,
             load_balancer=lb.load_balancer,
             internet_facing=settings.alb_internet_facing,

@@ -100,7 +100,9 @@ EC2 = InterfaceEndpoint(
     ),
 )
 
-#: The endpoints a Fargate service deployed blue/green by CodeDeploy needs in isolated subnets.
+#: The endpoints a Fargate service deployed blue/green by CodeDeploy needs in isolated subnets when its
+#: test-traffic hook runs there too. This project's hook calls CodeDeploy and EC2 from outside the VPC,
+#: so its network stacks take the tasks' four only (stacks/network_stack.py, interface_endpoints).
 DEFAULT_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = (
     ECR_API,
     ECR_DOCKER,

@@ -315,15 +315,13 @@ def test_ecs_native_template_matches_snapshot(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_no_codedeploy_endpoint_where_ecs_releases(ecs_native: SynthesizedApp, env: str) -> None:
+def test_no_codedeploy_or_ec2_endpoint_where_ecs_releases(ecs_native: SynthesizedApp, env: str) -> None:
     template = ecs_native.template(f"{env.capitalize()}-Network")
     interface = {"Properties": {"VpcEndpointType": "Interface"}}
     services = sorted(
         e["Properties"]["ServiceName"] for e in template.find_resources("AWS::EC2::VPCEndpoint", interface).values()
     )
-    assert services == [
-        f"com.amazonaws.eu-west-1.{name}" for name in ("ec2", "ecr.api", "ecr.dkr", "logs", "secretsmanager")
-    ]
+    assert services == [f"com.amazonaws.eu-west-1.{name}" for name in ("ecr.api", "ecr.dkr", "logs", "secretsmanager")]
 
 
 def test_the_other_stacks_do_not_depend_on_the_controller(

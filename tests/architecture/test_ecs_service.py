@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from components.ecs_blue_green.hook import handler as release_hook
+from components.ecs_blue_green.lifecycle_hook import PROBER_WAIT_SECONDS
 from components.ecs_blue_green.release_inputs import appspec, write_release_inputs
 from components.ecs_blue_green.task_spec import IMAGE_PLACEHOLDER, SECRET_VARIABLE, TaskSpec
 from components.naming import Names
@@ -385,54 +387,97 @@ def test_alarms_watch_5xx_and_unhealthy_hosts_of_both_target_groups(
 # -- lifecycle hook --------------------------------------------------------------------------
 
 
-def test_hook_lambda_runs_in_the_task_subnets_and_may_only_report_on_this_deployment_group(
+def _function(template: Template, name: str) -> dict[str, Any]:
+    (function,) = [
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == name
+    ]
+    return function
+
+
+def _statements(template: Template, role: Any) -> list[dict[str, Any]]:
+    policy_id = logical_id(role.node.find_child("DefaultPolicy").node.default_child)
+    return list(template.to_json()["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"])
+
+
+def test_hook_invoker_runs_outside_the_vpc_and_may_only_invoke_the_prober_find_the_alb_and_report(
     synthesized: SynthesizedApp, config: Config
 ) -> None:
+    """The function CodeDeploy calls reaches AWS's public APIs without a VPC endpoint, with the hook's grants only."""
     template = service_template(synthesized, config, "dev")
     names = Names(config)
-    template.has_resource_properties(
-        "AWS::Lambda::Function",
-        {
-            "FunctionName": names.hook_function,
-            "VpcConfig": {"SubnetIds": Match.any_value(), "SecurityGroupIds": Match.any_value()},
-            "Environment": {
-                "Variables": Match.object_like(
-                    {"TEST_LISTENER_PORT": str(config.environment("dev").test_listener_port)}
-                )
-            },
-        },
+    hook = synthesized.stack("Dev-Service").service.hook
+    invoker = _function(template, names.hook_function)
+    assert "VpcConfig" not in invoker
+    prober_id = logical_id(hook.prober.node.default_child)
+    assert invoker["Environment"]["Variables"]["PROBER_FUNCTION_NAME"] == {"Ref": prober_id}
+    assert invoker["Environment"]["Variables"]["TEST_LISTENER_PORT"] == str(
+        config.environment("dev").test_listener_port
     )
-    stack = synthesized.stack("Dev-Service")
-    policy_id = logical_id(stack.service.hook.role.node.find_child("DefaultPolicy").node.default_child)
-    statements = template.to_json()["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"]
-    codedeploy = [s for s in statements if any(a.startswith("codedeploy:") for a in _as_list(s["Action"]))]
-    assert codedeploy == [
+    statements = [{k: v for k, v in s.items() if k != "Effect"} for s in _statements(template, hook.role)]
+    log_group = logical_id(hook.log_group.node.default_child)
+    assert statements == [
+        {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": [log_group, "Arn"]}},
+        {"Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": [prober_id, "Arn"]}, "Sid": "InvokeTheProber"},
         {
             "Action": "codedeploy:PutLifecycleEventHookExecutionStatus",
-            "Effect": "Allow",
             "Resource": f"arn:aws:codedeploy:{config.region}:{config.accounts.dev}:deploymentgroup:"
             f"{names.codedeploy_application}/{names.deployment_group}",
             "Sid": "ReportHookStatus",
-        }
+        },
+        # The load balancer is internet-facing: its private addresses are looked up for the prober.
+        {"Action": "ec2:DescribeNetworkInterfaces", "Resource": "*", "Sid": "FindTheLoadBalancerAddresses"},
     ]
-    other = {a for s in statements for a in _as_list(s["Action"])} - {"codedeploy:PutLifecycleEventHookExecutionStatus"}
-    assert all(a.startswith(("ec2:", "logs:")) for a in other), other
 
 
-def test_hook_reaches_only_the_test_listener_and_the_api_endpoints(synthesized: SynthesizedApp, config: Config) -> None:
+def test_hook_prober_runs_in_the_task_subnets_with_no_aws_permission_but_its_network_interfaces(
+    synthesized: SynthesizedApp, config: Config
+) -> None:
+    template = service_template(synthesized, config, "dev")
+    stack = synthesized.stack("Dev-Service")
+    hook = stack.service.hook
+    prober = _function(template, f"{Names(config).hook_function}-probe")
+    assert prober["VpcConfig"]["SecurityGroupIds"] == [
+        {"Fn::GetAtt": [logical_id(hook.security_group.node.default_child), "GroupId"]}
+    ]
+    assert (
+        prober["VpcConfig"]["SubnetIds"]
+        == template.to_json()["Resources"][logical_id(stack.service.service.node.default_child)]["Properties"][
+            "NetworkConfiguration"
+        ]["AwsvpcConfiguration"]["Subnets"]
+    ), "the tasks' subnets"
+    assert "Environment" not in prober, "it is told what to request by the invoker, nothing else"
+    prober_role = hook.prober.role
+    assert prober_role is not None
+    actions = {a for s in _statements(template, prober_role) for a in _as_list(s["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }
+
+
+def test_hook_prober_reaches_only_the_test_listener(synthesized: SynthesizedApp, config: Config) -> None:
     environment = config.environment("dev")
     stack = synthesized.stack("Dev-Service")
     template = service_template(synthesized, config, "dev")
     hook_group = logical_id(stack.service.hook.security_group.node.default_child)
     load_balancer_group = logical_id(stack.service.load_balancing.security_group.node.default_child)
-    inline = template.to_json()["Resources"][hook_group]["Properties"]["SecurityGroupEgress"]
-    assert [(rule["CidrIp"], rule["FromPort"], rule["ToPort"]) for rule in inline] == [(environment.vpc_cidr, 443, 443)]
+    # No inline rule, not even CDK's placeholder that matches no traffic: CDK drops it once a separate egress
+    # rule exists, because CloudFormation strips the group's default allow-all rule when another rule is added
+    # (https://github.com/aws/aws-cdk/pull/998). The one way out is the rule below.
+    assert "SecurityGroupEgress" not in template.to_json()["Resources"][hook_group]["Properties"]
     separate = [
         r["Properties"]
         for r in template.find_resources("AWS::EC2::SecurityGroupEgress").values()
         if r["Properties"]["GroupId"] == {"Fn::GetAtt": [hook_group, "GroupId"]}
     ]
-    assert len(separate) == 1, "one rule besides the endpoints: to the load balancer"
+    assert len(separate) == 1, "one rule: to the load balancer"
     assert separate[0]["DestinationSecurityGroupId"] == {"Fn::GetAtt": [load_balancer_group, "GroupId"]}
     assert separate[0]["FromPort"] == separate[0]["ToPort"] == environment.test_listener_port
 
@@ -441,16 +486,16 @@ def test_hook_retries_long_enough_for_green_to_become_healthy_and_stops_before_i
     synthesized: SynthesizedApp, config: Config
 ) -> None:
     template = service_template(synthesized, config, "dev")
-    (function,) = [
-        f["Properties"]
-        for f in template.find_resources("AWS::Lambda::Function").values()
-        if f["Properties"].get("FunctionName") == Names(config).hook_function
-    ]
+    function = _function(template, Names(config).hook_function)
+    prober = _function(template, f"{Names(config).hook_function}-probe")
     variables = function["Environment"]["Variables"]
     attempts, timeout, delay = (int(variables[k]) for k in ("ATTEMPTS", "TIMEOUT_SECONDS", "RETRY_DELAY_SECONDS"))
     shortest = (attempts - 1) * delay
-    longest = attempts * timeout + (attempts - 1) * delay
     assert shortest >= 60, "green needs a start period and two passing health checks before it answers"
+    assert timeout < prober["Timeout"], "the prober answers before Lambda stops it"
+    wait = release_hook._CLIENT_CONFIG["lambda"].read_timeout
+    assert wait == PROBER_WAIT_SECONDS > prober["Timeout"], "a prober that hangs is answered by Lambda"
+    longest = attempts * wait + (attempts - 1) * delay
     assert longest + 30 <= function["Timeout"], "the handler must report before Lambda stops it"
 
 

@@ -63,7 +63,8 @@ def test_every_released_resource_of_the_codedeploy_service_keeps_its_logical_id(
     # What was added on purpose: capacity in Application Auto Scaling, the role the pipeline's
     # post-deploy bake reads the health alarms through (docs/deploy.md), the alarm on the load
     # balancer's own 5xx (docs/ecs-blue-green.md), and the LiveTraffic reader that every forward
-    # is written from (its function, role, policy and log group).
+    # is written from (its function, role, policy and log group), and the test-traffic hook's prober,
+    # which sends the hook's requests from the task subnets (docs/ecs-blue-green.md).
     assert sorted(current - RELEASED_PROD_SERVICE_IDS) == [
         "AlarmReaderReadWatchedAlarmsC8D59DC4",
         "AlarmReaderRole7C13B6E4",
@@ -74,6 +75,10 @@ def test_every_released_resource_of_the_codedeploy_service_keeps_its_logical_id(
         "ServiceLiveTrafficRoleC87185FB",
         "ServiceLiveTrafficRoleDefaultPolicyA4B3E5FB",
         "ServiceTaskCountTargetDF7542A8",
+        "ServiceTestTrafficHookProberFunction5AEAFC90",
+        "ServiceTestTrafficHookProberLogs92631866",
+        "ServiceTestTrafficHookProberRoleCB01A8AE",
+        "ServiceTestTrafficHookProberRoleDefaultPolicy4E3B85F6",
     ]
 
 

@@ -21,8 +21,10 @@ from stacks.network_stack import NetworkStack, interface_endpoints
 from tests.support import SynthesizedApp, new_app
 
 ENVIRONMENTS = [name.capitalize() for name in TARGET_ENVIRONMENTS]
-#: The interface endpoints a Fargate task and the deployment hook Lambda need (see docs/network.md).
-REQUIRED_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "codedeploy", "ec2")
+#: The interface endpoints a Fargate task needs; the test-traffic hook needs none (see docs/network.md).
+REQUIRED_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+#: PrivateNetwork's default list: also CodeDeploy and EC2, for a service whose hook runs in the VPC.
+DEFAULT_ENDPOINTS = (*REQUIRED_ENDPOINTS, "codedeploy", "ec2")
 ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 
 
@@ -138,25 +140,32 @@ def test_endpoint_zones_follow_endpoint_azs_and_prod_keeps_one_endpoint_per_zone
 
 
 @pytest.mark.parametrize(
-    ("changes", "left_out"),
+    "changes",
     [
-        ({}, set()),
-        ({"release_controller": "ecs"}, {"codedeploy"}),
-        ({"alb_internet_facing": False}, {"ec2"}),
-        ({"release_controller": "ecs", "alb_internet_facing": False}, {"codedeploy", "ec2"}),
+        {},
+        {"release_controller": "ecs"},
+        {"alb_internet_facing": False},
+        {"release_controller": "ecs", "alb_internet_facing": False},
     ],
 )
-def test_an_environment_gets_only_the_endpoints_its_callers_use(
-    config: Config, changes: dict[str, Any], left_out: set[str]
-) -> None:
-    """The hook calls CodeDeploy only under CodeDeploy, and EC2 only for an internet-facing load balancer."""
+def test_an_environment_gets_only_the_endpoints_its_callers_use(config: Config, changes: dict[str, Any]) -> None:
+    """Only the tasks' four: the hook calls CodeDeploy and EC2 from outside the VPC, whatever the controller."""
     environment = dataclasses.replace(config.environment("dev"), **changes)
     services = {spec.service.short_name for spec in interface_endpoints(environment)}
-    assert services == set(REQUIRED_ENDPOINTS) - left_out
+    assert services == set(REQUIRED_ENDPOINTS)
+
+
+@pytest.mark.parametrize("title", ENVIRONMENTS)
+def test_no_interface_endpoint_is_there_for_the_hook(synthesized: SynthesizedApp, title: str) -> None:
+    template = synthesized.template(f"{title}-Network")
+    for service in ("codedeploy", "ec2"):
+        assert endpoint_resources(template, service) == {}, service
+    interface = template.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}})
+    assert len(interface) == len(REQUIRED_ENDPOINTS)
 
 
 def test_default_endpoint_list_is_exactly_the_required_set() -> None:
-    assert sorted(spec.service.short_name for spec in DEFAULT_INTERFACE_ENDPOINTS) == sorted(REQUIRED_ENDPOINTS)
+    assert sorted(spec.service.short_name for spec in DEFAULT_INTERFACE_ENDPOINTS) == sorted(DEFAULT_ENDPOINTS)
     for spec in DEFAULT_INTERFACE_ENDPOINTS:
         assert spec.without_it.endswith("."), f"{spec.construct_id}: say what fails without it"
 
@@ -227,7 +236,7 @@ def test_other_endpoints_serve_principals_of_this_account_only(
 ) -> None:
     template = synthesized.template(f"{title}-Network")
     account = config.environment(title.lower()).account
-    for service in ("logs", "secretsmanager", "ec2"):
+    for service in ("logs", "secretsmanager"):
         (endpoint,) = endpoint_resources(template, service).values()
         assert endpoint["Properties"]["PolicyDocument"]["Statement"] == [
             {
@@ -239,9 +248,6 @@ def test_other_endpoints_serve_principals_of_this_account_only(
                 "Condition": {"StringEquals": {"aws:PrincipalAccount": account}},
             }
         ]
-    # AWS documents no endpoint policy support for CodeDeploy: it keeps the default policy.
-    (codedeploy,) = endpoint_resources(template, "codedeploy").values()
-    assert "PolicyDocument" not in codedeploy["Properties"]
 
 
 @pytest.mark.parametrize("title", ENVIRONMENTS)
@@ -396,10 +402,13 @@ def test_interface_endpoints_are_a_typed_argument(tmp_path: Path) -> None:
         "SsmMessagesEndpoint"
     }
     template = Template.from_stack(stack)
-    template.resource_count_is("AWS::EC2::VPCEndpoint", len(REQUIRED_ENDPOINTS) + 2)  # + ssmmessages + S3
+    template.resource_count_is("AWS::EC2::VPCEndpoint", len(DEFAULT_ENDPOINTS) + 2)  # + ssmmessages + S3
     template.has_resource_properties(
         "AWS::EC2::VPCEndpoint", {"ServiceName": "com.amazonaws.eu-west-1.ssmmessages", "PrivateDnsEnabled": True}
     )
+    # AWS documents no endpoint policy support for CodeDeploy: it keeps the default policy.
+    (codedeploy,) = endpoint_resources(template, "codedeploy").values()
+    assert "PolicyDocument" not in codedeploy["Properties"]
 
 
 @pytest.mark.parametrize(

@@ -36,8 +36,12 @@ EXPECTED_CHECKOV_SKIPS: dict[str, dict[str, set[str]]] = {
         "Service/LoadBalancerSecurityGroup/Resource": {"CKV_AWS_260"},
         "Service/LoadBalancer/ProductionListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
         "Service/LoadBalancer/TestListener/Resource": {"CKV_AWS_2", "CKV_AWS_103"},
+        # The test-traffic hook (components/ecs_blue_green/lifecycle_hook.py): the invoker outside the VPC,
+        # the prober in the task subnets, with no environment.
         "Service/TestTrafficHook/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
-        "Service/TestTrafficHook/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_173"},
+        "Service/TestTrafficHook/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"},
+        "Service/TestTrafficHook/Prober/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
+        "Service/TestTrafficHook/Prober/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116"},
         # The LiveTraffic reader (components/ecs_blue_green/live_traffic_reader.py): no VPC, no environment.
         "Service/LiveTraffic/Role/DefaultPolicy/Resource": {"CKV_AWS_111"},
         "Service/LiveTraffic/Function/Resource": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"},
@@ -57,6 +61,7 @@ _CT_SERVICE = {
     "Service/LoadBalancer/ProductionListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
     "Service/LoadBalancer/TestListener/Resource": {"CT.ELASTICLOADBALANCING.PR.1"},
     "Service/TestTrafficHook/Function/Resource": {"CT.LAMBDA.PR.3"},
+    "Service/TestTrafficHook/Prober/Function/Resource": {"CT.LAMBDA.PR.3"},
     "Service/LiveTraffic/Function/Resource": {"CT.LAMBDA.PR.3"},
 }
 #: Kept shorter than a year, and torn down with cdk destroy: dev and staging only.
@@ -64,6 +69,7 @@ _CT_NON_PROD_SERVICE = {
     **_CT_SERVICE,
     "Service/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
     "Service/TestTrafficHook/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
+    "Service/TestTrafficHook/Prober/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
     "Service/LiveTraffic/Logs/Resource": {"CT.CLOUDWATCH.PR.2"},
     "Service/LoadBalancer/Resource": {"CT.ELASTICLOADBALANCING.PR.5"},
 }

@@ -1,11 +1,15 @@
-"""The test-traffic hook, for CodeDeploy and for ECS, against a local stand-in for the test listener, stubbed AWS.
+"""The test-traffic hook's invoker and prober, for CodeDeploy and for ECS, against a local test listener, stubbed AWS.
 
-No AWS account and no network: the listener is an http.server on 127.0.0.1, the CodeDeploy and EC2
-clients are botocore clients under a Stubber, and a guard fails any test that resolves another host.
+No AWS account and no network: the listener is an http.server on 127.0.0.1, the CodeDeploy, EC2 and
+Lambda clients are botocore clients under a Stubber or stand-ins, the invoker's Lambda client runs the
+prober's handler in the test process (``InProcessProber``), and a guard fails any test that resolves
+another host.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import socket
@@ -24,12 +28,14 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from components.ecs_blue_green.hook import handler as hook
+from components.ecs_blue_green.hook_prober import handler as prober
 
 DEPLOYMENT_ID = "d-ABCDEF123"
 EXECUTION_ID = "hook-execution-0f8e4d2c"
 EVENT = {"DeploymentId": DEPLOYMENT_ID, "LifecycleEventHookExecutionId": EXECUTION_ID}
 ALB_DNS_NAME = "internet-facing-alb-1234567890.eu-west-1.elb.amazonaws.com"
 ENI_DESCRIPTION = "ELB app/internet-facing-alb/50dc6c495c0c9188"
+PROBER = "example-release-hook-probe"
 
 
 @dataclass
@@ -99,6 +105,35 @@ def only_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     assert attempted == [], f"the hook tried to reach {attempted}"
 
 
+class InProcessProber:
+    """The Lambda client of the invoker: each synchronous invocation of PROBER runs the prober's handler here.
+
+    The request and the answer go through JSON as they do between the two functions, and the prober's
+    log lines go to its own log (``logs``), not the invoker's.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.logs = io.StringIO()
+
+    def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
+        assert FunctionName == PROBER
+        assert InvocationType == "RequestResponse", "the invoker waits for the prober's answer"
+        request = json.loads(Payload)
+        self.requests.append(request)
+        with contextlib.redirect_stdout(self.logs):
+            answer = prober.handler(request, None)
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+
+
+@pytest.fixture(autouse=True)
+def in_process_prober(monkeypatch: pytest.MonkeyPatch) -> InProcessProber:
+    """Every test's invoker reaches the prober through this client unless it passes its own ``lambda_``."""
+    fake = InProcessProber()
+    monkeypatch.setattr(hook, "_clients", {"lambda": fake})
+    return fake
+
+
 def aws_client(service: str) -> Any:
     session = boto3.session.Session(
         aws_access_key_id="AKIAEXAMPLEEXAMPLE", aws_secret_access_key="example", region_name="eu-west-1"
@@ -109,7 +144,7 @@ def aws_client(service: str) -> Any:
 @pytest.fixture(scope="module")
 def clients() -> dict[str, Any]:
     """Created once per module (creating a client is the slow part); each test stubs them afresh."""
-    return {service: aws_client(service) for service in ("codedeploy", "ec2")}
+    return {service: aws_client(service) for service in ("codedeploy", "ec2", "lambda")}
 
 
 @pytest.fixture
@@ -137,7 +172,12 @@ def expect_report(stubber: Stubber, status: str) -> None:
 
 
 def environ_for(listener: Listener, **overrides: str) -> dict[str, str]:
-    return {"TEST_LISTENER_URL_HOST": "127.0.0.1", "TEST_LISTENER_PORT": str(listener.port), **overrides}
+    return {
+        "PROBER_FUNCTION_NAME": PROBER,
+        "TEST_LISTENER_URL_HOST": "127.0.0.1",
+        "TEST_LISTENER_PORT": str(listener.port),
+        **overrides,
+    }
 
 
 def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -235,7 +275,12 @@ def test_a_refused_connection_is_reported_failed(codedeploy: tuple[Any, Stubber]
     client, stubber = codedeploy
     expect_report(stubber, "Failed")
 
-    environ = {"TEST_LISTENER_URL_HOST": "127.0.0.1", "TEST_LISTENER_PORT": str(closed_port), "ATTEMPTS": "2"}
+    environ = {
+        "PROBER_FUNCTION_NAME": PROBER,
+        "TEST_LISTENER_URL_HOST": "127.0.0.1",
+        "TEST_LISTENER_PORT": str(closed_port),
+        "ATTEMPTS": "2",
+    }
     result = hook.run(EVENT, environ=environ, codedeploy=client, sleep=Sleeps())
 
     assert result["status"] == "Failed"
@@ -280,6 +325,7 @@ def test_an_internet_facing_load_balancer_is_called_on_its_private_address_with_
     expect_report(stubber, "Succeeded")
 
     environ = {
+        "PROBER_FUNCTION_NAME": PROBER,
         "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
         "TEST_LISTENER_PORT": str(listener.port),
         "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
@@ -316,7 +362,7 @@ def test_no_matching_network_interface_is_reported_failed(
     client, stubber = codedeploy
     expect_report(stubber, "Failed")
 
-    environ = {"TEST_LISTENER_URL_HOST": ALB_DNS_NAME, "TEST_LISTENER_PORT": "8080"}
+    environ = {"PROBER_FUNCTION_NAME": PROBER, "TEST_LISTENER_URL_HOST": ALB_DNS_NAME, "TEST_LISTENER_PORT": "8080"}
     result = hook.run(
         EVENT, environ={**environ, "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION}, codedeploy=client, ec2=ec2_client
     )
@@ -331,6 +377,7 @@ def test_an_ec2_error_is_reported_failed(codedeploy: tuple[Any, Stubber], ec2: t
     expect_report(stubber, "Failed")
 
     environ = {
+        "PROBER_FUNCTION_NAME": PROBER,
         "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
         "TEST_LISTENER_PORT": "8080",
         "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
@@ -368,9 +415,11 @@ def test_a_failed_report_is_logged_and_re_raised(
         ({"TEST_LISTENER_PORT": "0"}, "TEST_LISTENER_PORT: expected an integer from 1 to 65535, got '0'"),
         ({"CHECK_PATH": "secret-check"}, "CHECK_PATH: expected a path starting with /, got 'secret-check'"),
         ({"EXPECTED_STATUS": "OK"}, "EXPECTED_STATUS: expected an integer from 100 to 599, got 'OK'"),
-        ({"TIMEOUT_SECONDS": "-1"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 900, got '-1'"),
-        ({"TIMEOUT_SECONDS": "nan"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 900, got 'nan'"),
+        ({"TIMEOUT_SECONDS": "-1"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 20, got '-1'"),
+        ({"TIMEOUT_SECONDS": "nan"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 20, got 'nan'"),
+        ({"TIMEOUT_SECONDS": "21"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 20, got '21'"),
         ({"ATTEMPTS": "0"}, "ATTEMPTS: expected an integer from 1 to 20, got '0'"),
+        ({"PROBER_FUNCTION_NAME": " "}, "PROBER_FUNCTION_NAME: expected the name of the prober function, got nothing"),
         ({"RETRY_DELAY_SECONDS": "soon"}, "RETRY_DELAY_SECONDS: expected a number from 0 to 60, got 'soon'"),
     ],
 )
@@ -395,6 +444,7 @@ def test_an_unexpected_error_in_the_check_is_still_reported_failed(codedeploy: t
             raise RuntimeError("a bug, not an AWS error")
 
     environ = {
+        "PROBER_FUNCTION_NAME": PROBER,
         "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
         "TEST_LISTENER_PORT": "8080",
         "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
@@ -416,11 +466,14 @@ def test_an_event_without_ids_raises_because_nothing_can_be_reported(
 
 
 def test_the_lambda_entry_point_reads_the_environment_and_uses_the_cached_clients(
-    listener: Listener, codedeploy: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+    listener: Listener,
+    codedeploy: tuple[Any, Stubber],
+    in_process_prober: InProcessProber,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, stubber = codedeploy
     expect_report(stubber, "Succeeded")
-    monkeypatch.setattr(hook, "_clients", {"codedeploy": client})
+    monkeypatch.setattr(hook, "_clients", {"codedeploy": client, "lambda": in_process_prober})
     for name, value in environ_for(listener, ATTEMPTS="1").items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("LOAD_BALANCER_ENI_DESCRIPTION", raising=False)
@@ -434,7 +487,12 @@ def test_without_an_eni_description_the_dns_name_is_called_directly(
     client, stubber = codedeploy
     expect_report(stubber, "Failed")
 
-    environ = {"TEST_LISTENER_URL_HOST": ALB_DNS_NAME, "TEST_LISTENER_PORT": "8080", "ATTEMPTS": "1"}
+    environ = {
+        "PROBER_FUNCTION_NAME": PROBER,
+        "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
+        "TEST_LISTENER_PORT": "8080",
+        "ATTEMPTS": "1",
+    }
     result = hook.run(EVENT, environ=environ, codedeploy=client)
 
     assert result["status"] == "Failed"
@@ -442,9 +500,10 @@ def test_without_an_eni_description_the_dns_name_is_called_directly(
     only_loopback.clear()
 
 
-def test_the_handler_file_stands_alone_as_the_lambda_package() -> None:
-    """Lambda runs handler.handler from this folder alone: standard library and boto3 only, no AWS call at import."""
-    folder = Path(hook.__file__).parent
+@pytest.mark.parametrize("module", [hook, prober], ids=["invoker", "prober"])
+def test_the_handler_file_stands_alone_as_the_lambda_package(module: Any) -> None:
+    """Lambda runs handler.handler from each folder alone: standard library and boto3 only, no AWS call at import."""
+    folder = Path(module.__file__).parent
     environ = {"PATH": os.environ.get("PATH", ""), "AWS_CONFIG_FILE": "/nonexistent", "PYTHONDONTWRITEBYTECODE": "1"}
     code = "import handler, sys; assert callable(handler.handler); assert 'components' not in sys.modules"
     completed = subprocess.run([sys.executable, "-c", code], cwd=folder, env=environ, capture_output=True, text=True)
@@ -615,7 +674,7 @@ def test_ecs_a_probe_that_raises_fails_with_a_logged_reason(
         raise RuntimeError("a bug, not an answer")
 
     monkeypatch.setattr(hook, "probe", broken_probe)
-    environ = {"TEST_LISTENER_URL_HOST": "127.0.0.1", "TEST_LISTENER_PORT": "8080"}
+    environ = {"PROBER_FUNCTION_NAME": PROBER, "TEST_LISTENER_URL_HOST": "127.0.0.1", "TEST_LISTENER_PORT": "8080"}
 
     assert run_ecs_hook(ecs_event(), environ) == {"hookStatus": "FAILED"}
     last = log_lines(capsys)[-1]
@@ -627,6 +686,7 @@ def test_ecs_an_ec2_error_fails(ec2: tuple[Any, Stubber], capsys: pytest.Capture
     ec2_client, ec2_stubber = ec2
     ec2_stubber.add_client_error("describe_network_interfaces", "UnauthorizedOperation", "not allowed", 403)
     environ = {
+        "PROBER_FUNCTION_NAME": PROBER,
         "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
         "TEST_LISTENER_PORT": "8080",
         "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
@@ -646,6 +706,7 @@ def test_ecs_an_internet_facing_load_balancer_is_called_on_its_private_address_w
         {"Filters": [{"Name": "description", "Values": [ENI_DESCRIPTION]}]},
     )
     environ = {
+        "PROBER_FUNCTION_NAME": PROBER,
         "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
         "TEST_LISTENER_PORT": str(listener.port),
         "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
@@ -672,6 +733,7 @@ def test_ecs_successive_invocations_go_to_successive_load_balancer_addresses(
 
     monkeypatch.setattr(hook, "probe", recording_probe)
     environ = {
+        "PROBER_FUNCTION_NAME": PROBER,
         "TEST_LISTENER_URL_HOST": ALB_DNS_NAME,
         "TEST_LISTENER_PORT": "8080",
         "LOAD_BALANCER_ENI_DESCRIPTION": ENI_DESCRIPTION,
@@ -744,9 +806,9 @@ def test_ecs_a_stage_without_all_test_traffic_on_the_new_revision_fails(
 
 
 def test_ecs_the_lambda_entry_point_returns_the_hook_status_and_never_touches_codedeploy(
-    listener: Listener, monkeypatch: pytest.MonkeyPatch
+    listener: Listener, in_process_prober: InProcessProber, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hook, "_clients", {"codedeploy": NoCodeDeploy()})
+    monkeypatch.setattr(hook, "_clients", {"codedeploy": NoCodeDeploy(), "lambda": in_process_prober})
 
     def no_new_client(service: str, *_: Any, **__: Any) -> Any:
         raise AssertionError(f"the ECS path created a {service} client")
@@ -773,3 +835,131 @@ def test_a_codedeploy_event_still_reports_through_codedeploy_even_with_ecs_field
     result = hook.run(event, environ=environ_for(listener), codedeploy=client, sleep=Sleeps())
 
     assert result == {"status": "Succeeded", "reason": "status 200 with a JSON body"}
+
+
+# The split: the invoker (outside the VPC) asks the prober (in the task subnets) to send each request.
+
+
+def test_each_attempt_is_one_synchronous_request_to_the_prober_with_what_to_send(
+    listener: Listener, codedeploy: tuple[Any, Stubber], in_process_prober: InProcessProber
+) -> None:
+    client, stubber = codedeploy
+    expect_report(stubber, "Succeeded")
+    listener.answers = [(503, b"{}"), (200, b"{}")]
+
+    hook.run(EVENT, environ=environ_for(listener, TIMEOUT_SECONDS="2.5"), codedeploy=client, sleep=Sleeps())
+
+    url = f"http://127.0.0.1:{listener.port}/secret-check"
+    request = {"url": url, "host_header": None, "timeout_seconds": 2.5, "expected_status": 200}
+    assert in_process_prober.requests == [request, request]
+    assert [line["event"] for line in map(json.loads, in_process_prober.logs.getvalue().splitlines())] == [
+        "request",
+        "request",
+    ], "the prober logs each request in its own log"
+
+
+def test_a_prober_that_cannot_be_invoked_is_a_failed_attempt_and_the_hook_reports_failed(
+    codedeploy: tuple[Any, Stubber], clients: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, stubber = codedeploy
+    expect_report(stubber, "Failed")
+    lambda_client = clients["lambda"]
+    environ = {"PROBER_FUNCTION_NAME": PROBER, "TEST_LISTENER_URL_HOST": "127.0.0.1", "TEST_LISTENER_PORT": "8080"}
+    with Stubber(lambda_client) as lambda_stubber:
+        for _ in range(2):
+            lambda_stubber.add_client_error("invoke", "AccessDeniedException", "not allowed", 403)
+        result = hook.run(
+            EVENT, environ={**environ, "ATTEMPTS": "2"}, codedeploy=client, lambda_=lambda_client, sleep=Sleeps()
+        )
+        lambda_stubber.assert_no_pending_responses()
+
+    assert result["status"] == "Failed"
+    assert result["reason"].startswith("2 attempt(s) failed, last: invoking the prober failed:")
+    assert "AccessDeniedException" in result["reason"]
+
+
+class AnsweringLambda:
+    """A Lambda client whose invocations all answer ``response``."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+
+    def invoke(self, **_: Any) -> dict[str, Any]:
+        return {**self.response, "Payload": io.BytesIO(self.response["Payload"])}
+
+
+@pytest.mark.parametrize(
+    ("response", "detail"),
+    [
+        (
+            {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": b'{"errorMessage": "Task timed out"}'},
+            """the prober failed (Unhandled): b'{"errorMessage": "Task timed out"}'""",
+        ),
+        ({"StatusCode": 200, "Payload": b"null"}, "the prober's answer is malformed (TypeError): b'null'"),
+        (
+            {"StatusCode": 200, "Payload": b'{"healthy": true}'},
+            """the prober's answer is malformed (KeyError): b'{"healthy": true}'""",
+        ),
+        (
+            {"StatusCode": 200, "Payload": b'{"healthy": "yes", "detail": "ok"}'},
+            """the prober's answer is malformed: b'{"healthy": "yes", "detail": "ok"}'""",
+        ),
+    ],
+    ids=["function-error", "not-an-object", "no-detail", "healthy-not-a-bool"],
+)
+def test_ecs_a_prober_that_fails_or_answers_badly_is_an_unhealthy_attempt(
+    capsys: pytest.CaptureFixture[str], response: dict[str, Any], detail: str
+) -> None:
+    environ = {"PROBER_FUNCTION_NAME": PROBER, "TEST_LISTENER_URL_HOST": "127.0.0.1", "TEST_LISTENER_PORT": "8080"}
+
+    result = run_ecs_hook(ecs_event(), {**environ, "ATTEMPTS": "1"}, lambda_=AnsweringLambda(response))
+
+    assert result == {"hookStatus": "FAILED"}
+    assert log_lines(capsys)[-1]["reason"] == f"1 attempt(s) failed, last: {detail}"
+
+
+@pytest.mark.parametrize(
+    ("request_", "detail"),
+    [
+        ([], "expected an object, got list"),
+        ({"url": "https://127.0.0.1/"}, "url: expected an http:// URL with a host, got 'https://127.0.0.1/'"),
+        ({"url": "file:///etc/passwd"}, "url: expected an http:// URL with a host, got 'file:///etc/passwd'"),
+        ({"url": "http:///secret-check"}, "url: expected an http:// URL with a host, got 'http:///secret-check'"),
+        ({"host_header": ""}, "host_header: expected a host name or null, got ''"),
+        ({"timeout_seconds": 0}, "timeout_seconds: expected a number from 0.001 to 20.0, got 0"),
+        ({"timeout_seconds": 60}, "timeout_seconds: expected a number from 0.001 to 20.0, got 60"),
+        ({"timeout_seconds": True}, "timeout_seconds: expected a number from 0.001 to 20.0, got True"),
+        ({"expected_status": "200"}, "expected_status: expected an integer from 100 to 599, got '200'"),
+    ],
+)
+def test_the_prober_sends_nothing_for_a_malformed_request_and_says_why(
+    listener: Listener, capsys: pytest.CaptureFixture[str], request_: Any, detail: str
+) -> None:
+    valid = {
+        "url": f"http://127.0.0.1:{listener.port}/",
+        "host_header": None,
+        "timeout_seconds": 1,
+        "expected_status": 200,
+    }
+    event = {**valid, **request_} if isinstance(request_, dict) else request_
+
+    answer = prober.handler(event, None)
+
+    assert answer == {"healthy": False, "detail": f"invalid request to the prober: {detail}", "status": None}
+    assert listener.requests == []
+    assert log_lines(capsys) == [{"event": "invalid_request", "reason": detail}]
+
+
+def test_the_prober_answers_one_request_with_its_result_and_calls_no_aws_api(
+    listener: Listener, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listener.answers = [(200, b"{}")]
+    url = f"http://127.0.0.1:{listener.port}/secret-check"
+    event = {"url": url, "host_header": ALB_DNS_NAME, "timeout_seconds": 1, "expected_status": 200}
+
+    answer = prober.handler(event, None)
+
+    assert answer == {"healthy": True, "detail": "status 200 with a JSON body", "status": 200}
+    assert listener.requests == [{"path": "/secret-check", "host": ALB_DNS_NAME}]
+    assert log_lines(capsys) == [{"event": "request", "url": url, "host_header": ALB_DNS_NAME, **answer}]
+    assert "boto3" not in Path(prober.__file__).read_text(), "no AWS API, so no VPC endpoint is needed"

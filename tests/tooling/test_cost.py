@@ -67,7 +67,8 @@ def test_endpoint_hours_follow_endpoint_azs_and_the_other_zones_traffic_crosses_
     bill: cost.Bill, environment: str, endpoint_azs: int, other_zones_share: float
 ) -> None:
     network = {line.item: line for line in lines(bill, environment, "VPC endpoints")}
-    assert network["Interface endpoint ENI-hours"].quantity == 6 * endpoint_azs * USAGE.hours
+    # The tasks' four endpoints (ECR API and Docker, Logs, Secrets Manager): the hook calls none.
+    assert network["Interface endpoint ENI-hours"].quantity == 4 * endpoint_azs * USAGE.hours
     crossing = network.get("Cross-AZ to endpoint zones (API, logs)")
     if other_zones_share:
         assert crossing is not None and crossing.quantity == USAGE.api_gb * other_zones_share
@@ -78,8 +79,8 @@ def test_endpoint_hours_follow_endpoint_azs_and_the_other_zones_traffic_crosses_
 
 def test_the_nat_comparison_puts_nat_gateways_in_the_endpoints_zones(model: AppModel) -> None:
     text = cost.page(model)
-    assert "| dev | 2 | 1 | 48.28 | 40.43 | +7.85 |" in text
-    assert "| prod | 3 | 3 | 144.64 | 117.51 | +27.13 |" in text
+    assert "| dev | 2 | 1 | 32.22 | 40.43 | -8.21 |" in text
+    assert "| prod | 3 | 3 | 96.46 | 117.51 | -21.05 |" in text
 
 
 def test_pipeline_minutes_count_each_deploy_with_its_termination_wait_and_not_the_approval(bill: cost.Bill) -> None:

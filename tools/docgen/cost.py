@@ -261,13 +261,19 @@ def _stack_lines(bill: Bill, model: AppModel, stack: Stack, usage: Usage) -> Non
         if "hook" not in str(function.properties.get("FunctionName", "")):
             continue  # custom-resource handlers run only during a deploy
         memory = float(function.properties.get("MemorySize", 128)) / 1024
+        # The hook's invoker and its prober (components/ecs_blue_green/lifecycle_hook.py), each named by its path.
         bill.add(
-            env, "Lambda", "release hook requests", usage.releases_per_month / 1e6, "M requests", "lambda_1m_requests"
+            env,
+            "Lambda",
+            f"{function.path} (release hook): requests",
+            usage.releases_per_month / 1e6,
+            "M requests",
+            "lambda_1m_requests",
         )
         bill.add(
             env,
             "Lambda",
-            "release hook compute",
+            f"{function.path} (release hook): compute",
             usage.releases_per_month * usage.hook_seconds * memory,
             "GB-s",
             "lambda_gb_second",

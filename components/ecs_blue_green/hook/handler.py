@@ -1,6 +1,16 @@
 """Test the new (green) revision through the load balancer's test listener, for either deployment controller.
 
-One Lambda function, two callers:
+This is the hook's invoker: the function the release controller calls. It runs outside the VPC, so it
+reaches the EC2, CodeDeploy and Lambda APIs on their public endpoints with no VPC endpoint (a function
+not connected to a VPC has access to AWS services and the internet;
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html). It cannot reach the test listener,
+which only answers inside the VPC, so each request is sent by the hook's prober
+(components/ecs_blue_green/hook_prober/handler.py), a function in the VPC's task subnets that this one
+invokes synchronously once per attempt with the URL, the Host header, the timeout and the expected status,
+and that answers ``{"healthy": ..., "detail": ..., "status": ...}``. A failed invocation of the prober
+counts as a failed attempt.
+
+One invoker, two callers:
 
 CodeDeploy (``AfterAllowTestTraffic`` hook). CodeDeploy sends ``{"DeploymentId": ...,
 "LifecycleEventHookExecutionId": ...}`` after it has routed the test listener to the replacement (green)
@@ -41,6 +51,7 @@ References:
 Runs on Python 3.12 with the standard library and boto3 only: deployed from this folder alone.
 
 Environment (both controllers):
+  PROBER_FUNCTION_NAME           name or ARN of the prober function (required).
   TEST_LISTENER_URL_HOST         DNS name of the load balancer (required).
   TEST_LISTENER_PORT             port of the test listener (required, 1-65535; plain HTTP).
   CHECK_PATH                     path to request (default "/secret-check": the green task really got its secret).
@@ -51,7 +62,7 @@ Environment (both controllers):
                                  (rounded up, at least 1).
   LOAD_BALANCER_ENI_DESCRIPTION  optional, e.g. "ELB app/my-alb/50dc6c495c0c9188". Set it when the load
                                  balancer is internet-facing: its DNS name then resolves to public addresses
-                                 that the function's isolated subnets cannot reach, so the function sends the
+                                 that the prober's isolated subnets cannot reach, so the prober sends the
                                  request to the load balancer's private address (found with
                                  ec2:DescribeNetworkInterfaces) with the Host header set to the DNS name.
                                  Successive attempts (or ECS invocations) go to successive addresses.
@@ -65,23 +76,20 @@ An event with neither shape (no CodeDeploy id, no ECS field) takes the CodeDeplo
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
-MAX_BODY_BYTES = 64 * 1024
 
 # Amazon ECS lifecycle hooks: the hookStatus values, the stage this hook is for, and the fields that mark an event.
 ECS_SUCCEEDED = "SUCCEEDED"
@@ -110,10 +118,15 @@ _clients: dict[str, Any] = {}
 N = TypeVar("N", int, float)
 
 
+#: The Lambda client waits for the prober's answer a little longer than the prober's own timeout
+#: (10 s, lifecycle_hook.py: PROBER_WAIT_SECONDS) and does not retry: the hook's attempts are the retries.
+_CLIENT_CONFIG = {"lambda": Config(connect_timeout=5, read_timeout=15, retries={"total_max_attempts": 1})}
+
+
 def _client(service: str) -> Any:
     """A boto3 client created on first use, so importing this module needs no AWS configuration."""
     if service not in _clients:
-        _clients[service] = boto3.client(service)
+        _clients[service] = boto3.client(service, config=_CLIENT_CONFIG.get(service))
     return _clients[service]
 
 
@@ -127,6 +140,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class HookSettings:
+    prober: str
     host: str
     port: int
     check_path: str
@@ -145,12 +159,17 @@ class HookSettings:
         if not check_path.startswith("/"):
             raise SettingsError(f"CHECK_PATH: expected a path starting with /, got {check_path!r}")
         eni_description = environ.get("LOAD_BALANCER_ENI_DESCRIPTION", "").strip() or None
+        prober = environ.get("PROBER_FUNCTION_NAME", "").strip()
+        if not prober:
+            raise SettingsError("PROBER_FUNCTION_NAME: expected the name of the prober function, got nothing")
         return cls(
+            prober=prober,
             host=host,
             port=_number(environ, "TEST_LISTENER_PORT", None, int, 1, 65535),
             check_path=check_path,
             expected_status=_number(environ, "EXPECTED_STATUS", "200", int, 100, 599),
-            timeout_seconds=_number(environ, "TIMEOUT_SECONDS", "5", float, 0.001, 900),
+            # At most the prober's own bound (hook_prober/handler.py, TIMEOUT_BOUNDS).
+            timeout_seconds=_number(environ, "TIMEOUT_SECONDS", "5", float, 0.001, 20),
             attempts=_number(environ, "ATTEMPTS", "3", int, 1, 20),
             retry_delay_seconds=_number(environ, "RETRY_DELAY_SECONDS", "2", float, 0, 60),
             eni_description=eni_description,
@@ -178,41 +197,28 @@ class ProbeResult:
     status: int | None = None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer from the listener, not a healthy one: report it, do not follow it."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-# No proxy from the environment, no redirects: the request goes to the test listener and nowhere else.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-
-
-def probe(url: str, *, host_header: str | None, timeout: float, expected_status: int) -> ProbeResult:
-    """One GET: healthy when the status is the expected one and the body is JSON."""
-    headers = {"Accept": "application/json", "User-Agent": "codedeploy-test-traffic-hook"}
-    if host_header:
-        headers["Host"] = host_header
-    request = urllib.request.Request(url, headers=headers, method="GET")
+def probe(
+    url: str, *, host_header: str | None, timeout: float, expected_status: int, prober: str, lambda_: Any
+) -> ProbeResult:
+    """One GET, sent by the prober in the VPC: healthy when the status is the expected one and the body is JSON."""
+    request = {"url": url, "host_header": host_header, "timeout_seconds": timeout, "expected_status": expected_status}
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            status = int(response.status)
-            body = response.read(MAX_BODY_BYTES)
-    except urllib.error.HTTPError as error:
-        error.close()
-        return ProbeResult(False, f"status {error.code}, expected {expected_status}", error.code)
-    except (OSError, http.client.HTTPException) as error:
-        # URLError (connection refused, name resolution), TimeoutError and other socket errors.
-        reason = error.reason if isinstance(error, urllib.error.URLError) else error
-        return ProbeResult(False, f"request failed: {type(reason).__name__}: {reason}")
-    if status != expected_status:
-        return ProbeResult(False, f"status {status}, expected {expected_status}", status)
+        response = lambda_.invoke(
+            FunctionName=prober, InvocationType="RequestResponse", Payload=json.dumps(request).encode()
+        )
+        payload = response["Payload"].read()
+    except (ClientError, BotoCoreError) as error:
+        return ProbeResult(False, f"invoking the prober failed: {error}")
+    if response.get("FunctionError"):
+        return ProbeResult(False, f"the prober failed ({response['FunctionError']}): {payload[:500]!r}")
     try:
-        json.loads(body)
-    except ValueError:
-        return ProbeResult(False, "the body is not JSON", status)
-    return ProbeResult(True, f"status {status} with a JSON body", status)
+        answer = json.loads(payload)
+        healthy, detail, status = answer["healthy"], answer["detail"], answer.get("status")
+    except (ValueError, TypeError, KeyError) as error:
+        return ProbeResult(False, f"the prober's answer is malformed ({type(error).__name__}): {payload[:500]!r}")
+    if not isinstance(healthy, bool) or not isinstance(detail, str) or not isinstance(status, (int, type(None))):
+        return ProbeResult(False, f"the prober's answer is malformed: {payload[:500]!r}")
+    return ProbeResult(healthy, detail, status)
 
 
 def load_balancer_private_ips(ec2: Any, description: str) -> list[str]:
@@ -252,14 +258,25 @@ def resolve_targets(settings: HookSettings, *, ec2: Callable[[], Any]) -> tuple[
 
 
 def probe_attempt(
-    settings: HookSettings, targets: list[str], host_header: str | None, attempt: int, **log_fields: Any
+    settings: HookSettings,
+    targets: list[str],
+    host_header: str | None,
+    attempt: int,
+    *,
+    lambda_: Callable[[], Any],
+    **log_fields: Any,
 ) -> ProbeResult:
     """Attempt number ``attempt`` (from 1), logged; successive attempts go to successive targets."""
     # Successive attempts go to successive load balancer nodes (one per Availability Zone).
     target = targets[(attempt - 1) % len(targets)]
     url = f"http://{target}:{settings.port}{settings.check_path}"
     result = probe(
-        url, host_header=host_header, timeout=settings.timeout_seconds, expected_status=settings.expected_status
+        url,
+        host_header=host_header,
+        timeout=settings.timeout_seconds,
+        expected_status=settings.expected_status,
+        prober=settings.prober,
+        lambda_=lambda_(),
     )
     log(
         "probe",
@@ -273,7 +290,9 @@ def probe_attempt(
     return result
 
 
-def check(settings: HookSettings, *, ec2: Callable[[], Any], sleep: Callable[[float], None]) -> tuple[str, str]:
+def check(
+    settings: HookSettings, *, ec2: Callable[[], Any], lambda_: Callable[[], Any], sleep: Callable[[float], None]
+) -> tuple[str, str]:
     """Run the test against the test listener; (status to report, why)."""
     try:
         targets, host_header = resolve_targets(settings, ec2=ec2)
@@ -281,13 +300,18 @@ def check(settings: HookSettings, *, ec2: Callable[[], Any], sleep: Callable[[fl
         return FAILED, error.reason
     detail = "no attempt made"
     for attempt in range(1, settings.attempts + 1):
-        result = probe_attempt(settings, targets, host_header, attempt)
+        result = probe_attempt(settings, targets, host_header, attempt, lambda_=lambda_)
         if result.healthy:
             return SUCCEEDED, result.detail
         detail = result.detail
         if attempt < settings.attempts:
             sleep(settings.retry_delay_seconds)
     return FAILED, f"{settings.attempts} attempt(s) failed, last: {detail}"
+
+
+def _given(client: Any | None, service: str) -> Callable[[], Any]:
+    """The client passed in, or the cached boto3 client, created only when first used."""
+    return lambda: client if client is not None else _client(service)
 
 
 def is_ecs_event(event: Any) -> bool:
@@ -316,16 +340,20 @@ def _ecs_revision(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
     )
 
 
-def run_ecs(event: Mapping[str, Any], *, environ: Mapping[str, str], ec2: Any | None = None) -> dict[str, Any]:
+def run_ecs(
+    event: Mapping[str, Any], *, environ: Mapping[str, str], ec2: Any | None = None, lambda_: Any | None = None
+) -> dict[str, Any]:
     """One Amazon ECS lifecycle hook invocation: one probe, and the hookStatus for ECS to act on. Never raises."""
     try:
-        return _run_ecs(event, environ=environ, ec2=ec2)
+        return _run_ecs(event, environ=environ, ec2=ec2, lambda_=lambda_)
     except Exception as error:  # last resort: a raise would roll back too, but without this log line
         log("ecs_hook_result", hook_status=ECS_FAILED, reason=f"unexpected error: {type(error).__name__}: {error}")
         return {"hookStatus": ECS_FAILED}
 
 
-def _run_ecs(event: Mapping[str, Any], *, environ: Mapping[str, str], ec2: Any | None) -> dict[str, Any]:
+def _run_ecs(
+    event: Mapping[str, Any], *, environ: Mapping[str, str], ec2: Any | None, lambda_: Any | None
+) -> dict[str, Any]:
     stage = event.get("lifecycleStage")
     service_arn, revision = _ecs_revision(event)
     previous = event.get("hookDetails")
@@ -353,8 +381,8 @@ def _run_ecs(event: Mapping[str, Any], *, environ: Mapping[str, str], ec2: Any |
     except SettingsError as error:
         return finish(ECS_FAILED, f"invalid configuration: {error}", attempt)
     try:
-        targets, host_header = resolve_targets(settings, ec2=lambda: ec2 if ec2 is not None else _client("ec2"))
-        result = probe_attempt(settings, targets, host_header, attempt, **fields)
+        targets, host_header = resolve_targets(settings, ec2=_given(ec2, "ec2"))
+        result = probe_attempt(settings, targets, host_header, attempt, lambda_=_given(lambda_, "lambda"), **fields)
     except CheckFailed as error:
         return finish(ECS_FAILED, error.reason, attempt)
     except Exception as error:  # a bug here must still end in a clear FAILED, never in an opaque raise
@@ -379,11 +407,12 @@ def run(
     environ: Mapping[str, str],
     codedeploy: Any | None = None,
     ec2: Any | None = None,
+    lambda_: Any | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """The hook with its dependencies passed in (clients default to lazily created boto3 clients)."""
     if is_ecs_event(event):
-        return run_ecs(event, environ=environ, ec2=ec2)
+        return run_ecs(event, environ=environ, ec2=ec2, lambda_=lambda_)
     deployment_id = event.get("DeploymentId")
     execution_id = event.get("LifecycleEventHookExecutionId")
     if not deployment_id or not execution_id:
@@ -396,7 +425,7 @@ def run(
     else:
         log("check_started", deployment_id=deployment_id, path=settings.check_path, port=settings.port)
         try:
-            status, reason = check(settings, ec2=lambda: ec2 if ec2 is not None else _client("ec2"), sleep=sleep)
+            status, reason = check(settings, ec2=_given(ec2, "ec2"), lambda_=_given(lambda_, "lambda"), sleep=sleep)
         except Exception as error:  # a bug here must still end in a report, never in a silent hang
             status, reason = FAILED, f"unexpected error: {type(error).__name__}: {error}"
     log("check_finished", deployment_id=deployment_id, status=status, reason=reason)
