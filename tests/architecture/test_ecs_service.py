@@ -232,12 +232,22 @@ def test_production_listener_is_http_without_a_certificate_and_the_test_listener
     assert ingress == {(80, "0.0.0.0/0"), (environment.test_listener_port, environment.vpc_cidr)}
 
 
-def test_production_listener_is_https_with_a_tls12_policy_when_a_certificate_is_configured(
-    tmp_path: Path, config: Config
-) -> None:
-    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+CERTIFICATE = "certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+
+
+@pytest.fixture(scope="module")
+def internal_dev_with_a_certificate(tmp_path_factory: pytest.TempPathFactory, config: Config) -> dict[str, Any]:
+    """Dev-Service with an internal load balancer and a certificate: one build for the tests that need it."""
+    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:{CERTIFICATE}"
     environment = dataclasses.replace(config.environment("dev"), certificate_arn=certificate, alb_internet_facing=False)
-    template = Template.from_json(build_service_stack(tmp_path, config, environment))
+    return build_service_stack(tmp_path_factory.mktemp("internal"), config, environment)
+
+
+def test_production_listener_is_https_with_a_tls12_policy_when_a_certificate_is_configured(
+    internal_dev_with_a_certificate: dict[str, Any], config: Config
+) -> None:
+    certificate = f"arn:aws:acm:{config.region}:{config.accounts.dev}:{CERTIFICATE}"
+    template = Template.from_json(internal_dev_with_a_certificate)
     template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::Listener",
         {
@@ -429,6 +439,36 @@ def test_hook_invoker_runs_outside_the_vpc_and_may_only_invoke_the_prober_find_t
         # The load balancer is internet-facing: its private addresses are looked up for the prober.
         {"Action": "ec2:DescribeNetworkInterfaces", "Resource": "*", "Sid": "FindTheLoadBalancerAddresses"},
     ]
+
+
+def test_with_an_internal_load_balancer_the_invoker_has_no_ec2_permission_and_no_address_lookup(
+    internal_dev_with_a_certificate: dict[str, Any], config: Config
+) -> None:
+    """Its DNS name resolves to the private addresses the prober reaches: nothing to look up."""
+    template = Template.from_json(internal_dev_with_a_certificate)
+    invoker = _function(template, Names(config).hook_function)
+    assert "LOAD_BALANCER_ENI_DESCRIPTION" not in invoker["Environment"]["Variables"]
+    invoker_role = {
+        "Ref": next(
+            iter(
+                template.find_resources(
+                    "AWS::IAM::Role",
+                    {"Properties": {"Description": "AfterAllowTestTraffic hook: report the test result to CodeDeploy"}},
+                )
+            )
+        )
+    }
+    (policy,) = [
+        p for p in template.find_resources("AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [invoker_role]
+    ]
+    actions = {a for st in policy["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(st["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "lambda:InvokeFunction",
+        "codedeploy:PutLifecycleEventHookExecutionStatus",
+    }
+    assert "checkov" not in policy.get("Metadata", {}), "no wildcard left to acknowledge"
 
 
 def test_hook_prober_runs_in_the_task_subnets_with_no_aws_permission_but_its_network_interfaces(
