@@ -82,7 +82,10 @@ class TestTrafficHook(Construct):
             self,
             "SecurityGroup",
             vpc=vpc,
-            # The description the group was released with: a new one would replace the group.
+            # The description the group was released with, when the whole hook ran in the task subnets;
+            # only the prober uses it now, and calls no AWS API. A security group's description cannot
+            # be updated (AWS::EC2::SecurityGroup GroupDescription: "Update requires: Replacement"): a new
+            # text would replace the group in every deployed account.
             description="Lifecycle hook: calls the test listener and AWS APIs through the VPC endpoints",
             allow_all_outbound=False,
         )
