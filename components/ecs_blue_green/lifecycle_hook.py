@@ -31,19 +31,24 @@ HANDLER_DIR = Path(__file__).parent / "hook"
 PROBER_DIR = Path(__file__).parent / "hook_prober"
 
 # How long the hook keeps asking: green targets start, pass two health checks and only then
-# answer well, which can take a minute or more. 12 attempts of at most 5 s, 10 s apart, is
-# under three minutes, inside the function's timeout and far inside CodeDeploy's hour.
+# answer well, which can take a minute or more. 12 attempts 10 s apart span almost two minutes,
+# far inside CodeDeploy's hour.
 ATTEMPTS = 12
 REQUEST_TIMEOUT_SECONDS = 5
 RETRY_DELAY_SECONDS = 10
-#: The prober sends one request of at most REQUEST_TIMEOUT_SECONDS (it refuses more than 20 s).
+#: The prober sends one request of at most REQUEST_TIMEOUT_SECONDS; it refuses more than 8 s, 2 s under
+#: this (hook_prober/handler.py, TIMEOUT_BOUNDS; the invoker's MAX_REQUEST_TIMEOUT_SECONDS).
 PROBER_TIMEOUT = cdk.Duration.seconds(10)
 #: The invoker's Lambda client waits this long for each of the prober's answers (hook/handler.py,
 #: _CLIENT_CONFIG): longer than the prober's timeout, so that a prober that hangs is answered by Lambda.
 PROBER_WAIT_SECONDS = 15
-#: Even when every attempt waits for the prober as long as it may, the invoker reports before Lambda
-#: stops it: 12 x 15 s + 11 x 10 s is under five minutes.
-FUNCTION_TIMEOUT = cdk.Duration.minutes(6)
+#: Even when every call waits as long as its client allows (hook/handler.py, _CLIENT_CONFIG), the invoker
+#: reports before Lambda stops it: the EC2 lookup 36 s (2 tries of 3 s to connect and 5 s to read, and
+#: a backoff of at most 20 s), 12 attempts of 20 s (5 s to connect, 15 s to read the prober's answer),
+#: 11 pauses of 10 s and the CodeDeploy report 36 s (as the EC2 lookup) make 422 s, 58 s under 8 minutes
+#: for the cold start. Should an attempt take longer anyway, the invoker starts no attempt that would
+#: leave less than the report's 36 s, and reports Failed.
+FUNCTION_TIMEOUT = cdk.Duration.minutes(8)
 
 
 class TestTrafficHook(Construct):

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from components.ecs_blue_green.hook import handler as release_hook
+from components.ecs_blue_green.hook_prober import handler as hook_prober
 from components.ecs_blue_green.lifecycle_hook import PROBER_WAIT_SECONDS
 from components.ecs_blue_green.release_inputs import appspec, write_release_inputs
 from components.ecs_blue_green.task_spec import IMAGE_PLACEHOLDER, SECRET_VARIABLE, TaskSpec
@@ -532,10 +533,25 @@ def test_hook_retries_long_enough_for_green_to_become_healthy_and_stops_before_i
     attempts, timeout, delay = (int(variables[k]) for k in ("ATTEMPTS", "TIMEOUT_SECONDS", "RETRY_DELAY_SECONDS"))
     shortest = (attempts - 1) * delay
     assert shortest >= 60, "green needs a start period and two passing health checks before it answers"
-    assert timeout < prober["Timeout"], "the prober answers before Lambda stops it"
-    wait = release_hook._CLIENT_CONFIG["lambda"].read_timeout
-    assert wait == PROBER_WAIT_SECONDS > prober["Timeout"], "a prober that hangs is answered by Lambda"
-    longest = attempts * wait + (attempts - 1) * delay
+    assert timeout <= release_hook.MAX_REQUEST_TIMEOUT_SECONDS == hook_prober.TIMEOUT_BOUNDS[1]
+    assert hook_prober.TIMEOUT_BOUNDS[1] + 2 <= prober["Timeout"], "the prober answers before Lambda stops it"
+    lambda_config = release_hook._CLIENT_CONFIG["lambda"]
+    wait = lambda_config.read_timeout
+    assert wait == release_hook.PROBER_WAIT_SECONDS == PROBER_WAIT_SECONDS > prober["Timeout"], (
+        "a prober that hangs is answered by Lambda"
+    )
+    assert lambda_config.retries == {"total_max_attempts": 1}, "the hook's attempts are the retries"
+    attempt = lambda_config.connect_timeout + wait
+    assert attempt == release_hook.ATTEMPT_SECONDS
+    for service in ("ec2", "codedeploy"):
+        config = release_hook._CLIENT_CONFIG[service]
+        assert config.connect_timeout + config.read_timeout <= 10, f"{service}: no botocore default of 60 s"
+        assert config.retries["total_max_attempts"] <= 2, f"{service}: bounded retries"
+    lookup, report = release_hook.worst_call_seconds("ec2"), release_hook.worst_call_seconds("codedeploy")
+    assert report == release_hook.REPORT_SECONDS
+    # Every call as slow as its client allows: the EC2 lookup, every attempt and pause, and the report.
+    longest = lookup + attempts * attempt + (attempts - 1) * delay + report
+    assert longest == 422, "the arithmetic in lifecycle_hook.py's FUNCTION_TIMEOUT comment"
     assert longest + 30 <= function["Timeout"], "the handler must report before Lambda stops it"
 
 

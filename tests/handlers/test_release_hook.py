@@ -415,9 +415,10 @@ def test_a_failed_report_is_logged_and_re_raised(
         ({"TEST_LISTENER_PORT": "0"}, "TEST_LISTENER_PORT: expected an integer from 1 to 65535, got '0'"),
         ({"CHECK_PATH": "secret-check"}, "CHECK_PATH: expected a path starting with /, got 'secret-check'"),
         ({"EXPECTED_STATUS": "OK"}, "EXPECTED_STATUS: expected an integer from 100 to 599, got 'OK'"),
-        ({"TIMEOUT_SECONDS": "-1"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 20, got '-1'"),
-        ({"TIMEOUT_SECONDS": "nan"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 20, got 'nan'"),
-        ({"TIMEOUT_SECONDS": "21"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 20, got '21'"),
+        ({"TIMEOUT_SECONDS": "-1"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 8, got '-1'"),
+        ({"TIMEOUT_SECONDS": "nan"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 8, got 'nan'"),
+        # Above 8 s the prober could be stopped by Lambda (10 s) before its request times out.
+        ({"TIMEOUT_SECONDS": "9"}, "TIMEOUT_SECONDS: expected a number from 0.001 to 8, got '9'"),
         ({"ATTEMPTS": "0"}, "ATTEMPTS: expected an integer from 1 to 20, got '0'"),
         ({"PROBER_FUNCTION_NAME": " "}, "PROBER_FUNCTION_NAME: expected the name of the prober function, got nothing"),
         ({"RETRY_DELAY_SECONDS": "soon"}, "RETRY_DELAY_SECONDS: expected a number from 0 to 60, got 'soon'"),
@@ -926,9 +927,10 @@ def test_ecs_a_prober_that_fails_or_answers_badly_is_an_unhealthy_attempt(
         ({"url": "file:///etc/passwd"}, "url: expected an http:// URL with a host, got 'file:///etc/passwd'"),
         ({"url": "http:///secret-check"}, "url: expected an http:// URL with a host, got 'http:///secret-check'"),
         ({"host_header": ""}, "host_header: expected a host name or null, got ''"),
-        ({"timeout_seconds": 0}, "timeout_seconds: expected a number from 0.001 to 20.0, got 0"),
-        ({"timeout_seconds": 60}, "timeout_seconds: expected a number from 0.001 to 20.0, got 60"),
-        ({"timeout_seconds": True}, "timeout_seconds: expected a number from 0.001 to 20.0, got True"),
+        ({"timeout_seconds": 0}, "timeout_seconds: expected a number from 0.001 to 8.0, got 0"),
+        ({"timeout_seconds": 9}, "timeout_seconds: expected a number from 0.001 to 8.0, got 9"),
+        ({"timeout_seconds": 60}, "timeout_seconds: expected a number from 0.001 to 8.0, got 60"),
+        ({"timeout_seconds": True}, "timeout_seconds: expected a number from 0.001 to 8.0, got True"),
         ({"expected_status": "200"}, "expected_status: expected an integer from 100 to 599, got '200'"),
     ],
 )
@@ -963,3 +965,86 @@ def test_the_prober_answers_one_request_with_its_result_and_calls_no_aws_api(
     assert listener.requests == [{"path": "/secret-check", "host": ALB_DNS_NAME}]
     assert log_lines(capsys) == [{"event": "request", "url": url, "host_header": ALB_DNS_NAME, **answer}]
     assert "boto3" not in Path(prober.__file__).read_text(), "no AWS API, so no VPC endpoint is needed"
+
+
+class Clock:
+    """The function's time: a Lambda context whose remaining time shrinks only as the fakes below spend it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.left * 1000)
+
+    def sleep(self, seconds: float) -> None:
+        self.left -= seconds
+
+
+class HangingProber:
+    """Every invocation takes as long as the invoker's Lambda client waits, then fails as a timed-out prober would."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock, self.invocations = clock, 0
+
+    def invoke(self, **_: Any) -> dict[str, Any]:
+        self.invocations += 1
+        self.clock.left -= hook.ATTEMPT_SECONDS
+        return {
+            "StatusCode": 200,
+            "FunctionError": "Unhandled",
+            "Payload": io.BytesIO(b'{"errorMessage": "timed out"}'),
+        }
+
+
+class TimedCodeDeploy:
+    """Records each report with the time the function had left when it was sent."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock, self.reports = clock, []  # type: ignore[var-annotated]
+
+    def put_lifecycle_event_hook_execution_status(self, **arguments: Any) -> dict[str, Any]:
+        self.reports.append((arguments["status"], self.clock.left))
+        return {"lifecycleEventHookExecutionId": arguments["lifecycleEventHookExecutionId"]}
+
+
+def run_against_the_clock(seconds: float, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], Any, Any]:
+    """The Lambda entry point with ``seconds`` to run, every attempt as slow as its client allows."""
+    clock = Clock(seconds)
+    prober_client, codedeploy_client = HangingProber(clock), TimedCodeDeploy(clock)
+    monkeypatch.setattr(hook, "_clients", {"lambda": prober_client, "codedeploy": codedeploy_client})
+    monkeypatch.setattr(hook.time, "sleep", clock.sleep)
+    environ = {"PROBER_FUNCTION_NAME": PROBER, "TEST_LISTENER_URL_HOST": "127.0.0.1", "TEST_LISTENER_PORT": "8080"}
+    for name, value in {**environ, "ATTEMPTS": "12", "RETRY_DELAY_SECONDS": "10"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LOAD_BALANCER_ENI_DESCRIPTION", raising=False)
+    return hook.handler(EVENT, clock), prober_client, codedeploy_client
+
+
+def test_with_the_function_s_timeout_every_attempt_runs_and_the_report_still_fits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from components.ecs_blue_green.lifecycle_hook import FUNCTION_TIMEOUT
+
+    result, prober_client, codedeploy_client = run_against_the_clock(FUNCTION_TIMEOUT.to_seconds(), monkeypatch)
+
+    assert prober_client.invocations == 12
+    assert result["reason"].startswith("12 attempt(s) failed, last: the prober failed (Unhandled)")
+    [(status, left)] = codedeploy_client.reports
+    assert status == "Failed"
+    assert left >= hook.REPORT_SECONDS, "the report, however slow, ends before Lambda stops the function"
+
+
+def test_an_invoker_short_of_time_stops_attempting_and_reports_failed_before_its_time_runs_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 200 s: attempts 1 to 5 take 20 s each with 10 s pauses between them (60 s left); a sixth and its pause
+    # (30 s) would leave 30 s, less than the report's 36 s.
+    result, prober_client, codedeploy_client = run_against_the_clock(200, monkeypatch)
+
+    assert prober_client.invocations == 5
+    assert result["status"] == "Failed"
+    assert result["reason"] == (
+        "stopped after 5 of 12 attempt(s): 60 s left before the function times out, too little for another "
+        'attempt (20 s) and the report (36 s); last: the prober failed (Unhandled): b\'{"errorMessage": "timed out"}\''
+    )
+    assert codedeploy_client.reports == [("Failed", 60)]

@@ -1,7 +1,8 @@
 """Test the new (green) revision through the load balancer's test listener, for either deployment controller.
 
 This is the hook's invoker: the function the release controller calls. It runs outside the VPC, so it
-reaches the EC2, CodeDeploy and Lambda APIs on their public endpoints with no VPC endpoint (a function
+reaches the AWS APIs it calls on their public endpoints with no VPC endpoint: Lambda (the prober) always,
+CodeDeploy only under CodeDeploy, EC2 only for an internet-facing load balancer (a function
 not connected to a VPC has access to AWS services and the internet;
 https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html). It cannot reach the test listener,
 which only answers inside the VPC, so each request is sent by the hook's prober
@@ -48,7 +49,13 @@ References:
   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html (the stages)
   https://github.com/aws-samples/sample-amazon-ecs-blue-green-deployment-patterns (ecs-bluegreen-lifecycle-hooks)
 
-Runs on Python 3.12 with the standard library and boto3 only: deployed from this folder alone.
+Runs on Lambda's python3.14 runtime (components/handler_function.py, RUNTIME;
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html) with the standard library and boto3 only:
+deployed from this folder alone.
+
+Time (CodeDeploy path): every AWS call is bounded (_CLIENT_CONFIG), and no attempt starts unless it and the
+report still fit in the time Lambda leaves the function (``context.get_remaining_time_in_millis()``); short of
+time, the invoker reports Failed and says so, rather than being stopped with nothing reported.
 
 Environment (both controllers):
   PROBER_FUNCTION_NAME           name or ARN of the prober function (required).
@@ -56,7 +63,7 @@ Environment (both controllers):
   TEST_LISTENER_PORT             port of the test listener (required, 1-65535; plain HTTP).
   CHECK_PATH                     path to request (default "/secret-check": the green task really got its secret).
   EXPECTED_STATUS                HTTP status that means healthy (default 200).
-  TIMEOUT_SECONDS                per-request timeout (default 5).
+  TIMEOUT_SECONDS                per-request timeout (default 5, at most MAX_REQUEST_TIMEOUT_SECONDS: 8).
   ATTEMPTS                       requests before giving up (default 3); for ECS, invocations before FAILED.
   RETRY_DELAY_SECONDS            pause between attempts (default 2, at most 60); for ECS, the callBackDelay
                                  (rounded up, at least 1).
@@ -118,9 +125,41 @@ _clients: dict[str, Any] = {}
 N = TypeVar("N", int, float)
 
 
-#: The Lambda client waits for the prober's answer a little longer than the prober's own timeout
-#: (10 s, lifecycle_hook.py: PROBER_WAIT_SECONDS) and does not retry: the hook's attempts are the retries.
-_CLIENT_CONFIG = {"lambda": Config(connect_timeout=5, read_timeout=15, retries={"total_max_attempts": 1})}
+#: The longest request timeout (TIMEOUT_SECONDS) accepted: the prober's own upper bound
+#: (hook_prober/handler.py, TIMEOUT_BOUNDS), 2 s under the prober function's 10 s timeout
+#: (lifecycle_hook.py, PROBER_TIMEOUT), so the prober answers before Lambda stops it.
+MAX_REQUEST_TIMEOUT_SECONDS = 8
+#: How long the Lambda client waits for each of the prober's answers: longer than the prober's timeout
+#: (lifecycle_hook.py, PROBER_WAIT_SECONDS), so a prober that hangs is stopped by Lambda and answered with an error.
+PROBER_WAIT_SECONDS = 15
+#: The longest pause before a retry in standard retry mode: "an exponential backoff by a base factor of 2 for a
+#: maximum backoff time of 20 seconds" (https://docs.aws.amazon.com/boto3/latest/guide/retries.html).
+RETRY_BACKOFF_MAX_SECONDS = 20
+
+# Every client bounds its calls: botocore's defaults are 60 s to connect and 60 s per read
+# (https://docs.aws.amazon.com/botocore/latest/reference/config.html), with retries, which could outlast
+# the function, and a function that times out reports nothing. The Lambda client does not retry: the hook's
+# attempts are the retries. EC2 (DescribeNetworkInterfaces) and CodeDeploy (PutLifecycleEventHookExecutionStatus)
+# answer in well under a second; two tries of at most 3 s to connect and 5 s per read each ride out one blip.
+# connect_timeout and read_timeout bound the connection and each read from it (same page).
+_CLIENT_CONFIG = {
+    "lambda": Config(connect_timeout=5, read_timeout=PROBER_WAIT_SECONDS, retries={"total_max_attempts": 1}),
+    "ec2": Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}),
+    "codedeploy": Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}),
+}
+
+
+def worst_call_seconds(service: str) -> float:
+    """The longest one call of ``service``'s client can take: every try connecting and reading to its timeouts."""
+    config = _CLIENT_CONFIG[service]
+    tries = int(config.retries["total_max_attempts"])
+    per_try = float(config.connect_timeout) + float(config.read_timeout)
+    return tries * per_try + (tries - 1) * RETRY_BACKOFF_MAX_SECONDS
+
+
+#: The time one more attempt needs (one invocation of the prober) and the time kept for the report.
+ATTEMPT_SECONDS = worst_call_seconds("lambda")
+REPORT_SECONDS = worst_call_seconds("codedeploy")
 
 
 def _client(service: str) -> Any:
@@ -168,8 +207,7 @@ class HookSettings:
             port=_number(environ, "TEST_LISTENER_PORT", None, int, 1, 65535),
             check_path=check_path,
             expected_status=_number(environ, "EXPECTED_STATUS", "200", int, 100, 599),
-            # At most the prober's own bound (hook_prober/handler.py, TIMEOUT_BOUNDS).
-            timeout_seconds=_number(environ, "TIMEOUT_SECONDS", "5", float, 0.001, 20),
+            timeout_seconds=_number(environ, "TIMEOUT_SECONDS", "5", float, 0.001, MAX_REQUEST_TIMEOUT_SECONDS),
             attempts=_number(environ, "ATTEMPTS", "3", int, 1, 20),
             retry_delay_seconds=_number(environ, "RETRY_DELAY_SECONDS", "2", float, 0, 60),
             eni_description=eni_description,
@@ -290,22 +328,45 @@ def probe_attempt(
     return result
 
 
+def _out_of_time(settings: HookSettings, made: int, left: float, detail: str) -> str:
+    return (
+        f"stopped after {made} of {settings.attempts} attempt(s): {left:.0f} s left before the function times out, "
+        f"too little for another attempt ({ATTEMPT_SECONDS:.0f} s) and the report ({REPORT_SECONDS:.0f} s); "
+        f"last: {detail}"
+    )
+
+
 def check(
-    settings: HookSettings, *, ec2: Callable[[], Any], lambda_: Callable[[], Any], sleep: Callable[[float], None]
+    settings: HookSettings,
+    *,
+    ec2: Callable[[], Any],
+    lambda_: Callable[[], Any],
+    sleep: Callable[[float], None],
+    remaining: Callable[[], float] = lambda: math.inf,
 ) -> tuple[str, str]:
-    """Run the test against the test listener; (status to report, why)."""
+    """Run the test against the test listener; (status to report, why).
+
+    ``remaining`` is the time left before Lambda stops the function, in seconds
+    (``context.get_remaining_time_in_millis()``, https://docs.aws.amazon.com/lambda/latest/dg/python-context.html).
+    No attempt starts, and no pause before one, unless the attempt and the report still fit in it: a function
+    that times out reports nothing, and CodeDeploy would wait for the hook until its own timeout.
+    """
     try:
         targets, host_header = resolve_targets(settings, ec2=ec2)
     except CheckFailed as error:
         return FAILED, error.reason
     detail = "no attempt made"
     for attempt in range(1, settings.attempts + 1):
+        pause = settings.retry_delay_seconds if attempt > 1 else 0
+        left = remaining()
+        if left < pause + ATTEMPT_SECONDS + REPORT_SECONDS:
+            return FAILED, _out_of_time(settings, attempt - 1, left, detail)
+        if pause:
+            sleep(pause)
         result = probe_attempt(settings, targets, host_header, attempt, lambda_=lambda_)
         if result.healthy:
             return SUCCEEDED, result.detail
         detail = result.detail
-        if attempt < settings.attempts:
-            sleep(settings.retry_delay_seconds)
     return FAILED, f"{settings.attempts} attempt(s) failed, last: {detail}"
 
 
@@ -408,9 +469,13 @@ def run(
     codedeploy: Any | None = None,
     ec2: Any | None = None,
     lambda_: Any | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
+    remaining: Callable[[], float] = lambda: math.inf,
 ) -> dict[str, Any]:
-    """The hook with its dependencies passed in (clients default to lazily created boto3 clients)."""
+    """The hook with its dependencies passed in (clients default to lazily created boto3 clients).
+
+    ``remaining``: seconds left before Lambda stops the function (see :func:`check`).
+    """
     if is_ecs_event(event):
         return run_ecs(event, environ=environ, ec2=ec2, lambda_=lambda_)
     deployment_id = event.get("DeploymentId")
@@ -425,7 +490,13 @@ def run(
     else:
         log("check_started", deployment_id=deployment_id, path=settings.check_path, port=settings.port)
         try:
-            status, reason = check(settings, ec2=_given(ec2, "ec2"), lambda_=_given(lambda_, "lambda"), sleep=sleep)
+            status, reason = check(
+                settings,
+                ec2=_given(ec2, "ec2"),
+                lambda_=_given(lambda_, "lambda"),
+                sleep=sleep or time.sleep,
+                remaining=remaining,
+            )
         except Exception as error:  # a bug here must still end in a report, never in a silent hang
             status, reason = FAILED, f"unexpected error: {type(error).__name__}: {error}"
     log("check_finished", deployment_id=deployment_id, status=status, reason=reason)
@@ -441,5 +512,7 @@ def run(
     return {"status": status, "reason": reason}
 
 
-def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    return run(event, environ=os.environ)
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    clock = getattr(context, "get_remaining_time_in_millis", None)
+    remaining = (lambda: clock() / 1000) if clock is not None else (lambda: math.inf)
+    return run(event, environ=os.environ, remaining=remaining)

@@ -17,7 +17,8 @@ wrong: this function never raises and calls no AWS API, so it needs no VPC endpo
 permission beyond its network interfaces and its log group. Its security group lets it reach the test
 listener's port on the load balancer and nothing else.
 
-Runs on Python 3.12 or later with the standard library only: deployed from this folder alone.
+Runs on Lambda's python3.14 runtime (components/handler_function.py, RUNTIME) with the standard library only:
+deployed from this folder alone.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from collections.abc import Mapping
 from typing import Any
 
 MAX_BODY_BYTES = 64 * 1024
-#: The bounds of a request's timeout, in seconds: the function's own timeout is longer than the upper one.
-TIMEOUT_BOUNDS = (0.001, 20.0)
+#: The bounds of a request's timeout, in seconds. The upper one is 2 s under the function's own timeout
+#: (lifecycle_hook.py, PROBER_TIMEOUT: 10 s), so the function answers before Lambda stops it; the invoker
+#: accepts no longer TIMEOUT_SECONDS (hook/handler.py, MAX_REQUEST_TIMEOUT_SECONDS).
+TIMEOUT_BOUNDS = (0.001, 8.0)
 
 
 def log(event: str, **fields: Any) -> None:
