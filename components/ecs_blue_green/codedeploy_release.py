@@ -97,7 +97,13 @@ class CodeDeployRelease:
                 deployment_in_alarm=rollback_on_alarm,
             ),
         )
-        # Invoke the hook's unqualified ARN only: the appspec names the function, not a version.
+        # Grants nothing the role lacks: AWSCodeDeployRoleForECS, attached by CDK, already allows
+        # lambda:InvokeFunction on "*" (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/
+        # AWSCodeDeployRoleForECS.html). The statement names, in this template, the one function CodeDeploy
+        # is meant to call (the appspec's hook, unqualified). AWSCodeDeployRoleForECSLimited would limit
+        # invocation to functions named CodeDeployHook_* but also narrows iam:PassRole
+        # (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCodeDeployRoleForECSLimited.html),
+        # which releases of this service's task definitions rely on; it is not used.
         self.deployment_group.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="InvokeLifecycleHook",
@@ -109,7 +115,9 @@ class CodeDeployRelease:
             self.deployment_group.role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]",
             "AWSCodeDeployRoleForECS is the service role policy AWS maintains for ECS blue/green "
-            "deployments; it follows every new CodeDeploy feature that a hand-written copy would miss.",
+            "deployments; it follows every new CodeDeploy feature that a hand-written copy would miss. It is "
+            "broad (any Lambda function, S3 object and SNS topic of the account), and only CodeDeploy may "
+            "assume this role.",
         )
         acknowledge_inline_policies(self.deployment_group.role)
         events.Rule(

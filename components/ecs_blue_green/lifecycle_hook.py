@@ -3,8 +3,9 @@
 The invoker (hook/handler.py) is the function both release controllers call: CodeDeploy as the
 ``AfterAllowTestTraffic`` hook of the appspec, ECS-native releases as the ``POST_TEST_TRAFFIC_SHIFT``
 lifecycle hook of the service (the hook's target is the invoker's ARN). It runs outside the VPC and
-reaches the EC2, CodeDeploy and Lambda APIs on their public endpoints, so the task subnets need no
-CodeDeploy or EC2 interface endpoint: a function not connected to a VPC has access to AWS services and
+reaches the AWS APIs it calls on their public endpoints (Lambda always, CodeDeploy under CodeDeploy
+only, EC2 for an internet-facing load balancer only), so the task subnets need no CodeDeploy or EC2
+interface endpoint: a function not connected to a VPC has access to AWS services and
 the internet, and one connected to a VPC reaches them only through that VPC
 (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html). The prober
 (hook_prober/handler.py) runs in the task subnets and only sends the one HTTP request it is given to
@@ -205,9 +206,10 @@ class TestTrafficHook(Construct):
         acknowledge_inline_policies(self.role)
         exempt(
             self.function,
-            "The invoker calls only the EC2, CodeDeploy and Lambda APIs and never reaches the VPC: the request "
-            "to the test listener is sent by the hook's prober, which runs inside the VPC's task subnets, so "
-            "attaching the invoker would only add interface endpoints to pay for.",
+            "The invoker calls only AWS APIs and never reaches the VPC: Lambda to invoke the prober, CodeDeploy "
+            "to report under CodeDeploy only, EC2 to find an internet-facing load balancer's addresses only for "
+            "one. The request to the test listener is sent by the hook's prober, which runs inside the VPC's task "
+            "subnets, so attaching the invoker would only add interface endpoints to pay for.",
             nag=["NIST.800.53.R5-LambdaInsideVPC"],
             checkov_checks=["CKV_AWS_117"],
             control_tower_controls=["CT.LAMBDA.PR.3"],

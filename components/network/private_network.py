@@ -1,8 +1,9 @@
 """A VPC whose Fargate tasks have no route to the internet and still pull images and ship logs.
 
 Tasks run in PRIVATE_ISOLATED subnets: no NAT gateway, no Elastic IP, no default route. Every
-AWS API they (and the deployment hook Lambda) call is reached through an interface endpoint
-with private DNS, and image layers come from S3 through a gateway endpoint. Public subnets
+AWS API they call is reached through an interface endpoint with private DNS, and image layers
+come from S3 through a gateway endpoint. The test-traffic hook's prober also runs there and
+calls no AWS API; the hook's invoker, which does, runs outside the VPC. Public subnets
 exist only for the load balancer. See docs/network.md for the diagram, the reason behind each
 endpoint and the cost comparison with a NAT design.
 """
