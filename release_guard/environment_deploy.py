@@ -180,18 +180,40 @@ def deploy_command(assembly_dir: Path, plan: Plan) -> list[str]:
     ]
 
 
-def change_set_commands(assembly_dir: Path, plan: Plan, stack: str) -> tuple[list[str], list[str]]:
-    """``--method change-set``, for one stack: prepare its change set (no execution), then execute that change set."""
-    common = ["cdk", "deploy", "--app", str(assembly_dir), stack, "--exclusively", "--require-approval", "never"]
+def prepare_command(assembly_dir: Path, plan: Plan, stack: str) -> list[str]:
+    """``--method change-set``, for one stack: prepare its change set under :data:`CHANGE_SET_NAME` (no execution)."""
     named = ["--change-set-name", CHANGE_SET_NAME, *CI_FLAGS]
-    prepare = [*common, "--method=prepare-change-set", *named, *_parameters(plan, (stack,))]
-    return prepare, [*common, "--method=execute-change-set", *named]
+    return [*_one_stack(assembly_dir, stack), "--method=prepare-change-set", *named, *_parameters(plan, (stack,))]
+
+
+def execute_command(assembly_dir: Path, stack: str, change_set_id: str) -> list[str]:
+    """Execute the change set that was read, by its ARN (``ChangeSetId``), not whatever now has its name.
+
+    The pinned CLI passes ``--change-set-name`` through unchanged (node_modules/aws-cdk/lib/cli/cli.js,
+    ``execute-change-set``: ``changeSetName: args.changeSetName``) as the ``ChangeSetName`` of
+    DescribeChangeSet (node_modules/aws-cdk/lib/index.js, ``executeExistingChangeSet`` ->
+    ``ChangeSetDescriber.describeForExecution``, ``changeSetNameOrArn``), then executes the
+    ``ChangeSetId`` that answered (``checkAndExecuteChangeSet``: ``ChangeSetName: changeSet.ChangeSetId``);
+    DescribeChangeSet and ExecuteChangeSet take "the name or Amazon Resource Name (ARN) of the change set"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html).
+    """
+    return [
+        *_one_stack(assembly_dir, stack),
+        "--method=execute-change-set",
+        "--change-set-name",
+        change_set_id,
+        *CI_FLAGS,
+    ]
+
+
+def _one_stack(assembly_dir: Path, stack: str) -> list[str]:
+    return ["cdk", "deploy", "--app", str(assembly_dir), stack, "--exclusively", "--require-approval", "never"]
 
 
 def deploy_with_change_sets(assembly_dir: Path, plan: Plan, run: Runner, clients: CloudFormationClients) -> int:
     """Each stack in order: prepare its change set, print CloudFormation's report, refuse or execute it."""
     for stack, (account, region) in zip(plan.stacks, plan.locations, strict=True):
-        prepare, execute = change_set_commands(assembly_dir, plan, stack)
+        prepare = prepare_command(assembly_dir, plan, stack)
         print(" ".join(prepare), file=sys.stderr)
         prepared = run(prepare).returncode
         if prepared != 0:
@@ -208,6 +230,7 @@ def deploy_with_change_sets(assembly_dir: Path, plan: Plan, run: Runner, clients
         if refusal is not None:
             print(refusal, file=sys.stderr)
             return EXIT_REFUSED
+        execute = execute_command(assembly_dir, stack, change_set.change_set_id)
         print(" ".join(execute), file=sys.stderr)
         executed = run(execute).returncode
         if executed != 0:

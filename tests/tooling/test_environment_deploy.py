@@ -78,6 +78,11 @@ class FakeCloudFormation:
         return self.answers.get(StackName, changed(StackName, "Logs", "AWS::Logs::LogGroup", "False"))
 
 
+def change_set_arn(stack: str) -> str:
+    """The ChangeSetId DescribeChangeSet answers for ``stack``'s change set (one per stack in these tests)."""
+    return f"arn:aws:cloudformation:eu-west-1:{STACKS[stack][0]}:changeSet/environment-deploy/{stack}-0f1e2d3c"
+
+
 def changed(
     stack: str, logical_id: str, resource_type: str, replacement: str, action: str = "Modify"
 ) -> dict[str, Any]:
@@ -86,6 +91,7 @@ def changed(
         change["Replacement"] = replacement
     return {
         "StackName": stack,
+        "ChangeSetId": change_set_arn(stack),
         "Status": "CREATE_COMPLETE",
         "Changes": [{"Type": "Resource", "ResourceChange": change}],
     }
@@ -99,11 +105,12 @@ NO_CHANGES = {
 
 
 def change_set_commands(assembly: Path, stack: str, *parameters: str) -> list[list[str]]:
+    """Prepare under the name; execute by the ARN that was read, not whatever change set has the name by then."""
     common = ["cdk", "deploy", "--app", str(assembly), stack, "--exclusively", "--require-approval", "never"]
-    named = ["--change-set-name", "environment-deploy", "--no-notices", "--no-version-reporting"]
+    ci = ["--no-notices", "--no-version-reporting"]
     return [
-        [*common, "--method=prepare-change-set", *named, *parameters],
-        [*common, "--method=execute-change-set", *named],
+        [*common, "--method=prepare-change-set", "--change-set-name", "environment-deploy", *ci, *parameters],
+        [*common, "--method=execute-change-set", "--change-set-name", change_set_arn(stack), *ci],
     ]
 
 
@@ -120,6 +127,42 @@ def test_deploys_each_stack_in_deploy_order_through_its_change_set_with_the_imag
     assert cloudformation.calls == [
         (DEV, "eu-west-1", stack, "environment-deploy") for stack in ("Dev-DeployRole", "Dev-Network", "Dev-Service")
     ]
+
+
+def test_execute_names_the_change_set_that_was_read_by_its_arn_not_by_its_reusable_name(assembly: Path) -> None:
+    """The exact execute command: ``--change-set-name`` is DescribeChangeSet's ChangeSetId (see execute_command)."""
+    cli, cloudformation = FakeCli(), FakeCloudFormation()
+    assert main(["--assembly", str(assembly), "--environment", "tools"], run=cli, clients=cloudformation) == 0
+    assert cli.commands[1] == [
+        "cdk",
+        "deploy",
+        "--app",
+        str(assembly),
+        "Tools-GithubOidc",
+        "--exclusively",
+        "--require-approval",
+        "never",
+        "--method=execute-change-set",
+        "--change-set-name",
+        "arn:aws:cloudformation:eu-west-1:111111111111:changeSet/environment-deploy/Tools-GithubOidc-0f1e2d3c",
+        "--no-notices",
+        "--no-version-reporting",
+    ]
+
+
+def test_a_change_set_answered_without_its_arn_is_not_executed(
+    assembly: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = changed("Dev-DeployRole", "Logs", "AWS::Logs::LogGroup", "False")
+    del answer["ChangeSetId"]
+    cli = FakeCli()
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    assert main(argv, run=cli, clients=FakeCloudFormation({"Dev-DeployRole": answer})) == EXIT_BAD_INPUT
+    assert len(cli.commands) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "Dev-DeployRole: change set environment-deploy: expected a ChangeSetId arn:<partition>:cloudformation:"
+        "<region>:<account>:changeSet/<name>/<id>, got ''"
+    )
 
 
 def test_the_change_set_method_is_the_default_and_direct_is_one_cdk_deploy(assembly: Path) -> None:
@@ -192,6 +235,15 @@ def test_a_change_set_without_changes_is_not_executed(assembly: Path, capsys: py
         (changed("Dev-Service", "BlueTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "True"), True),
         (changed("Dev-Service", "ProdListener", "AWS::ElasticLoadBalancingV2::Listener", "Conditional"), True),
         (changed("Dev-Service", "Service", "AWS::ECS::Service", "True"), True),
+        # Action Dynamic: "exact action for the resource can't be determined" (API_ResourceChange): may be replaced.
+        (changed("Dev-Service", "BlueTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "", action="Dynamic"), True),
+        (changed("Dev-Service", "ProdListener", "AWS::ElasticLoadBalancingV2::Listener", "", action="Dynamic"), True),
+        (
+            changed("Dev-Service", "TestRule", "AWS::ElasticLoadBalancingV2::ListenerRule", "", action="Dynamic"),
+            True,
+        ),
+        (changed("Dev-Service", "Service", "AWS::ECS::Service", "", action="Dynamic"), True),
+        (changed("Dev-Service", "TaskDefinition", "AWS::ECS::TaskDefinition", "", action="Dynamic"), False),
         (changed("Dev-Service", "GreenTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "", action="Remove"), True),
         (changed("Dev-Service", "TaskDefinition", "AWS::ECS::TaskDefinition", "True"), False),
         (changed("Dev-Service", "BlueTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "False"), False),
@@ -200,7 +252,7 @@ def test_a_change_set_without_changes_is_not_executed(assembly: Path, capsys: py
 def test_a_change_set_that_replaces_what_a_release_controller_holds_is_refused_and_not_executed(
     assembly: Path, capsys: pytest.CaptureFixture[str], answer: dict[str, Any], refused: bool
 ) -> None:
-    """CloudFormation's Replacement (True or Conditional) decides, not a table of properties."""
+    """CloudFormation's Replacement (True or Conditional) or Action Dynamic decides, not a table of properties."""
     cli = FakeCli()
     argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
     status = main(argv, run=cli, clients=FakeCloudFormation({"Dev-Service": answer}))
