@@ -25,9 +25,10 @@ the deploy order, in three steps: ``cdk deploy <stack> --method=prepare-change-s
 stack's change set without executing it; :mod:`release_guard.change_set` reads it with
 DescribeChangeSet (through the account's read-only lookup role) and prints CloudFormation's own
 report of each resource change, ``Replacement`` included; then ``cdk deploy <stack>
---method=execute-change-set`` executes exactly that change set, unless it replaces or removes a
-target group, listener, rule or service, which a release controller holds by ARN (exit 3, one
-line, the change set left for review). A change set with no changes is not executed. ``--method
+--method=execute-change-set --change-set-name <ChangeSetId>`` executes exactly that change set, by
+the ARN that was read (:func:`execute_command`), unless it replaces or may replace (``Replacement``
+``Conditional``, ``Action`` ``Dynamic``) or removes a target group, listener, rule or service, which
+a release controller holds by ARN (exit 3, one line, the change set left for review). A change set with no changes is not executed. ``--method
 direct`` calls CreateStack or UpdateStack without a change set, in one ``cdk deploy`` (CDK CLI
 reference, https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html, and ``cdk deploy
 --help`` of the pinned CLI). Only the offline rehearsal uses ``direct`` (docs/rehearsal.md): its
