@@ -28,7 +28,10 @@ class BootstrapRole(Enum):
     DEPLOY = cdk.DefaultStackSynthesizer.DEFAULT_DEPLOY_ROLE_ARN
     #: Uploads file assets (the Lambda handlers' code, large templates) to the bootstrap bucket.
     FILE_PUBLISHING = cdk.DefaultStackSynthesizer.DEFAULT_FILE_ASSET_PUBLISHING_ROLE_ARN
-    #: Read only: the CLI reads deployed templates through it (``cdk diff``).
+    #: Read only (``ReadOnlyAccess``): the deploy reads each change set through it (DescribeChangeSet,
+    #: release_guard/change_set.py) and the prod review each deployed template (GetTemplate). The CLI
+    #: itself reads deployed templates through the stack's lookup role as the assembly names it, the
+    #: project's template reader (stacks/project_stack.py), not this one.
     LOOKUP = cdk.DefaultStackSynthesizer.DEFAULT_LOOKUP_ROLE_ARN
 
 

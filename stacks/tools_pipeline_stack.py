@@ -34,7 +34,7 @@ INFRASTRUCTURE_BUILDSPEC = "pipelines/infrastructure_buildspec.yml"
 #: The prod review: a read-only diff whose findings the approval shows.
 REVIEW_BUILDSPEC = "pipelines/review_buildspec.yml"
 #: What the CLI needs to deploy: change sets (deploy), the Lambda handlers' code (file publishing),
-#: reading what is deployed (lookup). The review reads only.
+#: reading the change sets before they run (lookup). The review reads the deployed templates only.
 DEPLOY_ROLES = (BootstrapRole.DEPLOY, BootstrapRole.FILE_PUBLISHING, BootstrapRole.LOOKUP)
 REVIEW_ROLES = (BootstrapRole.LOOKUP,)
 #: The stacks UpdatePipeline deploys (``environment_deploy --environment tools``).
