@@ -107,7 +107,9 @@ class CdkCliProject(Construct):
         When that assume fails with credentials of the right account, the CLI warns "... but are for
         the right account. Proceeding anyway." and reads with those credentials (``forEnvironment``,
         ``baseCreds.source === "correctDefault"``): the project's role. ``DescribeStacks`` and
-        ``GetTemplate`` (``CloudFormationStack.lookup``) on exactly these stacks are all it needs.
+        ``GetTemplate`` (``CloudFormationStack.lookup``) on exactly these stacks are all it needs: the
+        bootstrap-version read from SSM happens only when the lookup role was assumed
+        (``accessStackForLookup``: ``lookupEnv.didAssumeRole``).
         """
         if not stack_names:
             raise ValueError(f"{self.node.path}: expected at least one stack whose template the CLI reads")
