@@ -16,6 +16,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from components.compliance import acknowledge
+from components.github_oidc.template_reader import TEMPLATE_READ_ACTIONS, stack_arn
 from pipelines.logged_project import logged_project
 
 
@@ -26,7 +28,10 @@ class BootstrapRole(Enum):
     DEPLOY = cdk.DefaultStackSynthesizer.DEFAULT_DEPLOY_ROLE_ARN
     #: Uploads file assets (the Lambda handlers' code, large templates) to the bootstrap bucket.
     FILE_PUBLISHING = cdk.DefaultStackSynthesizer.DEFAULT_FILE_ASSET_PUBLISHING_ROLE_ARN
-    #: Read only: the CLI reads deployed templates through it (``cdk diff``).
+    #: Read only (``ReadOnlyAccess``): the deploy reads each change set through it (DescribeChangeSet,
+    #: release_guard/change_set.py) and the prod review each deployed template (GetTemplate). The CLI
+    #: itself reads deployed templates through the stack's lookup role as the assembly names it, the
+    #: project's template reader (stacks/project_stack.py), not this one.
     LOOKUP = cdk.DefaultStackSynthesizer.DEFAULT_LOOKUP_ROLE_ARN
 
 
@@ -90,3 +95,33 @@ class CdkCliProject(Construct):
                 sid="AssumeThisAccountsBootstrapRoles", actions=["sts:AssumeRole"], resources=self.role_arns
             )
         )
+
+    def grant_template_read(self, stack_names: Sequence[str]) -> None:
+        """Let the CLI read the deployed templates of ``stack_names`` (this account's) with the project's own role.
+
+        Needed where the project runs in the account it deploys to (the tools account's stacks).
+        ``cdk deploy --method=execute-change-set`` reads the deployed template before it executes
+        (node_modules/aws-cdk/lib/index.js, toolkit-lib ``deploy``: ``readCurrentTemplateWithNestedStacks``
+        -> ``accessStackForLookupBestEffort``) through the lookup role the assembly names, the
+        project's template reader (stacks/project_stack.py), which trusts only the GitHub diff roles.
+        When that assume fails with credentials of the right account, the CLI warns "... but are for
+        the right account. Proceeding anyway." and reads with those credentials (``forEnvironment``,
+        ``baseCreds.source === "correctDefault"``): the project's role. ``DescribeStacks`` and
+        ``GetTemplate`` (``CloudFormationStack.lookup``) on exactly these stacks are all it needs: the
+        bootstrap-version read from SSM happens only when the lookup role was assumed
+        (``accessStackForLookup``: ``lookupEnv.didAssumeRole``).
+        """
+        if not stack_names:
+            raise ValueError(f"{self.node.path}: expected at least one stack whose template the CLI reads")
+        stack = cdk.Stack.of(self)
+        arns = [stack_arn(name, account=self.account, region=stack.region) for name in stack_names]
+        self.project.add_to_role_policy(
+            iam.PolicyStatement(sid="ReadDeployedStackTemplates", actions=list(TEMPLATE_READ_ACTIONS), resources=arns)
+        )
+        for name, arn in zip(stack_names, arns, strict=True):
+            acknowledge(
+                self.project.role,  # type: ignore[arg-type]
+                f"AwsSolutions-IAM5[Resource::{arn}]",
+                f"The wildcard is the id CloudFormation appends to the stack {name} when it creates it, so the "
+                "statement names exactly one stack this project deploys, whichever copy of it is deployed.",
+            )

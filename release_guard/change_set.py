@@ -13,6 +13,14 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceCh
 ``Replacement`` is ``Conditional`` when a property that requires recreation changes to a value
 CloudFormation only knows at execution (a ``Dynamic`` evaluation), so it counts as a replacement
 here: the approver and the refusal below read it as "may be replaced", as ``cdk diff`` does.
+``Action`` ``Dynamic`` means that the "exact action for the resource can't be determined" (the
+ResourceChange reference above): it may be a replacement or a removal as well as an update in
+place, so it counts as "may be replaced" too, and a release-held resource with that action is
+refused like a ``Conditional`` one.
+
+A change set is executed by the ``ChangeSetId`` (its ARN) that DescribeChangeSet answered, not by
+its name: a name is reused, and a change set created again under it between the read and the
+execution would be executed unread; the ARN names the one change set that was read.
 
 The pipeline's infrastructure deploy (:mod:`release_guard.environment_deploy`, ``--method
 change-set``) prepares each stack's change set, reads it here, and executes it only when no
@@ -23,6 +31,7 @@ resource: CloudFormation decides, from the resource's schema and the values it r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,18 +39,24 @@ from typing import Any, Literal
 from release_guard.live import call
 from release_guard.plan import ECS_SERVICE, LISTENER, LISTENER_RULE, TARGET_GROUP, ResourceChange
 
-#: ``ResourceChange.Action`` -> this package's action (``Dynamic``: CloudFormation decides at execution).
-_ACTIONS: Mapping[str, Literal["added", "removed", "modified"]] = {
+#: ``ResourceChange.Action`` -> this package's action. ``Dynamic``: "exact action for the resource can't be
+#: determined" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html),
+#: so it may replace or remove the resource: read as "may be replaced", like ``Replacement`` ``Conditional``.
+_ACTIONS: Mapping[str, Literal["added", "removed", "modified", "replaced"]] = {
     "Add": "added",
     "Import": "added",
     "Remove": "removed",
     "Modify": "modified",
-    "Dynamic": "modified",
+    "Dynamic": "replaced",
 }
 #: ``Replacement`` values that mean the resource gets a new physical id (``Conditional``: it may).
 REPLACING = frozenset({"True", "Conditional"})
 #: What a blue/green release controller holds by ARN or name: replacing or removing one breaks the next release.
 RELEASE_HELD = frozenset({TARGET_GROUP, LISTENER, LISTENER_RULE, ECS_SERVICE})
+#: A change set's ARN, DescribeChangeSet's ``ChangeSetId`` (pattern ``arn:[-a-zA-Z0-9:/]*``, API reference above).
+_CHANGE_SET_ARN = re.compile(
+    r"arn:aws[-a-z]*:cloudformation:[a-z0-9-]+:\d{12}:changeSet/[A-Za-z][-a-zA-Z0-9]*/[-a-zA-Z0-9]+"
+)
 #: A change set CloudFormation did not create because nothing changes (``Status`` FAILED with this reason).
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
 
@@ -59,6 +74,8 @@ class ChangeSetReport:
     changes: tuple[ResourceChange, ...]
     #: Status FAILED because nothing changes: there is nothing to execute.
     empty: bool = False
+    #: DescribeChangeSet's ``ChangeSetId``, the ARN of the change set that was read: what is executed.
+    change_set_id: str = ""
 
 
 def resource_change(change: Mapping[str, Any]) -> ResourceChange:
@@ -71,7 +88,7 @@ def resource_change(change: Mapping[str, Any]) -> ResourceChange:
     action = str(change.get("Action", ""))
     if action not in _ACTIONS:
         raise ChangeSetError(f"ResourceChange.Action: expected one of {', '.join(_ACTIONS)}, got {action!r}")
-    mapped: Literal["added", "removed", "modified", "replaced"] = _ACTIONS[action]
+    mapped = _ACTIONS[action]
     if mapped == "modified" and str(change.get("Replacement", "False")) in REPLACING:
         mapped = "replaced"
     causes: list[str] = []
@@ -91,6 +108,8 @@ def resource_change(change: Mapping[str, Any]) -> ResourceChange:
             causes.append(cause)
     if action == "Modify" and change.get("Replacement") == "Conditional":
         causes.append("Replacement Conditional")
+    if action == "Dynamic":
+        causes.append("Action Dynamic")
     return ResourceChange(
         str(change.get("LogicalResourceId", "")), str(change.get("ResourceType", "")), mapped, tuple(causes)
     )
@@ -107,13 +126,19 @@ def report(stack: str, name: str, pages: Sequence[Mapping[str, Any]]) -> ChangeS
     if status != "CREATE_COMPLETE":
         detail = f": {' '.join(reason.split())}" if reason else ""
         raise ChangeSetError(f"{stack}: change set {name} is {status or 'without a status'}{detail}")
+    change_set_id = str(first.get("ChangeSetId") or "")
+    if not _CHANGE_SET_ARN.fullmatch(change_set_id):
+        raise ChangeSetError(
+            f"{stack}: change set {name}: expected a ChangeSetId arn:<partition>:cloudformation:<region>:<account>:"
+            f"changeSet/<name>/<id>, got {change_set_id!r}"
+        )
     changes = tuple(
         resource_change(item["ResourceChange"])
         for page in pages
         for item in page.get("Changes") or ()
         if item.get("Type") == "Resource" and "ResourceChange" in item
     )
-    return ChangeSetReport(stack, name, changes)
+    return ChangeSetReport(stack, name, changes, change_set_id=change_set_id)
 
 
 def describe(client: Any, stack: str, name: str) -> ChangeSetReport:
@@ -159,6 +184,6 @@ def lines(change_set: ChangeSetReport) -> list[str]:
     replaced = sum(1 for change in change_set.changes if change.action == "replaced")
     head = (
         f"{change_set.stack}: change set {change_set.name}: {len(change_set.changes)} resource change(s), "
-        f"{replaced} replacement(s) (CloudFormation's Replacement True or Conditional)"
+        f"{replaced} replacement(s) (CloudFormation's Replacement True or Conditional, or Action Dynamic)"
     )
     return [head, *(f"  {change.describe()}" for change in change_set.changes)]

@@ -25,28 +25,36 @@ the deploy order, in three steps: ``cdk deploy <stack> --method=prepare-change-s
 stack's change set without executing it; :mod:`release_guard.change_set` reads it with
 DescribeChangeSet (through the account's read-only lookup role) and prints CloudFormation's own
 report of each resource change, ``Replacement`` included; then ``cdk deploy <stack>
---method=execute-change-set`` executes exactly that change set, unless it replaces or removes a
-target group, listener, rule or service, which a release controller holds by ARN (exit 3, one
-line, the change set left for review). A change set with no changes is not executed. ``--method
-direct`` calls CreateStack or UpdateStack without a change set, in one ``cdk deploy`` (CDK CLI
-reference, https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html, and ``cdk deploy
---help`` of the pinned CLI). Only the offline rehearsal uses ``direct`` (docs/rehearsal.md): its
-emulator's change sets report no ``Replacement`` and are not reliable enough. A CI run asks for no
-notices and sends no telemetry: ``--no-notices`` skips fetching the CLI's notices feed
-(https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-notices.html), which nobody reads in a
-build log, and ``--no-version-reporting`` opts out of CLI telemetry (an alias of ``--no-telemetry``
-since CLI 2.1022.0, https://docs.aws.amazon.com/cdk/v2/guide/cli-telemetry.html); from an assembly
+--method=execute-change-set --change-set-name <ChangeSetId>`` executes exactly that change set, by
+the ARN that was read (:func:`execute_command`), unless it replaces or may replace (``Replacement``
+``Conditional``, ``Action`` ``Dynamic``) or removes a target group, listener, rule or service,
+which a release controller holds by ARN (exit 3, one line, the change set left for review). A
+change set with no changes is not executed. ``--method direct`` calls CreateStack or UpdateStack
+without a change set, in one ``cdk deploy`` (CDK CLI reference,
+https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html, and ``cdk deploy --help`` of the
+pinned CLI). Only the offline rehearsal uses ``direct`` (docs/rehearsal.md): its emulator's change
+sets report no ``Replacement`` and are not reliable enough. A CI run asks for no notices and sends
+no telemetry: ``--no-notices`` skips fetching the CLI's notices feed
+(https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-notices.html), which nobody reads in a build
+log, and ``--no-version-reporting`` opts out of CLI telemetry (an alias of ``--no-telemetry`` since
+CLI 2.1022.0, https://docs.aws.amazon.com/cdk/v2/guide/cli-telemetry.html); from an assembly
 already synthesized it changes no template.
 
-``--review FILE`` changes nothing: it runs ``cdk diff`` of the same stacks with the same parameters,
-through the account's lookup role (read only), and writes ``REPLACEMENTS``, ``BROADENING`` and
-``SUMMARY`` (one line each, ``KEY=value``) for the approval to show. Broadening is the CLI's own
-judgement: ``cdk diff --security-only --fail`` exits 1 when a change widens IAM or security-group
-permissions, the check CDK Pipelines' ``ConfirmPermissionsBroadening`` runs. Replacements are the
-resources the diff marks ``replace`` or ``may be replaced`` (cloudformation-diff's formatter).
-The review computes the diff from the templates (``cdk diff --method=template``), not from a change
-set: creating a change set takes the account's deploy role, which may also execute it, and the
-review runs before the approval with the lookup role alone; cloudformation-diff then marks
+``--review FILE`` changes nothing: for each stack it reads the deployed template itself, with
+GetTemplate (``TemplateStage`` Original, ``{}`` for a stack not created yet) through the account's
+CDK lookup role (read only; the one role the review's project may assume), and runs ``cdk diff
+<stack> --template <that file>`` and the same with ``--security-only --fail``, which call no AWS
+API (:func:`review_commands`); it writes ``REPLACEMENTS``, ``BROADENING`` and ``SUMMARY`` (one
+line each, ``KEY=value``) for the approval to show. The CLI does not read the deployed templates
+itself because it would read them through the stack's lookup role as the assembly names it, the
+project's template reader (stacks/project_stack.py), which trusts only the GitHub diff roles, and
+then through the deploy role, which the review may not assume either (:func:`review`).
+Broadening is the CLI's own judgement: ``cdk diff --security-only --fail`` exits 1 when a change
+widens IAM or security-group permissions, the check CDK Pipelines' ``ConfirmPermissionsBroadening``
+runs. Replacements are the resources the diff marks ``replace`` or ``may be replaced``
+(cloudformation-diff's formatter). The review computes the diff from the templates, not from a
+change set: creating a change set takes the account's deploy role, which may also execute it, and
+the review runs before the approval with the lookup role alone; cloudformation-diff then marks
 replacements from the CloudFormation resource specification, and the change set that the approved
 deploy prepares reports them again, from CloudFormation itself, before anything executes.
 
@@ -57,17 +65,21 @@ CDK CLI's own status.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from config import TARGET_ENVIRONMENTS
 from release_guard.change_set import ChangeSetError, describe, lines, release_held_refusal
-from release_guard.live import AwsCallError, session_for
+from release_guard.live import AwsCallError, aws_error, session_for
 from release_guard.plan import GuardError
 from stacks import names
 from stacks.assembly import AssemblyError, AssemblyStack, CloudAssembly, read_assembly
@@ -180,18 +192,40 @@ def deploy_command(assembly_dir: Path, plan: Plan) -> list[str]:
     ]
 
 
-def change_set_commands(assembly_dir: Path, plan: Plan, stack: str) -> tuple[list[str], list[str]]:
-    """``--method change-set``, for one stack: prepare its change set (no execution), then execute that change set."""
-    common = ["cdk", "deploy", "--app", str(assembly_dir), stack, "--exclusively", "--require-approval", "never"]
+def prepare_command(assembly_dir: Path, plan: Plan, stack: str) -> list[str]:
+    """``--method change-set``, for one stack: prepare its change set under :data:`CHANGE_SET_NAME` (no execution)."""
     named = ["--change-set-name", CHANGE_SET_NAME, *CI_FLAGS]
-    prepare = [*common, "--method=prepare-change-set", *named, *_parameters(plan, (stack,))]
-    return prepare, [*common, "--method=execute-change-set", *named]
+    return [*_one_stack(assembly_dir, stack), "--method=prepare-change-set", *named, *_parameters(plan, (stack,))]
+
+
+def execute_command(assembly_dir: Path, stack: str, change_set_id: str) -> list[str]:
+    """Execute the change set that was read, by its ARN (``ChangeSetId``), not whatever now has its name.
+
+    The pinned CLI passes ``--change-set-name`` through unchanged (node_modules/aws-cdk/lib/cli/cli.js,
+    ``execute-change-set``: ``changeSetName: args.changeSetName``) as the ``ChangeSetName`` of
+    DescribeChangeSet (node_modules/aws-cdk/lib/index.js, ``executeExistingChangeSet`` ->
+    ``ChangeSetDescriber.describeForExecution``, ``changeSetNameOrArn``), then executes the
+    ``ChangeSetId`` that answered (``checkAndExecuteChangeSet``: ``ChangeSetName: changeSet.ChangeSetId``);
+    DescribeChangeSet and ExecuteChangeSet take "the name or Amazon Resource Name (ARN) of the change set"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html).
+    """
+    return [
+        *_one_stack(assembly_dir, stack),
+        "--method=execute-change-set",
+        "--change-set-name",
+        change_set_id,
+        *CI_FLAGS,
+    ]
+
+
+def _one_stack(assembly_dir: Path, stack: str) -> list[str]:
+    return ["cdk", "deploy", "--app", str(assembly_dir), stack, "--exclusively", "--require-approval", "never"]
 
 
 def deploy_with_change_sets(assembly_dir: Path, plan: Plan, run: Runner, clients: CloudFormationClients) -> int:
     """Each stack in order: prepare its change set, print CloudFormation's report, refuse or execute it."""
     for stack, (account, region) in zip(plan.stacks, plan.locations, strict=True):
-        prepare, execute = change_set_commands(assembly_dir, plan, stack)
+        prepare = prepare_command(assembly_dir, plan, stack)
         print(" ".join(prepare), file=sys.stderr)
         prepared = run(prepare).returncode
         if prepared != 0:
@@ -208,6 +242,7 @@ def deploy_with_change_sets(assembly_dir: Path, plan: Plan, run: Runner, clients
         if refusal is not None:
             print(refusal, file=sys.stderr)
             return EXIT_REFUSED
+        execute = execute_command(assembly_dir, stack, change_set.change_set_id)
         print(" ".join(execute), file=sys.stderr)
         executed = run(execute).returncode
         if executed != 0:
@@ -215,21 +250,85 @@ def deploy_with_change_sets(assembly_dir: Path, plan: Plan, run: Runner, clients
     return 0
 
 
-def review_commands(assembly_dir: Path, plan: Plan) -> tuple[list[str], list[str]]:
-    """The full diff (replacements) and the security-only diff that fails on widened permissions."""
+def review_commands(assembly_dir: Path, stack: str, deployed: Path) -> tuple[list[str], list[str]]:
+    """One stack's full diff (replacements) against the template in ``deployed``, and the security-only diff
+    that fails on widened permissions.
+
+    ``--template`` makes the pinned CLI compare the assembly's stack with that file and call no AWS
+    API (node_modules/aws-cdk/lib/cli/cdk-toolkit.js, ``diff()``, the ``options.templatePath`` branch:
+    one stack, ``--exclusively`` so that its dependencies are not selected too, ``--security-only``
+    honoured, and ``--fail`` exits 1 only when the security diff widens permissions). That branch
+    reads no ``--parameters``, so none are passed: the diff is of templates, as before.
+    """
     diff = [
         "cdk",
         "diff",
         "--app",
         str(assembly_dir),
-        *plan.stacks,
+        stack,
         "--exclusively",
         "--no-color",
-        "--method=template",
+        "--template",
+        str(deployed),
         *CI_FLAGS,
-        *_parameters(plan),
     ]
     return diff, [*diff, "--security-only", "--fail"]
+
+
+def deployed_template(client: Any, stack: str) -> str:
+    """The deployed template of ``stack`` (GetTemplate, ``TemplateStage`` Original, as the CDK CLI reads it), as text.
+
+    A stack that does not exist yet answers a ValidationError "Stack with id <name> does not exist"
+    (the CLI's own test in ``CloudFormationStack.lookup``, node_modules/aws-cdk/lib/index.js;
+    https://github.com/aws-samples/aws2tf/issues/40): its deployed template is the empty one, ``{}``,
+    which is what the CLI diffs a new stack against (``CloudFormationStack.template()``).
+    boto3 answers a JSON body already parsed (botocore's GetTemplate handler); it is written back as JSON.
+    """
+    try:
+        body = client.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        if details.get("Code") == "ValidationError" and "does not exist" in str(details.get("Message", "")):
+            return "{}"
+        raise aws_error(stack, client, "get_template", error) from None
+    except BotoCoreError as error:
+        raise aws_error(stack, client, "get_template", error) from None
+    return json.dumps(body) if isinstance(body, Mapping) else str(body)
+
+
+def review(assembly_dir: Path, plan: Plan, capture: Runner, clients: CloudFormationClients) -> dict[str, str] | int:
+    """Each stack's diff against its deployed template, read through the lookup role; the approval's variables.
+
+    The review's project may assume the account's CDK lookup role and nothing else. ``cdk diff``
+    reading the deployed template itself would go through the stack's lookup role as the assembly
+    names it, the project's template reader (stacks/project_stack.py), which trusts only the GitHub
+    diff roles, then fall back to the deploy role (``accessStackForLookupBestEffort``), which the
+    review may not assume either: so the review reads each template here and hands it to the CLI.
+    Returns the variables, or the exit status of what failed.
+    """
+    outputs: list[str] = []
+    broadening = False
+    with tempfile.TemporaryDirectory(prefix="environment-review-") as work:
+        for stack, (account, region) in zip(plan.stacks, plan.locations, strict=True):
+            try:
+                body = deployed_template(clients(account, region), stack)
+            except (AwsCallError, GuardError) as error:
+                print(error, file=sys.stderr)
+                return EXIT_BAD_INPUT
+            deployed = Path(work) / f"{stack}.deployed.template.json"
+            deployed.write_text(body)
+            diff, security = review_commands(assembly_dir, stack, deployed)
+            shown = capture(diff)
+            print(shown.stdout + shown.stderr, file=sys.stderr)
+            if shown.returncode != 0:
+                return shown.returncode
+            checked = capture(security)
+            print(checked.stdout + checked.stderr, file=sys.stderr)
+            if checked.returncode not in (0, 1):
+                return checked.returncode
+            outputs.append(shown.stdout + shown.stderr)
+            broadening = broadening or checked.returncode == 1
+    return summarise("".join(outputs), broadening, plan)
 
 
 def summarise(diff_output: str, broadening: bool, plan: Plan) -> dict[str, str]:
@@ -303,16 +402,9 @@ def main(
         command = deploy_command(args.assembly, plan)
         print(" ".join(command), file=sys.stderr)
         return run(command).returncode
-    diff, security = review_commands(args.assembly, plan)
-    shown = capture(diff)
-    print(shown.stdout + shown.stderr, file=sys.stderr)
-    if shown.returncode != 0:
-        return shown.returncode
-    checked = capture(security)
-    print(checked.stdout + checked.stderr, file=sys.stderr)
-    if checked.returncode not in (0, 1):
-        return checked.returncode
-    variables = summarise(shown.stdout + shown.stderr, checked.returncode == 1, plan)
+    variables = review(args.assembly, plan, capture, clients)
+    if isinstance(variables, int):
+        return variables
     args.review.write_text("".join(f"{key}={value}\n" for key, value in variables.items()))
     print(variables["SUMMARY"], file=sys.stderr)
     return 0

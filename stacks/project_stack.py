@@ -28,7 +28,10 @@ class ProjectStack(cdk.Stack):
     lookup role: ``cdk diff --method=template`` reads the deployed template through the lookup
     role, and pull requests run it (components/github_oidc/template_reader.py). No stack does a
     context lookup at synth time (the availability zones come from the configuration:
-    ``NetworkStack.availability_zones``), so nothing else uses it.
+    ``NetworkStack.availability_zones``). The pipeline's ``cdk deploy --method=execute-change-set``
+    tries it too and, unable to assume it, reads with the deploy role in a target account and with
+    the project's own role in the tools account (``CdkCliProject.grant_template_read``); the prod
+    review reads the deployed templates itself (release_guard/environment_deploy.py).
 
     A stack of a target account gives every IAM role in it the permissions boundary its account's
     CloudFormation execution role carries (bootstrap/permissions_boundary.py): that role may create

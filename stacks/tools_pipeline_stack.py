@@ -25,6 +25,7 @@ from pipelines.release_pipeline import DeployTarget, GithubSource, ReleasePipeli
 from pipelines.scan_gate_project import ScanGateProject
 from pipelines.stage_conditions import StageSafety, Window
 from pipelines.synth_project import SynthProject
+from stacks import names as stack_names
 from stacks.project_stack import ProjectStack
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +34,11 @@ INFRASTRUCTURE_BUILDSPEC = "pipelines/infrastructure_buildspec.yml"
 #: The prod review: a read-only diff whose findings the approval shows.
 REVIEW_BUILDSPEC = "pipelines/review_buildspec.yml"
 #: What the CLI needs to deploy: change sets (deploy), the Lambda handlers' code (file publishing),
-#: reading what is deployed (lookup). The review reads only.
+#: reading the change sets before they run (lookup). The review reads the deployed templates only.
 DEPLOY_ROLES = (BootstrapRole.DEPLOY, BootstrapRole.FILE_PUBLISHING, BootstrapRole.LOOKUP)
 REVIEW_ROLES = (BootstrapRole.LOOKUP,)
+#: The stacks UpdatePipeline deploys (``environment_deploy --environment tools``).
+TOOLS_STACKS = (stack_names.GITHUB_OIDC, stack_names.PIPELINE_ROLE, stack_names.PIPELINE)
 # A year: the build logs are the audit trail of what was built and released, and AWS Control
 # Tower's CT.CLOUDWATCH.PR.2 asks for at least 365 days.
 BUILD_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
@@ -191,6 +194,9 @@ class ToolsPipelineStack(ProjectStack):
             roles=DEPLOY_ROLES,
             timeout_minutes=INFRASTRUCTURE_DEPLOY_MINUTES,
         )
+        # Its CLI runs in the tools account with that account's own credentials, so when it cannot
+        # assume the stacks' lookup role it reads their templates as the project (see grant_template_read).
+        self.update_pipeline.grant_template_read(TOOLS_STACKS)
         # One project per environment, so that each reaches that account's bootstrap roles and no other.
         self.infrastructure = {
             environment.name: self._cdk_cli_project(

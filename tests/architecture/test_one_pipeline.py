@@ -127,6 +127,42 @@ def test_update_pipeline_deploys_the_tools_accounts_stacks_from_the_assembly_as_
     )
 
 
+def test_update_pipeline_may_read_the_tools_accounts_stack_templates_and_nothing_else_of_cloudformation(
+    app: tuple[SynthesizedApp, Config, str],
+) -> None:
+    """execute-change-set reads the deployed template; in the tools account the CLI reads it as the project itself.
+
+    The stacks' lookup role is the template reader, which trusts only the GitHub diff roles; with
+    credentials of the right account the CLI then "proceeds anyway" with them (grant_template_read).
+    """
+    _, config, _ = app
+    template = raw(app)
+    (action,) = stage(app, "UpdatePipeline")["Actions"]
+    role_id = template["Resources"][project_of(action)]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if "cloudformation:" in json.dumps(statement["Action"])
+    ]
+    arn = f"arn:aws:cloudformation:{config.region}:{config.accounts.tools}:stack/{{}}/*"
+    tools_stacks = ("Tools-GithubOidc", "Tools-PipelineRole", "Tools-Pipeline")
+    assert statements == [
+        {
+            "Sid": "ReadDeployedStackTemplates",
+            "Effect": "Allow",
+            "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
+            "Resource": sorted(arn.format(name) for name in tools_stacks),
+        }
+    ]
+    for project_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::CodeBuild::Project" and project_id != project_of(action):
+            other = resource["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+            policies = [r for r in template["Resources"].values() if {"Ref": other} in r["Properties"].get("Roles", [])]
+            assert "cloudformation:GetTemplate" not in json.dumps(policies), project_id
+
+
 @pytest.mark.parametrize("environment_name", ["dev", "staging", "prod"])
 def test_infrastructure_comes_first_and_is_the_release_under_ecs(
     app: tuple[SynthesizedApp, Config, str], environment_name: str

@@ -198,6 +198,21 @@ def test_conditional_replacement_counts_as_a_replacement_and_says_so() -> None:
     assert release_held_refusal(change_set) is not None
 
 
+def test_an_action_that_cannot_be_determined_counts_as_a_replacement_and_says_so() -> None:
+    """Action Dynamic: "exact action for the resource can't be determined" (API_ResourceChange)."""
+    dynamic = {"Type": "Resource", "ResourceChange": {**LISTENER_CONDITIONAL["ResourceChange"], "Action": "Dynamic"}}
+    del dynamic["ResourceChange"]["Replacement"]
+    change_set = read(answer([dynamic]))
+    (listener,) = change_set.changes
+    assert listener.action == "replaced"
+    assert listener.causes[-1] == "Action Dynamic"
+    assert release_held_refusal(change_set) is not None
+
+
+def test_the_report_keeps_the_change_set_arn_that_is_executed() -> None:
+    assert read(answer([TASK_DEFINITION])).change_set_id == CHANGE_SET_ID
+
+
 def test_a_removed_target_group_is_refused_and_an_added_resource_is_not() -> None:
     assert release_held_refusal(read(answer([ADDED]))) is None
     refusal = release_held_refusal(read(answer([ADDED, REMOVED])))
@@ -239,7 +254,7 @@ def test_an_aws_error_is_one_line_naming_the_stack_and_the_call() -> None:
 def test_the_build_log_shows_a_summary_then_one_line_per_change() -> None:
     assert lines(read(answer([TASK_DEFINITION, SERVICE_FOLLOWS]))) == [
         "Prod-Service: change set environment-deploy: 2 resource change(s), 1 replacement(s) "
-        "(CloudFormation's Replacement True or Conditional)",
+        "(CloudFormation's Replacement True or Conditional, or Action Dynamic)",
         "  replaced TaskDefinitionB36D86D9 (AWS::ECS::TaskDefinition): "
         "Properties.ContainerDefinitions (Always, caused by ImageTag)",
         "  modified Service9571FDD8 (AWS::ECS::Service): Properties.TaskDefinition (caused by TaskDefinitionB36D86D9)",

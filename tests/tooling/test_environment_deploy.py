@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from release_guard.environment_deploy import EXIT_BAD_INPUT, main
 
@@ -77,6 +79,15 @@ class FakeCloudFormation:
         self.calls.append((*self.where, StackName, ChangeSetName))
         return self.answers.get(StackName, changed(StackName, "Logs", "AWS::Logs::LogGroup", "False"))
 
+    def get_template(self, *, StackName: str, TemplateStage: str) -> dict[str, Any]:
+        self.calls.append((*self.where, StackName, TemplateStage))
+        return {"TemplateBody": {"Resources": {}}}
+
+
+def change_set_arn(stack: str) -> str:
+    """The ChangeSetId DescribeChangeSet answers for ``stack``'s change set (one per stack in these tests)."""
+    return f"arn:aws:cloudformation:eu-west-1:{STACKS[stack][0]}:changeSet/environment-deploy/{stack}-0f1e2d3c"
+
 
 def changed(
     stack: str, logical_id: str, resource_type: str, replacement: str, action: str = "Modify"
@@ -86,6 +97,7 @@ def changed(
         change["Replacement"] = replacement
     return {
         "StackName": stack,
+        "ChangeSetId": change_set_arn(stack),
         "Status": "CREATE_COMPLETE",
         "Changes": [{"Type": "Resource", "ResourceChange": change}],
     }
@@ -99,11 +111,12 @@ NO_CHANGES = {
 
 
 def change_set_commands(assembly: Path, stack: str, *parameters: str) -> list[list[str]]:
+    """Prepare under the name; execute by the ARN that was read, not whatever change set has the name by then."""
     common = ["cdk", "deploy", "--app", str(assembly), stack, "--exclusively", "--require-approval", "never"]
-    named = ["--change-set-name", "environment-deploy", "--no-notices", "--no-version-reporting"]
+    ci = ["--no-notices", "--no-version-reporting"]
     return [
-        [*common, "--method=prepare-change-set", *named, *parameters],
-        [*common, "--method=execute-change-set", *named],
+        [*common, "--method=prepare-change-set", "--change-set-name", "environment-deploy", *ci, *parameters],
+        [*common, "--method=execute-change-set", "--change-set-name", change_set_arn(stack), *ci],
     ]
 
 
@@ -120,6 +133,42 @@ def test_deploys_each_stack_in_deploy_order_through_its_change_set_with_the_imag
     assert cloudformation.calls == [
         (DEV, "eu-west-1", stack, "environment-deploy") for stack in ("Dev-DeployRole", "Dev-Network", "Dev-Service")
     ]
+
+
+def test_execute_names_the_change_set_that_was_read_by_its_arn_not_by_its_reusable_name(assembly: Path) -> None:
+    """The exact execute command: ``--change-set-name`` is DescribeChangeSet's ChangeSetId (see execute_command)."""
+    cli, cloudformation = FakeCli(), FakeCloudFormation()
+    assert main(["--assembly", str(assembly), "--environment", "tools"], run=cli, clients=cloudformation) == 0
+    assert cli.commands[1] == [
+        "cdk",
+        "deploy",
+        "--app",
+        str(assembly),
+        "Tools-GithubOidc",
+        "--exclusively",
+        "--require-approval",
+        "never",
+        "--method=execute-change-set",
+        "--change-set-name",
+        "arn:aws:cloudformation:eu-west-1:111111111111:changeSet/environment-deploy/Tools-GithubOidc-0f1e2d3c",
+        "--no-notices",
+        "--no-version-reporting",
+    ]
+
+
+def test_a_change_set_answered_without_its_arn_is_not_executed(
+    assembly: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = changed("Dev-DeployRole", "Logs", "AWS::Logs::LogGroup", "False")
+    del answer["ChangeSetId"]
+    cli = FakeCli()
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
+    assert main(argv, run=cli, clients=FakeCloudFormation({"Dev-DeployRole": answer})) == EXIT_BAD_INPUT
+    assert len(cli.commands) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "Dev-DeployRole: change set environment-deploy: expected a ChangeSetId arn:<partition>:cloudformation:"
+        "<region>:<account>:changeSet/<name>/<id>, got ''"
+    )
 
 
 def test_the_change_set_method_is_the_default_and_direct_is_one_cdk_deploy(assembly: Path) -> None:
@@ -158,7 +207,7 @@ def test_a_ci_run_asks_for_no_notices_and_no_telemetry_in_deploy_and_review(asse
     argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
     assert main(argv, run=deploy, clients=FakeCloudFormation()) == 0
     assert main([*argv, "--method", "direct"], run=direct) == 0
-    assert main([*argv, "--review", str(tmp_path / "review.env")], capture=review) == 0
+    assert main([*argv, "--review", str(tmp_path / "review.env")], capture=review, clients=FakeCloudFormation()) == 0
     for command in [*deploy.commands, *direct.commands, *review.commands]:
         assert {"--no-notices", "--no-version-reporting"} <= set(command), command
 
@@ -192,6 +241,15 @@ def test_a_change_set_without_changes_is_not_executed(assembly: Path, capsys: py
         (changed("Dev-Service", "BlueTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "True"), True),
         (changed("Dev-Service", "ProdListener", "AWS::ElasticLoadBalancingV2::Listener", "Conditional"), True),
         (changed("Dev-Service", "Service", "AWS::ECS::Service", "True"), True),
+        # Action Dynamic: "exact action for the resource can't be determined" (API_ResourceChange): may be replaced.
+        (changed("Dev-Service", "BlueTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "", action="Dynamic"), True),
+        (changed("Dev-Service", "ProdListener", "AWS::ElasticLoadBalancingV2::Listener", "", action="Dynamic"), True),
+        (
+            changed("Dev-Service", "TestRule", "AWS::ElasticLoadBalancingV2::ListenerRule", "", action="Dynamic"),
+            True,
+        ),
+        (changed("Dev-Service", "Service", "AWS::ECS::Service", "", action="Dynamic"), True),
+        (changed("Dev-Service", "TaskDefinition", "AWS::ECS::TaskDefinition", "", action="Dynamic"), False),
         (changed("Dev-Service", "GreenTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "", action="Remove"), True),
         (changed("Dev-Service", "TaskDefinition", "AWS::ECS::TaskDefinition", "True"), False),
         (changed("Dev-Service", "BlueTg", "AWS::ElasticLoadBalancingV2::TargetGroup", "False"), False),
@@ -200,7 +258,7 @@ def test_a_change_set_without_changes_is_not_executed(assembly: Path, capsys: py
 def test_a_change_set_that_replaces_what_a_release_controller_holds_is_refused_and_not_executed(
     assembly: Path, capsys: pytest.CaptureFixture[str], answer: dict[str, Any], refused: bool
 ) -> None:
-    """CloudFormation's Replacement (True or Conditional) decides, not a table of properties."""
+    """CloudFormation's Replacement (True or Conditional) or Action Dynamic decides, not a table of properties."""
     cli = FakeCli()
     argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG]
     status = main(argv, run=cli, clients=FakeCloudFormation({"Dev-Service": answer}))
@@ -244,34 +302,111 @@ Resources
 [~] AWS::EC2::SecurityGroup Sg SgABCDEF12 may be replaced
 [~] AWS::Logs::LogGroup Logs Logs1234
 """
+DEV_STACKS = ("Dev-DeployRole", "Dev-Network", "Dev-Service")
+
+
+class TemplateReadingCli(FakeCli):
+    """A FakeCli that also keeps the ``--template`` file each diff was given (the review deletes it afterwards)."""
+
+    def __init__(self, *answers: tuple[int, str]) -> None:
+        super().__init__(*answers)
+        self.templates: list[str] = []
+
+    def __call__(self, command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        self.templates.append(Path(command[command.index("--template") + 1]).read_text())
+        return super().__call__(command)
+
+
+def stubbed_templates(*answers: dict[str, Any] | str) -> tuple[Any, Stubber, list[tuple[str, str]]]:
+    """(clients, stubber, where): one CloudFormation client whose GetTemplate answers ``answers`` in order, each a
+    response or an error code (``does-not-exist``: CloudFormation's answer for a stack not created yet)."""
+    client = boto3.client("cloudformation", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    for stack, answer in zip(DEV_STACKS, answers, strict=True):
+        expected = {"StackName": stack, "TemplateStage": "Original"}
+        if answer == "does-not-exist":
+            message = f"Stack with id {stack} does not exist"
+            stubber.add_client_error("get_template", "ValidationError", message, 400, expected_params=expected)
+        elif isinstance(answer, str):
+            stubber.add_client_error("get_template", answer, "denied", 403, expected_params=expected)
+        else:
+            stubber.add_response("get_template", answer, expected)
+    stubber.activate()
+    where: list[tuple[str, str]] = []
+
+    def clients(account: str, region: str) -> Any:
+        where.append((account, region))
+        return client
+
+    return clients, stubber, where
+
+
+def deployed(resources: dict[str, Any]) -> dict[str, Any]:
+    return {"TemplateBody": json.dumps({"Resources": resources}), "StagesAvailable": ["Original", "Processed"]}
+
+
+def test_review_diffs_each_stack_against_its_deployed_template_read_through_the_lookup_role(
+    assembly: Path, tmp_path: Path
+) -> None:
+    """``cdk diff --template``: the CLI reads nothing itself (its lookup role is the template reader, see review)."""
+    network = {"Vpc": {"Type": "AWS::EC2::VPC"}}
+    clients, stubber, where = stubbed_templates(deployed({}), deployed(network), "does-not-exist")
+    cli = TemplateReadingCli()
+    out = tmp_path / "review.env"
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG, "--review", str(out)]
+    assert main(argv, capture=cli, run=FakeCli((9, "never deploys")), clients=clients) == 0
+    stubber.assert_no_pending_responses()
+    assert where == [(DEV, "eu-west-1")] * 3
+    diffs = [
+        ["cdk", "diff", "--app", str(assembly), stack, "--exclusively", "--no-color", "--template"]
+        for stack in DEV_STACKS
+    ]
+    ci = ["--no-notices", "--no-version-reporting"]
+    assert [command[:8] for command in cli.commands] == [diff for diff in diffs for _ in range(2)]
+    for index, command in enumerate(cli.commands):
+        assert command[9:] == (ci if index % 2 == 0 else [*ci, "--security-only", "--fail"]), command
+        assert "deploy" not in command and not any(token.startswith("--method") for token in command)
+    assert [json.loads(text) for text in cli.templates[0::2]] == [{"Resources": {}}, {"Resources": network}, {}]
+    assert cli.templates[0::2] == cli.templates[1::2]
 
 
 @pytest.mark.parametrize(("security_status", "broadening"), [(0, "no"), (1, "yes")])
 def test_review_writes_replacements_broadening_and_a_one_line_summary(
     assembly: Path, tmp_path: Path, security_status: int, broadening: str
 ) -> None:
-    cli = FakeCli((0, DIFF), (security_status, ""))
+    """The stacks' diffs together: replacements of any stack, broadening when any stack's security diff fails."""
+    cli = FakeCli((0, ""), (0, ""), (0, ""), (0, ""), (0, DIFF), (security_status, ""))
     out = tmp_path / "review.env"
     argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG, "--review", str(out)]
-    assert main(argv, capture=cli, run=FakeCli((9, "never deploys"))) == 0
-    diff, security = cli.commands
-    assert diff[:2] == ["cdk", "diff"] and "deploy" not in diff
-    # From the templates, through the lookup role: a change set would take the deploy role before the approval.
-    assert "--method=template" in diff
-    assert security == [*diff, "--security-only", "--fail"]
-    assert f"Dev-Service:ImageTag={TAG}" in diff
+    assert main(argv, capture=cli, run=FakeCli((9, "never deploys")), clients=FakeCloudFormation()) == 0
     lines = dict(line.split("=", 1) for line in out.read_text().splitlines())
     assert lines["REPLACEMENTS"] == "2"
     assert lines["BROADENING"] == broadening
     assert lines["SUMMARY"].startswith("dev: 2 resource(s) replaced (")
+    assert lines["SUMMARY"].endswith(f", image {TAG}")
     assert "\n" not in lines["SUMMARY"]
 
 
 def test_review_fails_when_the_diff_cannot_run(assembly: Path, tmp_path: Path) -> None:
     out = tmp_path / "review.env"
     argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG, "--review", str(out)]
-    assert main(argv, capture=FakeCli((3, "no credentials"))) == 3
+    cli = FakeCli((3, "no such stack"))
+    assert main(argv, capture=cli, clients=FakeCloudFormation()) == 3
+    assert len(cli.commands) == 1
     assert not out.exists()
+
+
+def test_review_that_cannot_read_a_deployed_template_is_one_line_and_exit_2(
+    assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clients, _, _ = stubbed_templates(deployed({}), "AccessDenied", deployed({}))
+    out = tmp_path / "review.env"
+    argv = ["--assembly", str(assembly), "--environment", "dev", "--image-tag", TAG, "--review", str(out)]
+    cli = FakeCli()
+    assert main(argv, capture=cli, clients=clients) == EXIT_BAD_INPUT
+    assert len(cli.commands) == 2  # the first stack's diffs only
+    assert not out.exists()
+    assert capsys.readouterr().err.splitlines()[-1].startswith("Dev-Network: cloudformation GetTemplate: AccessDenied")
 
 
 @pytest.mark.parametrize(

@@ -188,7 +188,8 @@ def test_each_environment_runs_the_pipelines_command_and_differs_only_by_the_dir
 ) -> None:
     """The same stacks, order, parameters and flags; the pipeline deploys each through its change set instead."""
     plan = pipeline_plan(config, assembly, deploy_plan(config, assembly))
-    changed = {"Status": "CREATE_COMPLETE", "Changes": []}
+    arn = "arn:aws:cloudformation:eu-west-1:111111111111:changeSet/environment-deploy/0f1e2d3c"
+    changed = {"Status": "CREATE_COMPLETE", "ChangeSetId": arn, "Changes": []}
 
     class CloudFormation:
         def describe_change_set(self, **_: str) -> dict[str, object]:
