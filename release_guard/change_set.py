@@ -148,12 +148,16 @@ def describe(client: Any, stack: str, name: str) -> ChangeSetReport:
     """
     pages: list[Mapping[str, Any]] = []
     token: str | None = None
+    name_or_id = name
     while True:
-        arguments: dict[str, Any] = {"StackName": stack, "ChangeSetName": name}
+        arguments: dict[str, Any] = {"StackName": stack, "ChangeSetName": name_or_id}
         if token:
             arguments["NextToken"] = token
         page = call(stack, client, "describe_change_set", **arguments)
         pages.append(page)
+        # The later pages by the ARN the first one answered (ChangeSetName takes a name or an ARN:
+        # API_DescribeChangeSet), so a change set recreated under the same name mid-read is never mixed in.
+        name_or_id = pages[0].get("ChangeSetId") or name
         token = page.get("NextToken")
         if not token:
             return report(stack, name, pages)

@@ -140,7 +140,8 @@ def stubbed(*answers: dict[str, Any], error: str | None = None) -> tuple[Any, St
     )
     stubber = Stubber(client)
     for index, page in enumerate(answers):
-        expected = {"StackName": STACK, "ChangeSetName": NAME}
+        # The first page by name, every later one by the ARN the first page answered.
+        expected = {"StackName": STACK, "ChangeSetName": answers[0]["ChangeSetId"] if index else NAME}
         if index:
             expected["NextToken"] = answers[index - 1]["NextToken"]
         stubber.add_response("describe_change_set", page, expected)
