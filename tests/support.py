@@ -145,8 +145,8 @@ class SynthesizedApp:
         return self._templates[name]
 
 
-def synthesize(config: Config, outdir: str, **extra_context: Any) -> SynthesizedApp:
-    app = new_app(outdir, **extra_context)
+def synthesize(config: Config, outdir: str, *, validate_templates: bool = True, **extra_context: Any) -> SynthesizedApp:
+    app = new_app(outdir, validate_templates=validate_templates, **extra_context)
     packs = build_app(app, config)
     return SynthesizedApp(app=app, packs=packs, assembly=app.synth())
 

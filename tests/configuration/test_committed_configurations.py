@@ -117,7 +117,9 @@ def test_the_own_accounts_checklist_gives_templates_of_the_new_accounts_region_a
     assert config.accounts.all == tuple(TEAM_ACCOUNTS.values())
     assert (config.region, config.github.owner, config.github.repo) == (TEAM_REGION, TEAM_OWNER, TEAM_REPO)
 
-    synthesized = synthesize(config, str(tmp_path / "cdk.out"))
+    # Template validation checks the templates' shape, which a region or account id does not change; the
+    # committed configurations' synths above run it.
+    synthesized = synthesize(config, str(tmp_path / "cdk.out"), validate_templates=False)
     check_synth(config, synthesized)
     for stack in synthesized.manifest:
         text = json.dumps(stack.template)
