@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +18,7 @@ from config import DEFAULT_CONFIG_PATH, Config, load_config
 
 if TYPE_CHECKING:
     from tests.support import SynthesizedApp
+    from tests.unacknowledged import Answer
 
 #: The second committed configuration: every environment released by ECS itself.
 ECS_NATIVE_CONFIG_PATH = "config/ecs-native.toml"
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The configurations whose findings without acknowledgements the fixture below holds.
 UNACKNOWLEDGED_CONFIGS = [DEFAULT_CONFIG_PATH, ECS_NATIVE_CONFIG_PATH]
 _UNACKNOWLEDGED_PROCESS = pytest.StashKey[subprocess.Popen[str]]()
+_SIDE_ANSWER = pytest.StashKey["Answer | None"]()
 
 
 @pytest.fixture(scope="session")
@@ -53,15 +55,16 @@ def ecs_native(ecs_native_config: Config, tmp_path_factory: pytest.TempPathFacto
     return synthesize(ecs_native_config, str(tmp_path_factory.mktemp("cdk.out.ecs-native")))
 
 
-def start_unacknowledged(pytest_config: pytest.Config) -> None:
+def start_unacknowledged(pytest_config: pytest.Config, *, day2: bool = False) -> None:
     """Start building the app without acknowledgements in a process of its own (tests/unacknowledged.py).
 
     ``tests/conftest.py`` calls it once collection is over, when a collected test needs the
-    ``unacknowledged`` fixture, so that the build runs while the session synthesizes.
+    ``unacknowledged`` fixture (or, with ``day2``, the ``day2_templates`` one), so that the build
+    runs while the session synthesizes and tests.
     """
     from tests.unacknowledged import start
 
-    pytest_config.stash[_UNACKNOWLEDGED_PROCESS] = start(UNACKNOWLEDGED_CONFIGS)
+    pytest_config.stash[_UNACKNOWLEDGED_PROCESS] = start(UNACKNOWLEDGED_CONFIGS, day2=day2)
 
 
 def stop_unacknowledged(pytest_config: pytest.Config) -> None:
@@ -72,12 +75,29 @@ def stop_unacknowledged(pytest_config: pytest.Config) -> None:
         process.communicate()
 
 
+def _side_answer(pytest_config: pytest.Config) -> Answer | None:
+    """What the side process printed (read once), or None when the session did not start it."""
+    from tests.unacknowledged import answer
+
+    if _SIDE_ANSWER not in pytest_config.stash:
+        process = pytest_config.stash.get(_UNACKNOWLEDGED_PROCESS, None)
+        pytest_config.stash[_SIDE_ANSWER] = None if process is None else answer(process)
+    return pytest_config.stash[_SIDE_ANSWER]
+
+
 @pytest.fixture(scope="session")
 def unacknowledged(request: pytest.FixtureRequest) -> dict[str, set[tuple[str, str]]]:
     """Every nag finding of each committed configuration with no acknowledgement applied, by config path."""
-    from tests.unacknowledged import answer, unacknowledged_findings
+    from tests.unacknowledged import unacknowledged_findings
 
-    process = request.config.stash.get(_UNACKNOWLEDGED_PROCESS, None)
-    if process is None:  # not started with the session (tools/rehearsal/tests): build them here
+    side = _side_answer(request.config)
+    if side is None:  # not started with the session (tools/rehearsal/tests): build them here
         return {path: unacknowledged_findings(path) for path in UNACKNOWLEDGED_CONFIGS}
-    return answer(process)
+    return side.unacknowledged
+
+
+@pytest.fixture(scope="session")
+def day2_templates(request: pytest.FixtureRequest) -> dict[str, dict[str, Any]]:
+    """The day-2 cases' templates by tests/day2_synths.key; the tests synthesize a case missing here."""
+    side = _side_answer(request.config)
+    return {} if side is None else dict(side.day2)

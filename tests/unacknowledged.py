@@ -14,7 +14,9 @@ import json
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from config import load_config
 
@@ -37,10 +39,15 @@ def unacknowledged_findings(config_path: str) -> set[tuple[str, str]]:
         return findings(build_app(app, load_config(ROOT / config_path)), app)
 
 
-def start(config_paths: list[str]) -> subprocess.Popen[str]:
-    """Run :func:`main` for ``config_paths`` in a process of its own; read it with :func:`answer`."""
+def start(config_paths: list[str], *, day2: bool = False) -> subprocess.Popen[str]:
+    """Run :func:`main` for ``config_paths`` in a process of its own; read it with :func:`answer`.
+
+    With ``day2`` it then synthesizes the day-2 cases too (tests/day2_synths.py): the tests that read
+    either answer run last in the session (tests/conftest.py), so the process has the session's
+    other tests to run beside.
+    """
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.unacknowledged", *config_paths],
+        [sys.executable, "-m", "tests.unacknowledged", *(["--day2"] if day2 else []), *config_paths],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -48,16 +55,39 @@ def start(config_paths: list[str]) -> subprocess.Popen[str]:
     )
 
 
-def answer(process: subprocess.Popen[str]) -> dict[str, set[tuple[str, str]]]:
-    """The findings per configuration path that the process started by :func:`start` printed."""
+@dataclass(frozen=True)
+class Answer:
+    """What the process started by :func:`start` printed."""
+
+    #: The findings per configuration path.
+    unacknowledged: dict[str, set[tuple[str, str]]]
+    #: The day-2 templates by tests.day2_synths.key (empty unless started with ``day2``).
+    day2: dict[str, dict[str, Any]]
+
+
+def answer(process: subprocess.Popen[str]) -> Answer:
+    """Wait for the process started by :func:`start` and read what it printed."""
     stdout, stderr = process.communicate(timeout=600)
     if process.returncode != 0:
         raise RuntimeError(f"python -m tests.unacknowledged failed ({process.returncode}):\n{stderr}")
-    return {path: {(rule, at) for rule, at in found} for path, found in json.loads(stdout).items()}
+    printed = json.loads(stdout)
+    return Answer(
+        unacknowledged={path: {(rule, at) for rule, at in found} for path, found in printed["unacknowledged"].items()},
+        day2=printed["day2"],
+    )
 
 
 def main(argv: list[str]) -> int:
-    print(json.dumps({path: sorted(unacknowledged_findings(path)) for path in argv}))
+    day2 = "--day2" in argv
+    paths = [arg for arg in argv if arg != "--day2"]
+    printed: dict[str, Any] = {"unacknowledged": {path: sorted(unacknowledged_findings(path)) for path in paths}}
+    if day2:
+        from tests.day2_synths import every_case
+
+        printed["day2"] = every_case()
+    else:
+        printed["day2"] = {}
+    print(json.dumps(printed))
     return 0
 
 
