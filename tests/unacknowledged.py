@@ -6,6 +6,8 @@ acknowledgements off costs about 2.5 s per configuration, nearly all of it calls
 ``tests/conftest.py`` starts this module as a process of its own when the session begins
 (``python -m tests.unacknowledged CONFIG ...``, one JSON object on stdout) and the tests read its
 answer when they need it: the build runs beside the session's own synths instead of after them.
+With ``--day2`` the same process then synthesizes the day-2 cases (tests/day2_synths.py), and the
+answer holds both.
 """
 
 from __future__ import annotations
