@@ -374,7 +374,11 @@ def _capture(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
 
 
 def _lookup_clients(account: str, region: str) -> Any:
-    """CloudFormation through the account's CDK lookup role (read only), which the deploy project may assume."""
+    """CloudFormation through the account's CDK lookup role (read only), which the deploy project may assume.
+
+    A new session for each stack, on purpose: one stack's update can outlast an assumed role's
+    session (an ECS release inside the Service stack's update), so no session is kept for the next.
+    """
     return session_for(account, region, stack="environment_deploy").client("cloudformation", region_name=region)
 
 
